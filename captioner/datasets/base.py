@@ -1,0 +1,55 @@
+"""What every reader returns."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+from captioner.errors import UsageError
+
+SPLITS = ("train", "val", "test")
+SPLIT_ALIASES = {"train": "train", "restval": "train", "val": "val", "dev": "val", "test": "test"}
+
+
+class DatasetError(UsageError):
+    """A malformed caption file; the message names the file and line or record."""
+
+
+def hashed_split(key: str) -> str:
+    """A stable 90/5/5 split for sources that carry none (COCO json, a bare CSV)."""
+    bucket = zlib.crc32(key.encode("utf-8")) % 100
+    return "train" if bucket < 90 else "val" if bucket < 95 else "test"
+
+
+@dataclass
+class CaptionSet:
+    source: str  # the caption file
+    layout: str  # "flickr8k-token", "csv", "coco", "karpathy", ...
+    captions: dict[str, list[str]]  # image key (path relative to the image root) -> raw captions, file order
+    splits: dict[str, str] | None = None  # image key -> train|val|test, when the source has them
+    split_source: str = "none"  # where `splits` came from, for messages
+    skipped: list[str] = field(default_factory=list)  # one line per record reported and skipped
+
+    @property
+    def num_captions(self) -> int:
+        return sum(len(c) for c in self.captions.values())
+
+    def split_of(self, key: str) -> str:
+        if self.splits is None:
+            return hashed_split(key)
+        return self.splits.get(key, "unassigned")
+
+    def select(self, split: str | None) -> "CaptionSet":
+        """The images of one split (all images for None)."""
+        if split is None:
+            return self
+        split = SPLIT_ALIASES.get(split)
+        if split is None:
+            raise UsageError(f"unknown split (choose from {', '.join(SPLITS)})")
+        chosen = {k: v for k, v in self.captions.items() if self.split_of(k) == split}
+        return CaptionSet(self.source, self.layout, chosen, self.splits, self.split_source, self.skipped)
+
+    def describe_split(self) -> str:
+        if self.splits is None:
+            return "no split in the source: a stable 90/5/5 hash split of image names is used"
+        return f"split from {self.split_source}"

@@ -1,0 +1,26 @@
+"""Shared bookkeeping of the readers: keys checked, odd names skipped, empty or duplicate captions refused."""
+
+from __future__ import annotations
+
+from captioner.datasets.base import DatasetError
+from captioner.datasets.paths import safe_key
+from captioner.filetypes import looks_like_image
+
+
+class Collector:
+    def __init__(self, source: str):
+        self.source = source
+        self.captions: dict[str, list[str]] = {}
+        self.skipped: list[str] = []
+
+    def add(self, name: str, caption: str, where: str) -> None:
+        """Record one caption of image `name`; `where` is "file:line" or "file: record ..."."""
+        key = safe_key(name, where)
+        if not looks_like_image(key):
+            # Flickr8k's token file famously holds "2258277193_586949ec62.jpg.1": report, do not die.
+            self.skipped.append(f"{where}: skipped image name {name!r} (not an image file name)")
+            return
+        caption = " ".join(caption.split())
+        if not caption:
+            raise DatasetError(f"{where}: empty caption for {name!r}")
+        self.captions.setdefault(key, []).append(caption)

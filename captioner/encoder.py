@@ -1,0 +1,129 @@
+"""The frozen VGG16 image encoder, cut at fc2 (4,096-d), and the pixel recipe that belongs to it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from captioner.errors import UsageError
+
+LAYER = "fc2"
+DIM = 4096
+# What keras.applications.vgg16.preprocess_input does ("caffe" mode), written down so it can be recorded.
+PREPROCESSING = {
+    "input_size": 224,
+    "resize": "squash-bilinear",
+    "channel_order": "BGR",
+    "mean": [103.939, 116.779, 123.68],
+    "scale": 1.0,
+}
+# keras.applications verifies the download against this hash; we record it as the weights' identity.
+IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+IMAGENET_HASH = "64373286793e3c8b2b4e3219cbf3544b"
+RANDOM_INIT = "he-uniform-numpy-v1"
+
+
+def preprocess(batch: np.ndarray) -> np.ndarray:
+    """(N, 224, 224, 3) uint8 RGB -> float32 BGR minus the ImageNet mean."""
+    x = batch[..., ::-1].astype(np.float32)
+    x -= np.asarray(PREPROCESSING["mean"], dtype=np.float32)
+    return x
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(weights: str = "imagenet", seed: int = 0) -> dict:
+    """What produced a feature vector; caches and model bundles store it and refuse a different one."""
+    if weights == "imagenet":
+        source, ident = "imagenet", f"{IMAGENET_FILE} md5:{IMAGENET_HASH}"
+    elif weights == "random":
+        source, ident = "random", f"seed={seed} {RANDOM_INIT}"
+    else:
+        if not os.path.isfile(weights):
+            raise UsageError(f"{weights}: no such weights file (use --weights imagenet, random, or a local .h5 file)")
+        source, ident = "file", f"sha256:{file_sha256(weights)}"
+    return {
+        "architecture": "VGG16",
+        "layer": LAYER,
+        "dim": DIM,
+        "weights": source,
+        "weights_id": ident,
+        "preprocessing": dict(PREPROCESSING),
+    }
+
+
+def describe(fp: dict) -> str:
+    """One phrase for reports; a random encoder always says so."""
+    if fp.get("weights") == "random":
+        return f"RANDOM weights ({fp.get('weights_id')}) - not ImageNet; captions will be poor on real photos"
+    return f"{fp.get('architecture')} {fp.get('layer')} {fp.get('weights')} ({fp.get('weights_id')})"
+
+
+class Encoder:
+    """VGG16 up to fc2, frozen. `encode` takes uint8 RGB batches from `captioner.images`."""
+
+    def __init__(self, weights: str = "imagenet", seed: int = 0):
+        self.fingerprint = fingerprint(weights, seed)
+        self.model = _build(weights, seed)
+        self.model.trainable = False
+
+    @property
+    def input_size(self) -> int:
+        return PREPROCESSING["input_size"]
+
+    def encode(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 224, 224, 3) uint8 -> (N, 4096) float32."""
+        return np.asarray(self.model.predict_on_batch(preprocess(batch)), dtype=np.float32)
+
+
+def _build(weights: str, seed: int):
+    from captioner.backend import import_keras
+
+    keras = import_keras()
+
+    if weights == "imagenet":
+        try:
+            full = keras.applications.VGG16(weights="imagenet", include_top=True)
+        except Exception as exc:  # offline, proxy, disk: the user needs the alternatives, not a traceback
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(
+                f"cannot get the ImageNet VGG16 weights ({reason[:200]}); offline, use --weights FILE with a local "
+                f"copy of {IMAGENET_FILE}, or --weights random for a test run") from None
+    else:
+        full = keras.applications.VGG16(weights=None, include_top=True)
+    encoder = keras.Model(full.input, full.get_layer(LAYER).output, name="vgg16_fc2")
+    if weights == "random":
+        encoder.set_weights(_random_weights(encoder, seed))
+    elif weights != "imagenet":
+        try:
+            full.load_weights(weights)
+        except Exception as exc:
+            raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
+    if tuple(encoder.output.shape[1:]) != (DIM,):  # fc2, never the 1,000-way softmax
+        raise AssertionError(f"encoder output {encoder.output.shape}, expected (None, {DIM})")
+    return encoder
+
+
+def _random_weights(model, seed: int) -> list[np.ndarray]:
+    """He-uniform kernels and zero biases from numpy: identical under every Keras backend and version."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in model.weights:
+        shape = tuple(w.shape)
+        if len(shape) == 1:
+            out.append(np.zeros(shape, np.float32))
+            continue
+        limit = np.sqrt(6.0 / int(np.prod(shape[:-1])))
+        kernel = rng.random(shape, dtype=np.float32)
+        kernel *= 2 * limit
+        kernel -= limit
+        out.append(kernel)
+    return out

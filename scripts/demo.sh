@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The one command that sets up a fresh machine and runs the end-to-end demo.
+# Extra arguments go to `python -m captioner demo` (e.g. --weights imagenet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export TF_CPP_MIN_LOG_LEVEL=2
+exec .venv/bin/python -m captioner demo "$@"

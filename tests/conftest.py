@@ -1,0 +1,49 @@
+import os
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """../shared/data beside the checkout; tests that need it skip cleanly when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory):
+    """A small synthetic dataset (20 images), written once per test session."""
+    from captioner.datasets.synthetic import write_synthetic
+
+    directory = tmp_path_factory.mktemp("synthetic")
+    token_file = write_synthetic(str(directory), num_images=20, seed=1)
+    return pathlib.Path(token_file).parent
+
+
+@pytest.fixture(scope="session")
+def random_encoder():
+    """VGG16 fc2 with seeded random weights: building it costs seconds, so it is shared."""
+    from captioner.encoder import Encoder
+
+    return Encoder("random", seed=0)
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `python -m captioner ARGS` in-process; returns (exit status, stdout, stderr)."""
+    from captioner.cli import main
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,33 @@
+import numpy as np
+
+from captioner.encoder import DIM, Encoder, fingerprint, preprocess
+
+
+def test_output_is_fc2_4096_and_frozen(random_encoder):
+    assert random_encoder.model.output.shape[1:] == (DIM,)
+    assert random_encoder.model.layers[-1].name == "fc2"  # not the 1,000-way predictions layer
+    assert random_encoder.model.trainable_weights == []
+    batch = np.random.default_rng(0).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    out = random_encoder.encode(batch)
+    assert out.shape == (3, DIM) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert not np.allclose(out[0], out[1])
+
+
+def test_random_weights_are_deterministic_under_a_seed(random_encoder):
+    batch = np.random.default_rng(1).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    again = Encoder("random", seed=0)
+    np.testing.assert_allclose(again.encode(batch), random_encoder.encode(batch), rtol=1e-5, atol=1e-4)
+    other = Encoder("random", seed=1)
+    assert not np.allclose(other.encode(batch), random_encoder.encode(batch))
+
+
+def test_fingerprint_records_weights_and_preprocessing():
+    fp = fingerprint("random", 7)
+    assert fp["weights"] == "random" and "seed=7" in fp["weights_id"]
+    assert fp["layer"] == "fc2" and fp["dim"] == 4096 and fp["preprocessing"]["channel_order"] == "BGR"
+    assert fingerprint("random", 7) != fingerprint("random", 8) != fingerprint("imagenet")
+
+
+def test_preprocess_is_bgr_minus_mean():
+    pixel = np.array([[[[10, 20, 30]]]], dtype=np.uint8)
+    np.testing.assert_allclose(preprocess(pixel)[0, 0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-6)

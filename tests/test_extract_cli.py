@@ -1,0 +1,70 @@
+"""`extract` and `cache` end to end on a few synthetic images, including a SIGKILL in the middle."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from captioner.features import FeatureCache
+
+
+def test_extract_then_cache_export(synthetic, tmp_path, run_cli):
+    images = tmp_path / "images"
+    shutil.copytree(synthetic / "Images", images)
+    (images / "bad.jpg").write_text("not an image")
+    code, out, err = run_cli("extract", images, "--cache", tmp_path / "c",
+                             "--weights", "random", "--batch-size", "8", "--quiet")
+    assert code == 1  # one file skipped
+    assert "skipped" in err and "bad.jpg: not an image" in err and "RANDOM weights" in err
+    assert "21 images: 20 extracted" in out
+    code, out, _ = run_cli("cache", tmp_path / "c", "--export", tmp_path / "f.npz")
+    assert code == 0 and "20 entries" in out and "RANDOM" in out
+    data = np.load(tmp_path / "f.npz")
+    assert list(data["keys"]) == sorted(p.name for p in images.iterdir() if p.name != "bad.jpg")
+    assert data["features"].shape == (20, 4096) and np.isfinite(data["features"]).all()
+    assert len({f.tobytes() for f in data["features"]}) == 20
+
+    # A second run has nothing to do, and a different encoder is refused with a clear message.
+    code, out, _ = run_cli("extract", images, "--cache", tmp_path / "c", "--weights", "random", "--quiet")
+    assert code == 1 and "0 extracted" in out and "20 already cached" in out  # bad.jpg is named again
+    code, _, err = run_cli("extract", images, "--cache", tmp_path / "c", "--weights", "random", "--seed", "5")
+    assert code == 2 and err.startswith("error:") and "different encoder" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(run_cli, tmp_path):
+    assert run_cli("extract", tmp_path)[0] == 2  # --cache missing
+    code, _, err = run_cli("cache", tmp_path / "none")
+    assert code == 2 and "not a feature cache" in err
+
+
+def test_sigkill_midway_then_rerun_equals_uninterrupted(synthetic, tmp_path):
+    images = str(synthetic / "Images")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [sys.executable, "-m", "captioner", "extract", images, "--weights", "random", "--batch-size", "2",
+           "--quiet", "--dtype", "float32", "--cache"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(cmd + [str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    shards = killed / "shards"
+    while time.time() < deadline and proc.poll() is None:
+        if shards.is_dir() and len([p for p in os.listdir(shards) if p.endswith(".keys.json")]) >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = len(FeatureCache.open(str(killed)))
+    assert 0 < partial < 20, "the kill should land midway"
+
+    rerun = subprocess.run(cmd + [str(killed)], env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{20 - partial} extracted" in rerun.stdout and f"{partial} already cached" in rerun.stdout
+    whole = subprocess.run(cmd + [str(tmp_path / "whole")], env=env, capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
+
+    a, b = FeatureCache.open(str(killed)), FeatureCache.open(str(tmp_path / "whole"))
+    assert a.keys() == b.keys() and len(a) == 20
+    np.testing.assert_allclose(a.get(a.keys()), b.get(b.keys()), rtol=1e-4, atol=1e-3)

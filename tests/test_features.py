@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from captioner.encoder import fingerprint
+from captioner.features import CacheError, FeatureCache
+
+FP = fingerprint("random", 0)
+
+
+def rows(n, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, 4096)).astype(np.float32)
+
+
+def test_round_trip_and_compaction(tmp_path):
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, FP, "float32", writable=True) as cache:
+        cache.append(["b.jpg", "a.jpg"], rows(2, 0))
+        cache.append(["c.jpg"], rows(1, 1))
+        cache.compact()
+    cache = FeatureCache.open(d, FP)
+    assert cache.keys() == ["a.jpg", "b.jpg", "c.jpg"] and len(cache) == 3
+    np.testing.assert_array_equal(cache.get(["b.jpg", "c.jpg"]), np.concatenate([rows(2, 0)[:1], rows(1, 1)]))
+    matrix, index = cache.matrix(["c.jpg", "a.jpg"])
+    np.testing.assert_array_equal(matrix[index], cache.get(["c.jpg", "a.jpg"]))
+    assert isinstance(matrix, np.memmap)
+
+
+def test_float16_and_export(tmp_path):
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, FP, writable=True) as cache:
+        cache.append(["x.jpg"], rows(1))
+    assert FeatureCache.open(d).dtype == np.float16
+    n = FeatureCache.open(d).export(str(tmp_path / "out.npz"))
+    data = np.load(tmp_path / "out.npz")
+    assert n == 1 and list(data["keys"]) == ["x.jpg"] and data["features"].shape == (1, 4096)
+
+
+def test_uncommitted_shard_from_a_kill_is_ignored_and_removed(tmp_path):
+    d = tmp_path / "c"
+    with FeatureCache.open(str(d), FP, writable=True) as cache:
+        cache.append(["a.jpg"], rows(1))
+    np.save(d / "shards" / "000007.npy", rows(3))  # data written, keys never committed
+    assert FeatureCache.open(str(d)).keys() == ["a.jpg"]
+    FeatureCache.open(str(d), writable=True).close()
+    assert not (d / "shards" / "000007.npy").exists()
+
+
+def test_other_encoder_and_dtype_are_refused(tmp_path):
+    d = str(tmp_path / "c")
+    FeatureCache.open(d, FP, "float16", writable=True).close()
+    with pytest.raises(CacheError, match="different encoder.*weights_id"):
+        FeatureCache.open(d, fingerprint("random", 1))
+    with pytest.raises(CacheError, match="holds float16 features, float32 was requested"):
+        FeatureCache.open(d, FP, "float32")
+    with pytest.raises(CacheError, match="not a feature cache"):
+        FeatureCache.open(str(tmp_path / "nothing"))
+
+
+def test_wrong_shape_shard_is_refused(tmp_path):
+    d = tmp_path / "c"
+    with FeatureCache.open(str(d), FP, writable=True) as cache:
+        cache.append(["a.jpg"], rows(1))
+    np.save(d / "shards" / "000000.npy", np.zeros((1, 10), np.float16))
+    with pytest.raises(CacheError, match=r"shape \(1, 10\)"):
+        FeatureCache.open(str(d))
+
+
+def test_second_writer_is_locked_out(tmp_path):
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, FP, writable=True):
+        with pytest.raises(CacheError, match="in use by another writer"):
+            FeatureCache.open(d, FP, writable=True)
+    FeatureCache.open(d, FP, writable=True).close()  # free again once the first one closed
