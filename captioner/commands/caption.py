@@ -1,7 +1,70 @@
-"""(not yet implemented)"""
-HELP = "(not yet implemented)"
+"""Caption images with a trained model bundle: one line per image, `path<TAB>caption`.
+
+Unreadable images are named on stderr with the reason (exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from captioner.commands.options import positive_int
+
+HELP = "caption image files"
+
+
+def add_search_options(parser) -> None:
+    parser.add_argument("--beam-size", type=positive_int, default=3, help="beam width; 1 = greedy (default: 3)")
+    parser.add_argument("--length-penalty", type=float, default=0.0,
+                        help="rank beams by log-probability / (words + 1) ** A (default: 0, raw log-probability)")
+
+
 def add_arguments(parser) -> None:
-    pass
+    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    add_search_options(parser)
+    parser.add_argument("--num-captions", type=positive_int, default=1,
+                        help="the K best captions per image, with log-probabilities (K <= beam size; default: 1)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per line: image, caption, log_prob (and 'captions' for K > 1)")
+    parser.add_argument("--weights", default=None, metavar="FILE",
+                        help="encoder weights, only needed when the model was trained with a local weights file")
+
+
 def run(args) -> int:
+
+    from captioner.bundle import load_bundle
+    from captioner.captioning import Captioner
+    from captioner.encoder import describe
     from captioner.errors import UsageError
-    raise UsageError("not implemented yet")
+    from captioner.extraction import decoded_batches
+    from captioner.features_for import encoder_for
+    from captioner.images import ImageFile
+
+    if args.num_captions > args.beam_size:
+        raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
+    bundle = load_bundle(args.model)
+    if bundle.encoder["weights"] == "random":
+        print(f"note: model uses an encoder with {describe(bundle.encoder)}", file=sys.stderr)
+    encoder = encoder_for(bundle.encoder, args.weights)
+    captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
+                          feature_dtype=bundle.feature_dtype)
+    items = [ImageFile(p, p) for p in args.images]
+    failed = 0
+    for good, pixels, bad in decoded_batches(items, encoder.input_size, 32):
+        for path, reason in bad:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+            failed += 1
+        if not good:
+            continue
+        ranked = captioner(encoder.encode(pixels))
+        for item, captions in zip(good, ranked):
+            if args.json:
+                record = {"image": item.path, "caption": captions[0].text, "log_prob": round(captions[0].log_prob, 4)}
+                if args.num_captions > 1:
+                    record["captions"] = [{"caption": c.text, "log_prob": round(c.log_prob, 4)} for c in captions]
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                for c in captions:
+                    print(f"{item.path}\t{c.text}" + (f"\t{c.log_prob:.4f}" if args.num_captions > 1 else ""))
+    return 1 if failed else 0

@@ -1,7 +1,68 @@
-"""(not yet implemented)"""
-HELP = "(not yet implemented)"
+"""Caption every image in a folder into one results file (JSONL, CSV or COCO results JSON, by extension).
+
+Streams: memory stays flat whatever the folder size. Every image file considered appears exactly once: with
+its caption, or with "error": reason when it cannot be read. The output file is replaced atomically when
+complete. With --resume, images already captioned in the existing output are kept and not redone.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from captioner.commands.caption import add_search_options
+from captioner.commands.options import add_quiet, positive_int
+
+HELP = "caption a whole folder into a JSONL/CSV/COCO-json file"
+
+
 def add_arguments(parser) -> None:
-    pass
+    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
+    parser.add_argument("folder", metavar="FOLDER", help="folder of images")
+    parser.add_argument("--out", required=True, metavar="FILE", help="results file: .jsonl, .csv or .json (COCO results)")
+    parser.add_argument("--recursive", action="store_true", help="also caption images in sub-folders")
+    add_search_options(parser)
+    parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per encoder batch (default: 32)")
+    parser.add_argument("--resume", action="store_true", help="keep captions already in --out, do the rest")
+    parser.add_argument("--weights", default=None, metavar="FILE",
+                        help="encoder weights, only needed when the model was trained with a local weights file")
+    add_quiet(parser)
+
+
 def run(args) -> int:
+    import os
+
+    from captioner.bundle import load_bundle
+    from captioner.captioning import Captioner
+    from captioner.encoder import describe
     from captioner.errors import UsageError
-    raise UsageError("not implemented yet")
+    from captioner.features import FeatureCache
+    from captioner.features_for import encoder_for
+    from captioner.folder_captioning import caption_folder
+    from captioner.images import find_images
+    from captioner.outputs import output_format, read_results
+
+    output_format(args.out)
+    if not os.path.isdir(args.folder):
+        raise UsageError(f"{args.folder}: not a folder")
+    bundle = load_bundle(args.model)
+    if bundle.encoder["weights"] == "random":
+        print(f"note: model uses an encoder with {describe(bundle.encoder)}", file=sys.stderr)
+    items, problems, _ = find_images([args.folder], root=args.folder, recursive=args.recursive)
+    earlier = {}
+    if args.resume and os.path.exists(args.out):
+        earlier = {r["image"]: r for r in read_results(args.out) if "caption" in r}
+    captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, 1, args.length_penalty,
+                          feature_dtype=bundle.feature_dtype)
+    todo = [it for it in items if it.key not in earlier]
+    encoder = encoder_for(bundle.encoder, args.weights) if todo else None
+    cache = FeatureCache.open(args.cache, bundle.encoder, writable=True) if args.cache else None
+    try:
+        report = caption_folder(items, problems, args.folder, earlier, encoder, captioner, args.out,
+                                args.batch_size, cache, show_progress=not args.quiet)
+    finally:
+        if cache is not None:
+            cache.compact()
+            cache.close()
+    print(report.summary() + f"; results in {args.out}")
+    return 1 if report.failed else 0

@@ -1,7 +1,69 @@
-"""(not yet implemented)"""
-HELP = "(not yet implemented)"
+"""Train an LSTM decoder on cached VGG16 features and write a model bundle.
+
+Features missing from the cache are extracted first. The vocabulary comes from the training split only;
+validation loss is printed every epoch, a checkpoint is written every epoch, the best epoch (lowest validation
+loss) is kept, and training stops early when validation loss stops improving. --resume continues a killed run.
+Validation BLEU (greedy) is printed at the end.
+"""
+
+from __future__ import annotations
+
+
+from captioner.commands.options import add_quiet, positive_int
+
+HELP = "train a decoder and write a model bundle"
+
+
 def add_arguments(parser) -> None:
-    pass
+    parser.add_argument("--captions", required=True, metavar="FILE", help="caption file (token .txt, .csv or .json)")
+    parser.add_argument("--images", required=True, metavar="DIR", help="image root the caption file's names are under")
+    parser.add_argument("--cache", required=True, metavar="DIR", help="feature cache (created or completed as needed)")
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
+    parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
+                        help="encoder weights (default: imagenet)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
+    parser.add_argument("--epochs", type=positive_int, default=20, help="most epochs (default: 20)")
+    parser.add_argument("--patience", type=positive_int, default=3,
+                        help="stop after this many epochs without a better validation loss (default: 3)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="captions per step (default: 64)")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (default: 0.002)")
+    parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
+    parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
+    parser.add_argument("--design", choices=["inject", "merge"], default="inject",
+                        help="image vector as the LSTM's initial state (inject) or added to its output (merge) "
+                             "(default: inject)")
+    parser.add_argument("--min-count", type=positive_int, default=1,
+                        help="words seen fewer times in the training captions become <unk> (default: 1)")
+    parser.add_argument("--max-length", type=positive_int, default=None,
+                        help="most words per caption; longer ones are truncated (default: 99th percentile)")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    add_quiet(parser)
+
+
 def run(args) -> int:
-    from captioner.errors import UsageError
-    raise UsageError("not implemented yet")
+    from captioner.datasets import load_captions
+    from captioner.encoder import describe, fingerprint
+    from captioner.train import TrainSettings, train
+
+    captions = load_captions(args.captions)
+    for line in captions.skipped:
+        print(line)
+    fp = fingerprint(args.weights, args.seed)
+    print(f"encoder: {describe(fp)}")
+    print(f"{captions.layout} captions: {len(captions.captions)} images, {captions.num_captions} captions; "
+          f"{captions.describe_split()}")
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                             patience=args.patience, min_count=args.min_count, max_length=args.max_length,
+                             seed=args.seed)
+    summary = train(captions, args.images, args.cache, args.out, fp, args.weights, settings, design=args.design,
+                    units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, resume=args.resume,
+                    show_progress=not args.quiet)
+    bleu = summary["val_bleu_greedy"]
+    print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch)")
+    print("validation BLEU (greedy): " + "  ".join(f"BLEU-{n} {bleu[f'bleu{n}']:.4f}" for n in range(1, 5)))
+    print(f"model bundle: {args.out}")
+    if fp["weights"] == "random":
+        print("note: trained on RANDOM encoder features; use --weights imagenet for real captions")
+    return 0

@@ -112,3 +112,24 @@ def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: 
         start += count
     write_json(os.path.join(directory, "truth.json"), truth)
     return token_file
+
+
+def mentioned_pairs(caption: str) -> list[tuple[str, str]]:
+    """(colour, shape) pairs a caption names, as "colour shape" or "size shape that is colour"."""
+    words = caption.split()
+    pairs = []
+    for i, word in enumerate(words):
+        if word not in SHAPES:
+            continue
+        if i > 0 and words[i - 1] in COLOURS:
+            pairs.append((words[i - 1], word))
+        elif words[i + 1:i + 3] == ["that", "is"] and len(words) > i + 3 and words[i + 3] in COLOURS:
+            pairs.append((words[i + 3], word))
+    return pairs
+
+
+def colour_shape_correct(caption: str, drawn: list[dict]) -> bool:
+    """True when the caption names at least one shape and every (colour, shape) it names was drawn."""
+    pairs = mentioned_pairs(caption)
+    truth = {(s["colour"], s["shape"]) for s in drawn}
+    return bool(pairs) and all(p in truth for p in pairs)

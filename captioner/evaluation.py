@@ -1,0 +1,60 @@
+"""BLEU of a model bundle on one split of a caption file, generated through the same search as `caption`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from captioner.bundle import Bundle
+from captioner.captioning import Captioner, describe_search
+from captioner.datasets import CaptionSet
+from captioner.errors import UsageError
+from captioner.features import FeatureCache
+from captioner.features_for import ensure_features
+from captioner.metrics import corpus_bleu_scores, sentence_bleu4
+
+
+@dataclass
+class EvalReport:
+    bleu: dict[str, float]
+    images: int
+    references: int
+    beam_size: int
+    split: str | None
+    encoder: dict
+    per_image: list[tuple[str, str, float]]  # (image key, generated caption, smoothed sentence BLEU-4)
+
+    def table(self) -> str:
+        weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
+        lines = [f"images {self.images}, references {self.references}, split {self.split or 'all'}, "
+                 f"search {describe_search(self.beam_size)}, encoder weights {weights}",
+                 "| metric | score |", "| --- | --- |"]
+        lines += [f"| BLEU-{n} | {self.bleu[f'bleu{n}']:.4f} |" for n in range(1, 5)]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {**self.bleu, "images": self.images, "references": self.references, "beam_size": self.beam_size,
+                "split": self.split, "encoder_weights": self.encoder["weights"], "encoder": self.encoder,
+                "captions": [{"image": k, "caption": c, "sentence_bleu4": round(b, 4)} for k, c, b in self.per_image]}
+
+
+def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_root: str, cache_dir: str,
+             beam_size: int = 1, weights: str | None = None, show_progress: bool = True,
+             length_penalty: float = 0.0) -> EvalReport:
+    chosen = captions.select(split).captions
+    if not chosen:
+        raise UsageError(f"{captions.source}: no images in split {split!r} ({captions.describe_split()})")
+    with FeatureCache.open(cache_dir, bundle.encoder, writable=True) as cache:
+        keys, failed = ensure_features(sorted(chosen), images_root, cache, weights, show_progress=show_progress)
+        for path, reason in failed:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        if not keys:
+            raise UsageError(f"{captions.source}: none of the {len(chosen)} images could be read")
+        features = cache.get(keys)
+    captioner = Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size, length_penalty=length_penalty,
+                          feature_dtype=bundle.feature_dtype)
+    hypotheses = captioner.best(features)
+    references = [chosen[k] for k in keys]
+    per_image = [(k, h, sentence_bleu4(r, h)) for k, h, r in zip(keys, hypotheses, references)]
+    return EvalReport(corpus_bleu_scores(references, hypotheses), len(keys), sum(len(r) for r in references),
+                      beam_size, split, bundle.encoder, per_image)

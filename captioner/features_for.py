@@ -1,0 +1,59 @@
+"""Making sure the images a command needs have features in a cache (extracting the missing ones)."""
+
+from __future__ import annotations
+
+import sys
+
+from captioner.datasets import DatasetError, resolve_image
+from captioner.encoder import Encoder, describe
+from captioner.errors import UsageError
+from captioner.extraction import extract_to_cache
+from captioner.features import FeatureCache, fingerprint_difference
+from captioner.images import ImageFile
+
+
+def weights_for(fingerprint: dict, weights: str | None) -> str:
+    """The --weights value that reproduces `fingerprint` (a local file must be named by the user)."""
+    if weights:
+        return weights
+    if fingerprint["weights"] in ("imagenet", "random"):
+        return fingerprint["weights"]
+    raise UsageError("this encoder used a local weights file: pass the same file with --weights FILE")
+
+
+def seed_of(fingerprint: dict) -> int:
+    """The --seed of a random encoder, read back from its fingerprint ("seed=N ...")."""
+    ident = fingerprint.get("weights_id", "")
+    return int(ident.split()[0].split("=")[1]) if ident.startswith("seed=") else 0
+
+
+def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
+    """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one."""
+    encoder = Encoder(weights_for(fingerprint, weights), seed_of(fingerprint))
+    if encoder.fingerprint != fingerprint:
+        raise UsageError(f"--weights {weights} is not the encoder expected here "
+                         f"({fingerprint_difference(encoder.fingerprint, fingerprint)})")
+    return encoder
+
+
+def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weights: str | None = None,
+                    batch_size: int = 32, show_progress: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
+    """Extract what `cache` lacks; returns (keys that have features, [(image, reason)] for those that failed)."""
+    failed: list[tuple[str, str]] = []
+    items = []
+    for key in keys:
+        try:
+            items.append(ImageFile(key, resolve_image(images_root, key)))
+        except DatasetError as exc:
+            failed.append((key, str(exc)))
+    missing = [it for it in items if it.key not in cache]
+    if missing:
+        encoder = encoder_for(cache.fingerprint, weights)
+        if cache.fingerprint["weights"] == "random":
+            print(f"note: encoder uses {describe(cache.fingerprint)}", file=sys.stderr)
+        report = extract_to_cache(missing, encoder, cache, batch_size, show_progress,
+                                  on_failure=lambda path, reason: print(f"skipped {path}: {reason}", file=sys.stderr))
+        failed.extend(report.failed)
+    else:
+        cache.compact()
+    return [k for k in keys if k in cache], failed

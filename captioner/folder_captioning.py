@@ -1,0 +1,81 @@
+"""Streaming a folder through encoder + search into a results file, one batch at a time."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+
+from captioner.extraction import decoded_batches
+from captioner.outputs import ResultWriter
+from captioner.progress import Progress
+
+
+@dataclass
+class FolderReport:
+    total: int = 0
+    captioned: int = 0
+    kept: int = 0  # taken over from an earlier run (--resume)
+    failed: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.captioned / self.seconds if self.seconds else 0.0
+        return (f"{self.total} files: {self.captioned} captioned ({rate:.1f} images/s), "
+                f"{self.kept} kept from the earlier output, {self.failed} failed")
+
+
+def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out_path: str, batch_size: int,
+                   cache=None, show_progress: bool = True) -> FolderReport:
+    report = FolderReport(total=len(items) + len(problems))
+    writer = ResultWriter(out_path)
+    start = time.perf_counter()
+    try:
+        for path, reason in problems:
+            writer.write({"image": os.path.relpath(path, root).replace(os.sep, "/"), "error": reason})
+            report.failed += 1
+        for item in items:
+            if item.key in earlier:
+                writer.write({"image": item.key, "caption": earlier[item.key]["caption"]})
+                report.kept += 1
+        todo = [it for it in items if it.key not in earlier]
+        cached = [it for it in todo if cache is not None and it.key in cache]
+        fresh = [it for it in todo if cache is None or it.key not in cache]
+        progress = Progress(len(todo), "img", "caption ", enabled=show_progress)
+        for start_at in range(0, len(cached), 256):
+            chunk = cached[start_at:start_at + 256]
+            for item, text in zip(chunk, captioner.best(cache.get([it.key for it in chunk]))):
+                writer.write({"image": item.key, "caption": text})
+            report.captioned += len(chunk)
+            progress.update(len(chunk))
+        for good, pixels, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
+            records = [{"image": it.key, "error": reason} for it, reason in _named(fresh, bad)]
+            if good:
+                features = encoder.encode(pixels)
+                if cache is not None:
+                    cache.append([it.key for it in good], features)
+                records += [{"image": it.key, "caption": text}
+                            for it, text in zip(good, captioner.best(features))]
+            for record in sorted(records, key=lambda r: r["image"]):
+                writer.write(record)
+                if "error" in record:
+                    print(f"skipped {record['image']}: {record['error']}", file=sys.stderr)
+            report.captioned += len(good)
+            report.failed += len(bad)
+            progress.update(len(good) + len(bad))
+        progress.close()
+        writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _named(items, bad):
+    by_path = {it.path: it for it in items}
+    return [(by_path[path], reason) for path, reason in bad]
+
+

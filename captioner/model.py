@@ -1,0 +1,113 @@
+"""The LSTM caption decoder, conditioned on one cached image vector.
+
+Two classic designs, chosen by `DecoderConfig.design`:
+- "inject" (Show and Tell): the image vector sets the LSTM's initial state (h0, c0).
+- "merge" (the popular tutorial): the LSTM reads words only; its output is added to the image vector
+  before the word classifier.
+Training is teacher-forced on whole captions at once; `initial_state` + `step` run one LSTM step at a time for
+search, so generation never re-runs a prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from captioner.backend import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+DESIGNS = ("inject", "merge")
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    vocab_size: int  # tokens including the four specials
+    max_length: int = 30  # most words in a caption (without <start>/<end>); longer ones are truncated
+    feature_dim: int = 4096  # size of the cached image vector (VGG16 fc2)
+    units: int = 256  # LSTM state size
+    embed_dim: int = 256  # word embedding size
+    dropout: float = 0.3  # on image vector, embeddings and LSTM output
+    design: str = "inject"  # "inject" or "merge"
+
+    def __post_init__(self):
+        if self.design not in DESIGNS:
+            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DecoderConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown decoder settings {sorted(unknown)}")
+        return cls(**data)
+
+
+class CaptionDecoder(keras.Model):
+    def __init__(self, config: DecoderConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        c = config
+        # Image branch: LayerNorm makes ImageNet and random-encoder features equally easy to use.
+        self.image_norm = keras.layers.LayerNormalization(name="image_norm")
+        self.image_dropout = keras.layers.Dropout(c.dropout, name="image_dropout")
+        if c.design == "inject":
+            self.init_h = keras.layers.Dense(c.units, activation="tanh", name="init_h")
+            self.init_c = keras.layers.Dense(c.units, name="init_c")
+        else:
+            self.image_proj = keras.layers.Dense(c.units, activation="relu", name="image_proj")
+            self.merge_dense = keras.layers.Dense(c.units, activation="relu", name="merge_dense")
+        self.embedding = keras.layers.Embedding(c.vocab_size, c.embed_dim, mask_zero=True, name="embedding")
+        self.embed_dropout = keras.layers.Dropout(c.dropout, name="embed_dropout")
+        self.lstm = keras.layers.LSTM(c.units, return_sequences=True, name="lstm")
+        self.out_dropout = keras.layers.Dropout(c.dropout, name="out_dropout")
+        self.classifier = keras.layers.Dense(c.vocab_size, name="classifier")
+
+    def _image(self, features, training=False):
+        x = self.image_norm(ops.cast(features, "float32"))  # (B, feature_dim)
+        return self.image_dropout(x, training=training)
+
+    def call(self, inputs, training=False):
+        """inputs = (features (B, D), tokens (B, T)) -> logits (B, T, V) for the token after each position."""
+        features, tokens = inputs
+        image = self._image(features, training)
+        words = self.embed_dropout(self.embedding(tokens), training=training)  # (B, T, E)
+        mask = self.embedding.compute_mask(tokens)
+        if self.config.design == "inject":
+            h = self.lstm(words, mask=mask, initial_state=[self.init_h(image), self.init_c(image)], training=training)
+            h = self.out_dropout(h, training=training)  # (B, T, U)
+        else:
+            h = self.out_dropout(self.lstm(words, mask=mask, training=training), training=training)
+            h = self.merge_dense(h + self.image_proj(image)[:, None, :])  # (B, T, U)
+        return self.classifier(h)  # (B, T, V)
+
+    # --- one step at a time, for search -----------------------------------------------------------
+
+    def initial_state(self, features):
+        """(h, c, image) for a batch of image vectors; `image` is the merge input (zeros for inject)."""
+        image = self._image(features)
+        if self.config.design == "inject":
+            return self.init_h(image), self.init_c(image), ops.zeros((ops.shape(image)[0], 1))
+        zeros = ops.zeros((ops.shape(image)[0], self.config.units))
+        return zeros, zeros, self.image_proj(image)
+
+    def step(self, tokens, state):
+        """tokens (B,) int -> logits (B, V) for the next token, and the new state."""
+        h, c, image = state
+        x = ops.take(self.embedding.embeddings, ops.cast(tokens, "int32"), axis=0)  # (B, E); no mask here
+        out, (h, c) = self.lstm.cell(x, [h, c])
+        if self.config.design == "merge":
+            out = self.merge_dense(out + image)
+        return self.classifier(out), (h, c, image)
+
+
+def build_decoder(config: DecoderConfig) -> CaptionDecoder:
+    """A decoder with its weights created (so that weights can be loaded into it)."""
+    import numpy as np
+
+    decoder = CaptionDecoder(config)
+    decoder((np.zeros((1, config.feature_dim), "float32"), np.ones((1, 2), "int32")))
+    return decoder

@@ -1,0 +1,130 @@
+"""Greedy and beam search over any step model, driven by keras-nlp's samplers.
+
+A step model has `initial_state(features) -> state` and `step(tokens (B,), state) -> (logits (B, V), state)`;
+the state is the sampler's cache, so each new token costs one LSTM step and no prefix is re-run. Finished
+sequences are frozen: after `<end>` (or `<pad>`) the only allowed token is `<pad>` with log-probability 0, so a
+finished beam keeps its score and stops growing. `<pad>`, `<start>` and `<unk>` are never generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from captioner.backend import import_keras
+from captioner.compile import compile_function
+
+keras = import_keras()
+ops = keras.ops
+
+PAD, START, END, UNK = 0, 1, 2, 3
+NEG = -1e9
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    beam_size: int = 1  # 1 = greedy
+    num_captions: int = 1  # best K per image (K <= beam_size)
+    length_penalty: float = 0.0  # rank by logprob / (words + 1) ** length_penalty; 0 = raw log-probability
+    batch_size: int = 256  # images per compiled call
+
+
+def _next_fn(step_model, length: int):
+    """The sampler's `next(prompt, cache, index)`, with finished-sequence freezing and banned tokens.
+
+    The last position of the `length`-token prompt may only hold `<end>`: at most length - 2 words.
+    """
+
+    def next_(prompt, cache, index):
+        last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
+        logits, cache = step_model.step(last, cache)
+        logits = ops.cast(logits, "float32")
+        vocab = ops.shape(logits)[-1]
+        ids = ops.arange(vocab)
+        banned = (ids == PAD) | (ids == START) | (ids == UNK)
+        logits = ops.where(banned[None, :], NEG, logits)
+        end_only = ops.where(ids == END, 0.0, NEG)[None, :]
+        logits = ops.where(index >= length - 1, end_only, logits)
+        finished = (last == END) | (last == PAD)
+        pad_only = ops.where(ids == PAD, 0.0, NEG)[None, :]
+        logits = ops.where(finished[:, None], pad_only, logits)
+        return logits, None, cache
+
+    return next_
+
+
+class Searcher:
+    """Compiled greedy/beam generation for one step model; reuse it across batches."""
+
+    def __init__(self, step_model, max_length: int, settings: SearchSettings = SearchSettings(), jit: bool = True):
+        import keras_nlp
+
+        if settings.num_captions > settings.beam_size:
+            raise ValueError(f"num_captions ({settings.num_captions}) must not exceed beam_size ({settings.beam_size})")
+        self.step_model, self.settings = step_model, settings
+        self.length = max_length + 2  # <start> + words + <end>
+        if settings.beam_size == 1:
+            self.sampler = keras_nlp.samplers.GreedySampler()
+        else:
+            self.sampler = keras_nlp.samplers.BeamSampler(num_beams=settings.beam_size, return_all_beams=True)
+        self._generate = compile_function(self._run, jit=jit)
+
+    def _run(self, features):
+        state = self.step_model.initial_state(features)
+        batch = ops.shape(features)[0]
+        prompt = ops.concatenate([ops.full((batch, 1), START, "int32"),
+                                  ops.full((batch, self.length - 1), PAD, "int32")], axis=1)
+        mask = ops.concatenate([ops.ones((batch, 1), "bool"), ops.zeros((batch, self.length - 1), "bool")], axis=1)
+        out = self.sampler(_next_fn(self.step_model, self.length), prompt, cache=state, index=1, mask=mask,
+                           stop_token_ids=(END,))
+        if self.settings.beam_size == 1:
+            return out[:, None, :], ops.zeros((batch, 1))  # greedy: scores filled in by `score`
+        return out  # (B, K, L) sorted best first, (B, K) log-probabilities
+
+    def __call__(self, features: np.ndarray) -> list[list[tuple[np.ndarray, float]]]:
+        """For each image, the best `num_captions` (token ids, log-probability), best first."""
+        results = []
+        for start in range(0, len(features), self.settings.batch_size):
+            chunk = np.asarray(features[start:start + self.settings.batch_size], dtype=np.float32)
+            tokens, scores = self._generate(chunk)
+            tokens = np.asarray(tokens)
+            scores = np.asarray(scores) if self.settings.beam_size > 1 else score(self.step_model, chunk, tokens[:, 0])[:, None]
+            results.extend(self._rank(tokens, scores))
+        return results
+
+    def _rank(self, tokens, scores):
+        out = []
+        alpha = self.settings.length_penalty
+        for seqs, logps in zip(tokens, scores):
+            lengths = np.array([_words(s) + 1 for s in seqs], dtype=np.float64)
+            keys = logps / lengths ** alpha if alpha else logps
+            order = np.argsort(-keys, kind="stable")[: self.settings.num_captions]
+            out.append([(seqs[i], float(logps[i])) for i in order])
+        return out
+
+
+def _words(tokens) -> int:
+    n = 0
+    for t in tokens[1:]:
+        if t in (END, PAD):
+            break
+        n += 1
+    return n
+
+
+def score(step_model, features: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """Log-probability of each token sequence (B, L), `<start>` first, up to and including `<end>`."""
+    state = step_model.initial_state(features)
+    total = np.zeros(len(tokens))
+    alive = np.ones(len(tokens), dtype=bool)
+    for i in range(1, tokens.shape[1]):
+        logits, state = step_model.step(tokens[:, i - 1], state)
+        logits = np.asarray(logits, dtype=np.float64)
+        logits[:, [PAD, START, UNK]] = NEG
+        logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        total += np.where(alive, logp[np.arange(len(tokens)), tokens[:, i]], 0.0)
+        alive &= tokens[:, i] != END
+        if not alive.any():
+            break
+    return total

@@ -1,0 +1,145 @@
+"""Training a decoder on cached features: vocabulary from the train split, validation loss every epoch,
+checkpoints every epoch, early stopping on validation loss, resume, and validation BLEU at the end."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from captioner.atomic import write_json
+from captioner.backend import import_keras
+from captioner.bundle import save_bundle
+from captioner.captioning import Captioner
+from captioner.checkpoints import Checkpointer, fresh_state, read_state
+from captioner.datasets import CaptionSet
+from captioner.errors import UsageError
+from captioner.features import FeatureCache
+from captioner.features_for import ensure_features
+from captioner.metrics import corpus_bleu_scores
+from captioner.model import DecoderConfig, build_decoder
+from captioner.training_data import CaptionBatches, caption_pairs, encode_captions
+from vocab import Vocabulary, caption_stats
+
+keras = import_keras()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 3  # epochs without a better validation loss before stopping
+    min_count: int = 1  # words seen fewer times become <unk>
+    max_length: int | None = None  # words per caption; None = the train captions' 99th percentile
+    seed: int = 0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _prepare_split(captions: CaptionSet, split: str, cache: FeatureCache, images_root: str, weights,
+                   show_progress: bool) -> dict[str, list[str]]:
+    chosen = captions.select(split).captions
+    good, failed = ensure_features(list(chosen), images_root, cache, weights, show_progress=show_progress)
+    for path, reason in failed:
+        _log(f"skipped {path}: {reason}")
+    return {k: chosen[k] for k in good}
+
+
+def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
+          weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
+          embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True) -> dict:
+    """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle."""
+    ckpt_dir = os.path.join(out_dir, "checkpoints")
+    state = read_state(ckpt_dir)
+    if state is not None and not resume:
+        raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
+                         "pass --resume to continue it, or choose a new --out")
+    if resume and state is None:
+        _log(f"note: nothing to resume in {out_dir}; starting a new run")
+
+    with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
+        train_caps = _prepare_split(captions, "train", cache, images_root, weights, show_progress)
+        val_caps = _prepare_split(captions, "val", cache, images_root, weights, show_progress)
+        if not train_caps:
+            raise UsageError(f"{captions.source}: no training images with features ({captions.describe_split()})")
+        if not val_caps:
+            raise UsageError(f"{captions.source}: no validation images ({captions.describe_split()})")
+        train_keys, train_texts = caption_pairs(train_caps)
+        val_keys, val_texts = caption_pairs(val_caps)
+        features, rows = cache.matrix(sorted(set(train_keys) | set(val_keys)))
+        row_of = {k: r for k, r in zip(sorted(set(train_keys) | set(val_keys)), rows)}
+
+        if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
+            run = _read_run(ckpt_dir)
+            vocab = Vocabulary.load(os.path.join(ckpt_dir, "vocab.json"))
+            config = DecoderConfig.from_json(run["decoder"])
+            settings = TrainSettings(**run["settings"])
+        else:
+            vocab = Vocabulary.build(train_texts, settings.min_count)
+            lengths = caption_stats(vocab, train_texts).length_percentiles
+            max_length = settings.max_length or max(1, lengths[99])
+            settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
+            config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
+                                   units=units, embed_dim=embed_dim, dropout=dropout, design=design)
+            os.makedirs(ckpt_dir, exist_ok=True)
+            vocab.save(os.path.join(ckpt_dir, "vocab.json"))
+            write_json(os.path.join(ckpt_dir, "run.json"), {"decoder": config.to_json(), "settings": asdict(settings),
+                                                            "encoder": fingerprint, "captions": captions.source})
+            state = fresh_state()
+        _log(caption_stats(vocab, train_texts).summary())
+        train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)
+        val_tokens, _ = encode_captions(vocab, val_texts, config.max_length)
+        if cut:
+            _log(f"note: {cut} training captions longer than {config.max_length} words were truncated")
+
+        keras.utils.set_random_seed(settings.seed)
+        decoder = build_decoder(config)
+        decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+        if state["weights"]:
+            decoder.optimizer.build(decoder.trainable_variables)
+            decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
+            _log(f"resuming after epoch {state['epochs_done']}")
+        done = state["epochs_done"]
+        train_data = CaptionBatches(features, np.array([row_of[k] for k in train_keys]), train_tokens,
+                                    settings.batch_size, seed=settings.seed, epoch=done)
+        val_data = CaptionBatches(features, np.array([row_of[k] for k in val_keys]), val_tokens, 256)
+        if done < settings.epochs and not state["stopped_early"]:
+            decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience)],
+                        verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
+        decoder.load_weights(os.path.join(ckpt_dir, "best.weights.h5"))
+
+        val_images = sorted(val_caps)
+        start = time.perf_counter()
+        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(cache.get(val_images))
+        gen_seconds = time.perf_counter() - start
+        bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
+
+    epoch_seconds = [h["seconds"] for h in state["history"]]
+    summary = {
+        "captions": captions.source,
+        "train_images": len(train_caps), "train_captions": len(train_texts),
+        "val_images": len(val_caps), "val_captions": len(val_texts),
+        "epochs": state["epochs_done"], "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"], "stopped_early": state["stopped_early"],
+        "seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
+        "val_bleu_greedy": bleu, "val_greedy_captions_per_s": round(len(val_images) / gen_seconds, 1),
+        "settings": asdict(settings),
+        "feature_dtype": str(cache.dtype),
+    }
+    save_bundle(out_dir, decoder, vocab, fingerprint, summary)
+    return summary
+
+
+def _read_run(ckpt_dir: str) -> dict:
+    import json
+
+    with open(os.path.join(ckpt_dir, "run.json"), encoding="utf-8") as f:
+        return json.load(f)
