@@ -1,0 +1,97 @@
+"""Decoder, training steps and the model bundle, on tiny sizes."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from captioner.bundle import BundleError, load_bundle, save_bundle
+from captioner.encoder import fingerprint
+from captioner.model import DecoderConfig, build_decoder, keras
+from vocab import Vocabulary
+
+FP = fingerprint("random", 0)
+
+
+def tiny(design="inject", vocab_size=12):
+    return DecoderConfig(vocab_size=vocab_size, max_length=6, feature_dim=4096, units=16, embed_dim=8,
+                         dropout=0.0, design=design)
+
+
+@pytest.mark.parametrize("design", ["inject", "merge"])
+def test_step_by_step_equals_whole_caption(design):
+    decoder = build_decoder(tiny(design))
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((3, 4096)).astype("float32")
+    tokens = rng.integers(1, 12, (3, 5)).astype("int32")
+    whole = np.asarray(decoder((features, tokens)))  # (3, 5, 12)
+    state = decoder.initial_state(features)
+    for t in range(5):
+        logits, state = decoder.step(tokens[:, t], state)
+        np.testing.assert_allclose(np.asarray(logits), whole[:, t], atol=1e-4)
+
+
+@pytest.mark.parametrize("design", ["inject", "merge"])
+def test_a_few_training_steps_lower_the_loss(design):
+    keras.utils.set_random_seed(0)
+    decoder = build_decoder(tiny(design))
+    decoder.compile(optimizer=keras.optimizers.Adam(1e-2),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((16, 4096)).astype("float32")
+    tokens = np.zeros((16, 8), "int32")
+    tokens[:, 0], tokens[:, 1:5], tokens[:, 5] = 1, rng.integers(4, 12, (16, 4)), 2
+    x, y = (features, tokens[:, :-1]), tokens[:, 1:]
+    before = decoder.evaluate(x, y, verbose=0)
+    decoder.fit(x, y, epochs=15, batch_size=8, verbose=0)
+    after = decoder.evaluate(x, y, verbose=0)
+    assert after < 0.7 * before
+
+
+def test_padding_does_not_count_in_the_loss():
+    decoder = build_decoder(tiny())
+    decoder.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    features = np.ones((1, 4096), "float32")
+    short = np.array([[1, 4, 2, 0, 0, 0]], "int32")
+    x, y = (features, short[:, :-1]), short[:, 1:]
+    loss = decoder.evaluate(x, y, verbose=0)
+    logits = np.asarray(decoder(x))[0]
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -(logp[0, 4] + logp[1, 2]) / 2  # only the two real targets
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def _bundle(tmp_path):
+    vocab = Vocabulary.build(["a red circle", "a blue square on the left"])
+    decoder = build_decoder(tiny(vocab_size=len(vocab)))
+    save_bundle(str(tmp_path / "m"), decoder, vocab, FP, {"epochs": 1})
+    return decoder, vocab, str(tmp_path / "m")
+
+
+def test_bundle_round_trip(tmp_path):
+    decoder, vocab, path = _bundle(tmp_path)
+    assert sorted(os.listdir(path)) == ["config.json", "decoder.weights.h5", "vocab.json"]
+    bundle = load_bundle(path)
+    assert bundle.vocab.tokens == vocab.tokens and bundle.config == decoder.config and bundle.encoder == FP
+    features = np.ones((2, 4096), "float32")
+    tokens = np.ones((2, 3), "int32")
+    np.testing.assert_allclose(np.asarray(bundle.decoder((features, tokens))), np.asarray(decoder((features, tokens))),
+                               atol=1e-6)
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["format"] == "captioner.model" and config["decoder"]["units"] == 16
+
+
+def test_bundle_mismatches_are_refused(tmp_path):
+    _, vocab, path = _bundle(tmp_path)
+    with pytest.raises(BundleError, match="different encoder"):
+        load_bundle(path).check_encoder(fingerprint("random", 1), "cache X")
+    # a changed vocabulary no longer matches the hashes in config.json
+    Vocabulary.build(["something else entirely"]).save(os.path.join(path, "vocab.json"))
+    with pytest.raises(BundleError, match="vocab.json: does not match config.json"):
+        load_bundle(path)
+    os.unlink(os.path.join(path, "config.json"))
+    with pytest.raises(BundleError, match="not a model bundle"):
+        load_bundle(path)
+    with pytest.raises(BundleError, match="no such model directory"):
+        load_bundle(str(tmp_path / "nothing"))
