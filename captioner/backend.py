@@ -15,7 +15,7 @@ def import_keras():
     """Return the `keras` module, imported quietly once."""
     if "keras" in sys.modules:
         return sys.modules["keras"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the runtime oneDNN notes printed as errors
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:

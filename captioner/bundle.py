@@ -21,6 +21,8 @@ from vocab import Vocabulary, VocabularyError
 FORMAT = "captioner.model"
 VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "decoder.weights.h5"
+# Files that can carry code (pickle, whole saved models, Python): a bundle holding one is refused outright.
+CODE_BEARING = (".pkl", ".pickle", ".dill", ".joblib", ".keras", ".pb", ".pt", ".pth", ".py", ".pyc", ".so")
 
 
 class BundleError(UsageError):
@@ -108,6 +110,10 @@ def load_bundle(directory: str) -> Bundle:
     from captioner.model import DecoderConfig, build_decoder
 
     config = read_config(directory)
+    for name in sorted(os.listdir(directory)):
+        if name.lower().endswith(CODE_BEARING):
+            raise BundleError(f"{os.path.join(directory, name)}: refusing a bundle that holds a file which can carry "
+                              f"code; a bundle is {CONFIG} + {VOCAB} + {WEIGHTS} only")
     for name in (VOCAB, WEIGHTS):
         path = os.path.join(directory, name)
         if not os.path.isfile(path):

@@ -9,8 +9,7 @@ from captioner.bundle import Bundle
 from captioner.captioning import Captioner, describe_search
 from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
-from captioner.features import FeatureCache
-from captioner.features_for import ensure_features
+from captioner.features_for import prepared_cache
 from captioner.metrics import corpus_bleu_scores, sentence_bleu4
 
 
@@ -23,6 +22,7 @@ class EvalReport:
     split: str | None
     encoder: dict
     per_image: list[tuple[str, str, float]]  # (image key, generated caption, smoothed sentence BLEU-4)
+    skipped: int = 0  # images of the split that could not be read
 
     def table(self) -> str:
         weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
@@ -44,8 +44,9 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
     chosen = captions.select(split).captions
     if not chosen:
         raise UsageError(f"{captions.source}: no images in split {split!r} ({captions.describe_split()})")
-    with FeatureCache.open(cache_dir, bundle.encoder, writable=True) as cache:
-        keys, failed = ensure_features(sorted(chosen), images_root, cache, weights, show_progress=show_progress)
+    cache, keys, failed = prepared_cache(cache_dir, bundle.encoder, sorted(chosen), images_root, weights,
+                                         show_progress)
+    with cache:
         for path, reason in failed:
             print(f"skipped {path}: {reason}", file=sys.stderr)
         if not keys:
@@ -57,4 +58,4 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
     references = [chosen[k] for k in keys]
     per_image = [(k, h, sentence_bleu4(r, h)) for k, h, r in zip(keys, hypotheses, references)]
     return EvalReport(corpus_bleu_scores(references, hypotheses), len(keys), sum(len(r) for r in references),
-                      beam_size, split, bundle.encoder, per_image)
+                      beam_size, split, bundle.encoder, per_image, skipped=len(failed))

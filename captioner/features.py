@@ -148,6 +148,10 @@ class FeatureCache:
     def __len__(self) -> int:
         return len(self._index)
 
+    @property
+    def shard_count(self) -> int:
+        return len(self._shards)
+
     def __contains__(self, key: str) -> bool:
         return key in self._index
 

@@ -38,7 +38,10 @@ def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
 
 def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weights: str | None = None,
                     batch_size: int = 32, show_progress: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
-    """Extract what `cache` lacks; returns (keys that have features, [(image, reason)] for those that failed)."""
+    """Extract what `cache` lacks; returns (keys that have features, [(image, reason)] for those that failed).
+
+    Failures are returned, not printed: the caller reports each once.
+    """
     failed: list[tuple[str, str]] = []
     items = []
     for key in keys:
@@ -51,9 +54,27 @@ def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weig
         encoder = encoder_for(cache.fingerprint, weights)
         if cache.fingerprint["weights"] == "random":
             print(f"note: encoder uses {describe(cache.fingerprint)}", file=sys.stderr)
-        report = extract_to_cache(missing, encoder, cache, batch_size, show_progress,
-                                  on_failure=lambda path, reason: print(f"skipped {path}: {reason}", file=sys.stderr))
+        report = extract_to_cache(missing, encoder, cache, batch_size, show_progress)
         failed.extend(report.failed)
     else:
         cache.compact()
     return [k for k in keys if k in cache], failed
+
+
+def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_root: str, weights: str | None = None,
+                   show_progress: bool = True) -> tuple[FeatureCache, list[str], list[tuple[str, str]]]:
+    """A read-only cache holding features for `keys` (as far as they can be read), one shard.
+
+    The write lock is taken only when something must be extracted or compacted, so several `train` or
+    `evaluate` runs can read one cache at the same time.
+    """
+    import os
+
+    if os.path.exists(os.path.join(cache_dir, "cache.json")):
+        cache = FeatureCache.open(cache_dir, fingerprint)
+        if cache.shard_count <= 1 and all(k in cache for k in keys):
+            return cache, list(keys), []
+        cache.close()
+    with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
+        good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress)
+    return FeatureCache.open(cache_dir, fingerprint), good, failed

@@ -30,16 +30,15 @@ class FolderReport:
 def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out_path: str, batch_size: int,
                    cache=None, show_progress: bool = True) -> FolderReport:
     report = FolderReport(total=len(items) + len(problems))
-    writer = ResultWriter(out_path)
+    kept = [{"image": it.key, "caption": earlier[it.key]["caption"]} for it in items if it.key in earlier]
+    report.kept = len(kept)
+    writer = ResultWriter(out_path, kept)
     start = time.perf_counter()
     try:
         for path, reason in problems:
             writer.write({"image": os.path.relpath(path, root).replace(os.sep, "/"), "error": reason})
+            print(f"skipped {path}: {reason}", file=sys.stderr)
             report.failed += 1
-        for item in items:
-            if item.key in earlier:
-                writer.write({"image": item.key, "caption": earlier[item.key]["caption"]})
-                report.kept += 1
         todo = [it for it in items if it.key not in earlier]
         cached = [it for it in todo if cache is not None and it.key in cache]
         fresh = [it for it in todo if cache is None or it.key not in cache]
@@ -48,6 +47,7 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             chunk = cached[start_at:start_at + 256]
             for item, text in zip(chunk, captioner.best(cache.get([it.key for it in chunk]))):
                 writer.write({"image": item.key, "caption": text})
+            writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
         for good, pixels, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
@@ -62,14 +62,14 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
                 writer.write(record)
                 if "error" in record:
                     print(f"skipped {record['image']}: {record['error']}", file=sys.stderr)
+            writer.flush()
             report.captioned += len(good)
             report.failed += len(bad)
             progress.update(len(good) + len(bad))
         progress.close()
         writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
+    finally:
+        writer.close()  # on an error the journal stays, for --resume
     report.seconds = time.perf_counter() - start
     return report
 

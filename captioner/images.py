@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from dataclasses import dataclass
@@ -50,8 +51,8 @@ def load_image(path: str, size: int = 224) -> np.ndarray:
     except UnidentifiedImageError:
         size_bytes = _size_or_none(path)
         raise ImageError("empty file (0 bytes)" if size_bytes == 0 else "not an image (unknown format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("refused as a possible decompression bomb (too many pixels)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"refused as a possible decompression bomb ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageError(f"cannot decode image ({reason})") from None
@@ -105,7 +106,7 @@ def find_images(paths: list[str], root: str | None = None, recursive: bool = Tru
         if os.path.isdir(given):
             _walk(given, root, recursive, found, problems)
         elif os.path.lexists(given) and not os.path.exists(given):
-            problems.append((given, "broken symlink"))
+            problems.append((given, _missing_reason(given)))
         elif os.path.exists(given):
             found.setdefault(_key(given, root), ImageFile(_key(given, root), given))
         else:
@@ -117,6 +118,15 @@ def default_root(paths: list[str]) -> str:
     """The folder keys are relative to: the folder given, or the deepest folder holding everything given."""
     folders = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
     return os.path.commonpath(folders) if folders else os.getcwd()
+
+
+def _missing_reason(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+    return "broken symlink" if os.path.islink(path) else "vanished while listing"
 
 
 def _walk(folder, root, recursive, found, problems) -> None:
@@ -133,7 +143,7 @@ def _walk(folder, root, recursive, found, problems) -> None:
                 continue
             path = os.path.join(dirpath, name)
             if not os.path.exists(path):
-                problems.append((path, "broken symlink" if os.path.islink(path) else "vanished while listing"))
+                problems.append((path, _missing_reason(path)))
                 continue
             key = _key(path, root)
             found.setdefault(key, ImageFile(key, path))

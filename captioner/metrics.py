@@ -5,6 +5,8 @@ Uniform weights (1/n each, summing to 1), no special tokens in either side: the 
 
 from __future__ import annotations
 
+import warnings
+
 from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu, sentence_bleu
 
 from vocab import tokenize
@@ -20,7 +22,9 @@ def corpus_bleu_scores(references: list[list[str]], hypotheses: list[str]) -> di
         return {f"bleu{n}": 0.0 for n in range(1, 5)}
     refs = [[tokenize(r) for r in refs_i] for refs_i in references]
     hyps = [tokenize(h) for h in hypotheses]
-    scores = corpus_bleu(refs, hyps, weights=WEIGHTS)
+    with warnings.catch_warnings():  # nltk warns when an n-gram order has no match; a 0 score says that already
+        warnings.simplefilter("ignore", UserWarning)
+        scores = corpus_bleu(refs, hyps, weights=WEIGHTS)
     return {f"bleu{n}": float(s) for n, s in enumerate(scores, start=1)}
 
 

@@ -1,7 +1,7 @@
 """Result files of caption-folder: JSONL, CSV or COCO results JSON, chosen by extension, written atomically.
 
-Records are streamed to a temporary file beside the target, which replaces the target only when complete:
-a reader sees the old complete file or the new complete file.
+Records are streamed to a journal beside the target; when the run completes, the journal is converted into the
+target in one rename. A reader sees the old complete file or the new complete file, never a partial one.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import csv
 import json
 import os
 import re
-import tempfile
 
+from captioner.atomic import atomic_path
 from captioner.errors import UsageError
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".json": "coco"}
@@ -31,46 +31,86 @@ def coco_image_id(key: str):
     return int(digits.group(1)) if digits else key
 
 
-class ResultWriter:
-    """write({"image": key, "caption": text} or {"image": key, "error": reason}); commit() renames into place."""
+def journal_path(path: str) -> str:
+    """Where records go while a run is in progress (JSONL, hidden, beside the output)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{name}.partial.jsonl")
 
-    def __init__(self, path: str):
+
+class ResultWriter:
+    """Records go to a journal as they come; `commit()` turns it into the output file in one rename.
+
+    A run killed at any moment leaves the old output untouched and its progress in the journal, which
+    `--resume` reads back. `kept` records (from an earlier run) start the new journal.
+    """
+
+    def __init__(self, path: str, kept: list[dict] = ()):
         self.path, self.format = path, output_format(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-        self.file = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.count = 0
-        if self.format == "csv":
-            self.csv = csv.writer(self.file)
-            self.csv.writerow(["image", "caption", "error"])
-        elif self.format == "coco":
-            self.file.write("[")
+        self.journal = journal_path(path)
+        os.makedirs(os.path.dirname(self.journal), exist_ok=True)
+        with atomic_path(self.journal) as tmp:
+            with open(tmp, "w", encoding="utf-8") as f:
+                for record in kept:
+                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.file = open(self.journal, "a", encoding="utf-8")
+        self.count = len(kept)
 
     def write(self, record: dict) -> None:
-        if self.format == "jsonl":
-            self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        elif self.format == "csv":
-            self.csv.writerow([record["image"], record.get("caption", ""), record.get("error", "")])
-        else:
-            entry = {"image_id": coco_image_id(record["image"]), "file_name": record["image"]}
-            entry.update({k: v for k, v in record.items() if k in ("caption", "error")})
-            self.file.write(("," if self.count else "") + "\n" + json.dumps(entry, ensure_ascii=False))
+        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.count += 1
 
-    def commit(self) -> None:
-        if self.format == "coco":
-            self.file.write("\n]\n")
+    def flush(self) -> None:
+        """Called after each batch: what is flushed survives a kill of this process."""
         self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.replace(self.tmp, self.path)
 
-    def discard(self) -> None:
+    def commit(self) -> None:
+        self.file.close()
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                _convert(read_journal(self.journal), self.format, out)
+        os.unlink(self.journal)
+
+    def close(self) -> None:
         if not self.file.closed:
             self.file.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+
+
+def _convert(records, fmt: str, out) -> None:
+    if fmt == "jsonl":
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["image", "caption", "error"])
+        for record in records:
+            writer.writerow([record["image"], record.get("caption", ""), record.get("error", "")])
+    else:  # COCO results: a JSON list, written one entry at a time
+        out.write("[")
+        for i, record in enumerate(records):
+            entry = {"image_id": coco_image_id(record["image"]), "file_name": record["image"]}
+            entry.update({k: v for k, v in record.items() if k in ("caption", "error")})
+            out.write(("," if i else "") + "\n" + json.dumps(entry, ensure_ascii=False))
+        out.write("\n]\n")
+
+
+def read_journal(path: str):
+    """Records of a journal; a last line cut short by a kill is ignored."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
+def earlier_captions(path: str) -> dict[str, dict]:
+    """Images already captioned by earlier runs, from the output file and an interrupted run's journal."""
+    done: dict[str, dict] = {}
+    if os.path.exists(path):
+        done.update((r["image"], r) for r in read_results(path) if "caption" in r)
+    if os.path.exists(journal_path(path)):
+        done.update((r["image"], r) for r in read_journal(journal_path(path)) if "caption" in r and "image" in r)
+    return done
 
 
 def read_results(path: str) -> list[dict]:

@@ -17,8 +17,7 @@ from captioner.captioning import Captioner
 from captioner.checkpoints import Checkpointer, fresh_state, read_state
 from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
-from captioner.features import FeatureCache
-from captioner.features_for import ensure_features
+from captioner.features_for import prepared_cache
 from captioner.metrics import corpus_bleu_scores
 from captioner.model import DecoderConfig, build_decoder
 from captioner.training_data import CaptionBatches, caption_pairs, encode_captions
@@ -42,13 +41,8 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _prepare_split(captions: CaptionSet, split: str, cache: FeatureCache, images_root: str, weights,
-                   show_progress: bool) -> dict[str, list[str]]:
-    chosen = captions.select(split).captions
-    good, failed = ensure_features(list(chosen), images_root, cache, weights, show_progress=show_progress)
-    for path, reason in failed:
-        _log(f"skipped {path}: {reason}")
-    return {k: chosen[k] for k in good}
+def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[str]]:
+    return {k: v for k, v in captions.items() if k in good}
 
 
 def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
@@ -63,9 +57,13 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     if resume and state is None:
         _log(f"note: nothing to resume in {out_dir}; starting a new run")
 
-    with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
-        train_caps = _prepare_split(captions, "train", cache, images_root, weights, show_progress)
-        val_caps = _prepare_split(captions, "val", cache, images_root, weights, show_progress)
+    train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
+    cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
+                                         images_root, weights, show_progress)
+    for path, reason in failed:
+        _log(f"skipped {path}: {reason}")
+    train_caps, val_caps = _usable(train_caps, set(good)), _usable(val_caps, set(good))
+    with cache:
         if not train_caps:
             raise UsageError(f"{captions.source}: no training images with features ({captions.describe_split()})")
         if not val_caps:
@@ -133,6 +131,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "val_bleu_greedy": bleu, "val_greedy_captions_per_s": round(len(val_images) / gen_seconds, 1),
         "settings": asdict(settings),
         "feature_dtype": str(cache.dtype),
+        "skipped_images": len(failed),
     }
     save_bundle(out_dir, decoder, vocab, fingerprint, summary)
     return summary

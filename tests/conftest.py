@@ -1,4 +1,3 @@
-import os
 import pathlib
 
 import pytest
@@ -33,6 +32,19 @@ def random_encoder():
     return Encoder("random", seed=0)
 
 
+@pytest.fixture(scope="session")
+def trained(synthetic, tmp_path_factory):
+    """A tiny model trained for 3 epochs on the synthetic set: work/model (bundle) and work/cache."""
+    from captioner.cli import main
+
+    work = tmp_path_factory.mktemp("trained")
+    code = main(["train", "--captions", str(synthetic / "captions.token.txt"), "--images", str(synthetic / "Images"),
+                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random",
+                 "--epochs", "3", "--units", "32", "--embed-dim", "16", "--quiet"])
+    assert code == 0
+    return work
+
+
 @pytest.fixture
 def run_cli(capsys):
     """Run `python -m captioner ARGS` in-process; returns (exit status, stdout, stderr)."""
@@ -46,4 +58,8 @@ def run_cli(capsys):
     return run
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_configure(config):
+    # Keras' TensorFlow backend calls np.array(tensor) in a way numpy 2 flags; not ours, and harmless.
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")

@@ -7,17 +7,6 @@ import shutil
 
 import pytest
 
-from captioner.cli import main
-
-
-@pytest.fixture(scope="module")
-def trained(synthetic, tmp_path_factory):
-    work = tmp_path_factory.mktemp("trained")
-    code = main(["train", "--captions", str(synthetic / "captions.token.txt"), "--images", str(synthetic / "Images"),
-                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random",
-                 "--epochs", "3", "--units", "32", "--embed-dim", "16", "--quiet"])
-    assert code == 0
-    return work
 
 
 def test_train_writes_a_bundle_and_reports_bleu(trained, synthetic, run_cli, tmp_path):

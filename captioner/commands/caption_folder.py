@@ -2,7 +2,8 @@
 
 Streams: memory stays flat whatever the folder size. Every image file considered appears exactly once: with
 its caption, or with "error": reason when it cannot be read. The output file is replaced atomically when
-complete. With --resume, images already captioned in the existing output are kept and not redone.
+complete; until then a killed run leaves the old file untouched and its progress in a hidden journal beside it.
+With --resume, images already captioned (in the old output or the journal) are kept and not redone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def add_arguments(parser) -> None:
     add_search_options(parser)
     parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per encoder batch (default: 32)")
-    parser.add_argument("--resume", action="store_true", help="keep captions already in --out, do the rest")
+    parser.add_argument("--resume", action="store_true", help="keep captions already in --out or in an interrupted run's journal; do the rest")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
     add_quiet(parser)
@@ -40,7 +41,7 @@ def run(args) -> int:
     from captioner.features_for import encoder_for
     from captioner.folder_captioning import caption_folder
     from captioner.images import find_images
-    from captioner.outputs import output_format, read_results
+    from captioner.outputs import earlier_captions, output_format
 
     output_format(args.out)
     if not os.path.isdir(args.folder):
@@ -49,9 +50,7 @@ def run(args) -> int:
     if bundle.encoder["weights"] == "random":
         print(f"note: model uses an encoder with {describe(bundle.encoder)}", file=sys.stderr)
     items, problems, _ = find_images([args.folder], root=args.folder, recursive=args.recursive)
-    earlier = {}
-    if args.resume and os.path.exists(args.out):
-        earlier = {r["image"]: r for r in read_results(args.out) if "caption" in r}
+    earlier = earlier_captions(args.out) if args.resume else {}
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, 1, args.length_penalty,
                           feature_dtype=bundle.feature_dtype)
     todo = [it for it in items if it.key not in earlier]

@@ -19,8 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workdir", default="demo-run", metavar="DIR", help="where everything goes (default: demo-run)")
     parser.add_argument("--weights", default="random", metavar="imagenet|random|FILE",
                         help="encoder weights (default: random, so the demo runs offline)")
-    parser.add_argument("--images", type=positive_int, default=300, help="synthetic images (default: 300)")
-    parser.add_argument("--epochs", type=positive_int, default=30, help="most training epochs (default: 30)")
+    parser.add_argument("--images", type=positive_int, default=1000, help="synthetic images (default: 1000)")
+    parser.add_argument("--epochs", type=positive_int, default=60, help="most training epochs (default: 60)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -47,7 +47,7 @@ def run(args) -> int:
 
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
     summary = train(captions, images, cache_dir, model_dir, fp, args.weights,
-                    TrainSettings(epochs=args.epochs, patience=3), resume=resume, show_progress=not args.quiet)
+                    TrainSettings(epochs=args.epochs, patience=4), resume=resume, show_progress=not args.quiet)
     print(f"2. trained {summary['epochs']} epochs (best {summary['best_epoch']}), "
           f"{summary['seconds_per_epoch']} s/epoch; bundle in {model_dir}")
 

@@ -49,4 +49,6 @@ def run(args) -> int:
     if args.json:
         write_json(args.json, report.to_json())
         print(f"wrote {args.json}")
-    return 0
+    if report.skipped:
+        print(f"note: {report.skipped} image(s) of the split could not be read and were left out (named above)")
+    return 1 if report.skipped else 0

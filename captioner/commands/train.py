@@ -66,4 +66,7 @@ def run(args) -> int:
     print(f"model bundle: {args.out}")
     if fp["weights"] == "random":
         print("note: trained on RANDOM encoder features; use --weights imagenet for real captions")
+    if summary["skipped_images"]:
+        print(f"note: {summary['skipped_images']} image(s) could not be read and were left out (named above)")
+        return 1
     return 0
