@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from captioner.atomic import atomic_path, write_json
 from captioner.encoder import describe, file_sha256
 from captioner.errors import UsageError
 from captioner.features import fingerprint_difference
+from captioner.jsonfile import read_versioned
 from vocab import Vocabulary, VocabularyError
 
 FORMAT = "captioner.model"
@@ -90,15 +90,7 @@ def read_config(directory: str) -> dict:
         hint = " (training unfinished? run train again with --resume)" if os.path.isdir(
             os.path.join(directory, "checkpoints")) else ""
         raise BundleError(f"{directory}: not a model bundle: no {CONFIG}{hint}")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise BundleError(f"{path}: not a captioner model config")
-    if config.get("version") != VERSION:
-        raise BundleError(f"{path}: bundle version {config.get('version')!r}, this captioner reads {VERSION}")
+    config = read_versioned(path, FORMAT, VERSION, BundleError, "model config")
     for key in ("decoder", "encoder", "sha256"):
         if not isinstance(config.get(key), dict):
             raise BundleError(f"{path}: missing {key!r}")

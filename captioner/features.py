@@ -21,6 +21,7 @@ import numpy as np
 
 from captioner.atomic import atomic_path, write_json
 from captioner.errors import CaptionerError, UsageError
+from captioner.jsonfile import read_versioned
 
 FORMAT = "captioner.features"
 VERSION = 1
@@ -243,15 +244,7 @@ class FeatureCache:
 
 
 def _read_meta(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise CacheError(f"{path}: unreadable cache metadata ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CacheError(f"{path}: not a captioner feature cache")
-    if meta.get("version") != VERSION:
-        raise CacheError(f"{path}: cache version {meta.get('version')!r}, this captioner reads {VERSION}")
+    meta = read_versioned(path, FORMAT, VERSION, CacheError, "feature cache")
     if meta.get("dtype") not in DTYPES or not isinstance(meta.get("dim"), int) or "fingerprint" not in meta:
         raise CacheError(f"{path}: cache metadata lacks dtype, dim or fingerprint")
     return meta

@@ -7,7 +7,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-
 from captioner.extraction import decoded_batches
 from captioner.outputs import ResultWriter
 from captioner.progress import Progress

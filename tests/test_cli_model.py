@@ -5,9 +5,6 @@ import json
 import os
 import shutil
 
-import pytest
-
-
 
 def test_train_writes_a_bundle_and_reports_bleu(trained, synthetic, run_cli, tmp_path):
     assert sorted(p for p in os.listdir(trained / "model") if not p.startswith(".")) == \

@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from oddfiles import bomb_png, make_odd_folder  # tests/oddfiles.py
 
 from captioner.images import ImageError, load_image
-from oddfiles import bomb_png, make_odd_folder  # tests/oddfiles.py
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,14 @@ from __future__ import annotations
 import sys
 
 from captioner.commands.caption import add_search_options
-from captioner.commands.options import add_quiet
+from captioner.commands.options import add_dataset_options, add_quiet
 
 HELP = "BLEU-1..4 of a model on a dataset split"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
-    parser.add_argument("--captions", required=True, metavar="FILE", help="caption file (token .txt, .csv or .json)")
-    parser.add_argument("--images", required=True, metavar="DIR", help="image root the caption file's names are under")
-    parser.add_argument("--cache", required=True, metavar="DIR", help="feature cache (completed as needed)")
+    add_dataset_options(parser)
     parser.add_argument("--split", default="test", choices=["train", "val", "dev", "test", "all"],
                         help="which images to score (default: test)")
     add_search_options(parser)

@@ -28,3 +28,11 @@ def add_encoder_options(parser: argparse.ArgumentParser) -> None:
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """--captions, --images, --cache: a dataset and the feature cache that goes with it."""
+    parser.add_argument("--captions", required=True, metavar="FILE", help="caption file (token .txt, .csv or .json)")
+    parser.add_argument("--images", required=True, metavar="DIR", help="image root the caption file's names are under")
+    parser.add_argument("--cache", required=True, metavar="DIR",
+                        help="feature cache (created or completed as needed)")

@@ -8,16 +8,13 @@ Validation BLEU (greedy) is printed at the end.
 
 from __future__ import annotations
 
-
-from captioner.commands.options import add_quiet, positive_int
+from captioner.commands.options import add_dataset_options, add_quiet, positive_int
 
 HELP = "train a decoder and write a model bundle"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--captions", required=True, metavar="FILE", help="caption file (token .txt, .csv or .json)")
-    parser.add_argument("--images", required=True, metavar="DIR", help="image root the caption file's names are under")
-    parser.add_argument("--cache", required=True, metavar="DIR", help="feature cache (created or completed as needed)")
+    add_dataset_options(parser)
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
                         help="encoder weights (default: imagenet)")

@@ -1,6 +1,6 @@
 """Caption files in every common layout, read through one interface: `load_captions`."""
 
-from captioner.datasets.base import CaptionSet, DatasetError, SPLITS
+from captioner.datasets.base import SPLITS, CaptionSet, DatasetError
 from captioner.datasets.detect import load_captions
 from captioner.datasets.paths import resolve_image, safe_key
 

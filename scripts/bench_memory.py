@@ -1,0 +1,56 @@
+"""Child process of scripts/benchmark.py: peak memory of one training epoch on a random Flickr8k-like cache.
+
+Usage: python scripts/bench_memory.py WORKDIR N_IMAGES   (prints one JSON line)
+N images x 5 random captions (8-20 words from a 3,000-word Zipf vocabulary), random float16 features.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    workdir, n = (argv or sys.argv[1:])[0], int((argv or sys.argv[1:])[1])
+    from captioner.datasets import load_captions
+    from captioner.encoder import fingerprint
+    from captioner.features import FeatureCache
+    from captioner.train import TrainSettings, train
+
+    rng = np.random.default_rng(n)
+    os.makedirs(workdir, exist_ok=True)
+    fp = fingerprint("random")
+    token_file = os.path.join(workdir, "captions.token.txt")
+    cache_dir = os.path.join(workdir, "cache")
+    keys = [f"img_{i:05d}.jpg" for i in range(n)]
+    if not os.path.exists(token_file):
+        weights = 1.0 / np.arange(1, 3001)
+        weights /= weights.sum()
+        with open(token_file, "w", encoding="utf-8") as f:
+            for key in keys:
+                for j in range(5):
+                    words = rng.choice(3000, size=rng.integers(8, 21), p=weights)
+                    f.write(f"{key}#{j}\t" + " ".join(f"w{w}" for w in words) + "\n")
+        with FeatureCache.open(cache_dir, fp, "float16", writable=True) as cache:
+            for start in range(0, n, 1000):
+                chunk = keys[start:start + 1000]
+                cache.append(chunk, rng.random((len(chunk), 4096), dtype=np.float32))
+            cache.compact()
+    captions = load_captions(token_file)
+    shutil.rmtree(os.path.join(workdir, "model"), ignore_errors=True)
+    train(captions, workdir, cache_dir, os.path.join(workdir, "model"), fp, "random",
+          TrainSettings(epochs=1, patience=1), show_progress=False)
+    cache_mb = sum(os.path.getsize(os.path.join(cache_dir, "shards", p))
+                   for p in os.listdir(os.path.join(cache_dir, "shards"))) / 2**20
+    print(json.dumps({"images": n, "captions": 5 * n, "cache_mb": round(cache_mb, 1),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Benchmark: this project against the classic tutorial recipe (scripts/reference_recipe.py), in one run.
+
+Usage:
+    python scripts/benchmark.py [--workdir DIR] [--images N] [--epochs E] [--captions FILE --images-dir DIR]
+                                [--skip-memory] [--skip-extract] [--json OUT]
+
+On the same cached features (the synthetic set by default, random encoder) it measures side by side:
+training seconds per epoch and BLEU after E epochs and after early stopping; greedy captions/s at batch
+1, 32 and 256 and beam-3 / beam-5 captions/s (also with a Flickr8k-sized vocabulary); peak memory of
+training on Flickr8k-sized random caches of 2k, 4k and 8k images; extraction against a bare VGG16 loop.
+Prints a markdown table with project / reference ratios and writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default="bench-run", help="data, caches and models (default: bench-run)")
+    parser.add_argument("--images", type=int, default=500, help="synthetic images (default: 500)")
+    parser.add_argument("--captions", help="caption file of another dataset (default: the synthetic set)")
+    parser.add_argument("--images-dir", help="image root of --captions")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs for the same-epochs comparison (default: 3)")
+    parser.add_argument("--max-epochs", type=int, default=30, help="cap for training to early stopping (default: 30)")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 2k/4k/8k memory runs")
+    parser.add_argument("--skip-extract", action="store_true", help="skip the extraction benchmark")
+    parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/benchmark.json)")
+    args = parser.parse_args(argv)
+
+    from captioner.backend import import_keras
+
+    keras = import_keras()
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
+                          f"keras {keras.__version__} ({keras.config.backend()})"}
+    data = prepare_data(args)
+    results["dataset"] = data["name"]
+    results.update(bench_training(data, args))
+    results.update(bench_generation(data))
+    results.update(bench_big_vocab())
+    if not args.skip_memory:
+        results.update(bench_memory(args.workdir))
+    if not args.skip_extract:
+        from bench_extract import measure
+
+        results["extract"] = measure(None, 64, 32)
+    out = args.json or os.path.join(args.workdir, "benchmark.json")
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    print(table(results))
+    print(f"\n(numbers in {out})")
+    return 0
+
+
+def prepare_data(args) -> dict:
+    from captioner.datasets import load_captions
+    from captioner.datasets.synthetic import write_synthetic
+    from captioner.encoder import fingerprint
+    from captioner.features_for import prepared_cache
+
+    if args.captions:
+        token_file, images = args.captions, args.images_dir
+    else:
+        data_dir = os.path.join(args.workdir, f"synthetic-{args.images}")
+        token_file = os.path.join(data_dir, "captions.token.txt")
+        if not os.path.exists(token_file):
+            write_synthetic(data_dir, num_images=args.images)
+        images = os.path.join(data_dir, "Images")
+    captions = load_captions(token_file)
+    fp = fingerprint("random")
+    cache_dir = os.path.join(args.workdir, "cache-" + os.path.basename(os.path.dirname(os.path.abspath(token_file))))
+    cache, keys, _ = prepared_cache(cache_dir, fp, sorted(captions.captions), images, "random", True)
+    return {"name": f"{captions.layout} {token_file} ({len(keys)} images, random encoder)", "captions": captions,
+            "images": images, "cache_dir": cache_dir, "cache": cache, "fingerprint": fp}
+
+
+def bench_training(data, args) -> dict:
+    from bench_reference import reference_training
+
+    from captioner.bundle import load_bundle
+    from captioner.evaluation import evaluate
+    from captioner.train import TrainSettings, train
+
+    out = {}
+    for label, epochs, patience in (("same_epochs", args.epochs, args.epochs + 1), ("early_stop", args.max_epochs, 3)):
+        model_dir = os.path.join(args.workdir, f"model-{label}")
+        subprocess.run(["rm", "-rf", model_dir], check=True)
+        summary = train(data["captions"], data["images"], data["cache_dir"], model_dir, data["fingerprint"], "random",
+                        TrainSettings(epochs=epochs, patience=patience), show_progress=False)
+        report = evaluate(load_bundle(model_dir), data["captions"], "test", data["images"], data["cache_dir"], 1,
+                          show_progress=False)
+        out[f"project_{label}"] = {"epochs": summary["epochs"], "seconds_per_epoch": summary["seconds_per_epoch"],
+                                   "test_bleu_greedy": report.bleu}
+    out.update(reference_training(data, args.epochs, args.max_epochs))
+    return out
+
+
+def _rate(fn, n: int, repeat: int = 3) -> float:
+    fn()  # compile / warm up
+    best = min(_timed(fn) for _ in range(repeat))
+    return n / best
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def generation_rates(decoder, vocab, features: np.ndarray) -> dict:
+    from captioner.captioning import Captioner
+
+    rates = {}
+    for batch in (1, 32, 256):
+        captioner = Captioner(decoder, vocab, beam_size=1, batch_size=batch)
+        chunk = features[:batch]
+        rates[f"greedy_b{batch}"] = _rate(lambda: captioner.best(chunk), len(chunk))
+    for beam in (3, 5):
+        captioner = Captioner(decoder, vocab, beam_size=beam, batch_size=256)
+        chunk = features[:256]
+        rates[f"beam{beam}_b256"] = _rate(lambda: captioner.best(chunk), len(chunk))
+    return {k: round(v, 1) for k, v in rates.items()}
+
+
+def bench_generation(data) -> dict:
+    from bench_reference import reference_greedy_rate
+
+    from captioner.bundle import load_bundle
+
+    bundle = load_bundle(os.path.join(os.path.dirname(data["cache_dir"]), "model-same_epochs"))
+    keys = data["cache"].keys()
+    features = np.resize(data["cache"].get(keys).astype(np.float32), (256, data["cache"].dim))
+    project = generation_rates(bundle.decoder, bundle.vocab, features)
+    reference = reference_greedy_rate(len(bundle.vocab), bundle.config.max_length, features[:8])
+    return {"generation": {"project": project, "reference_greedy_b1": round(reference, 3)}}
+
+
+def bench_big_vocab() -> dict:
+    """Flickr8k-sized vocabulary (~3,000 words, 34-word captions), untrained weights: speed only."""
+    from bench_reference import reference_greedy_rate
+
+    from captioner.model import DecoderConfig, build_decoder
+    from vocab import Vocabulary
+
+    words = [f"w{i}" for i in range(2996)]
+    vocab = Vocabulary(["<pad>", "<start>", "<end>", "<unk>"] + words)
+    decoder = build_decoder(DecoderConfig(vocab_size=len(vocab), max_length=34))
+    features = np.random.default_rng(0).standard_normal((256, 4096)).astype(np.float32)
+    project = generation_rates(decoder, vocab, features)
+    reference = reference_greedy_rate(len(vocab), 34, features[:3])
+    return {"generation_flickr8k_vocab": {"project": project, "reference_greedy_b1": round(reference, 3)}}
+
+
+def bench_memory(workdir: str) -> dict:
+    """Peak RSS of one training epoch on random Flickr8k-like caches of 2k, 4k and 8k images (child processes)."""
+    rows = {}
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_memory.py")
+    for n in (2000, 4000, 8000):
+        done = subprocess.run([sys.executable, script, os.path.join(workdir, f"memory-{n}"), str(n)],
+                              capture_output=True, text=True, check=True)
+        rows[str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"memory": rows}
+
+
+def table(r: dict) -> str:
+    from bench_tables import render
+
+    return render(r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
