@@ -27,6 +27,7 @@ def import_keras():
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()  # device probing logs the CUDA lines now, not later
+                tf.get_logger().setLevel("ERROR")  # e.g. retracing notes when several searches are compiled
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

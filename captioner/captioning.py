@@ -28,13 +28,14 @@ class Captioner:
         self.settings = SearchSettings(beam_size, num_captions, length_penalty, batch_size)
         self.searcher = Searcher(decoder, decoder.config.max_length, self.settings)
 
-    def __call__(self, features: np.ndarray) -> list[list[Caption]]:
+    def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[Caption]]:
         features = np.asarray(features).astype(self.feature_dtype).astype(np.float32)
         return [[Caption(self.vocab.decode(tokens), log_prob) for tokens, log_prob in ranked]
-                for ranked in self.searcher(features)]
+                for ranked in self.searcher(features, scores)]
 
     def best(self, features: np.ndarray) -> list[str]:
-        return [ranked[0].text for ranked in self(features)]
+        """The best caption of each image (no log-probabilities: the fast path)."""
+        return [ranked[0].text for ranked in self(features, scores=False)]
 
 
 def describe_search(beam_size: int) -> str:

@@ -3,8 +3,8 @@
 In MODEL_DIR/checkpoints/:
     run.json                 decoder config, vocabulary size and training settings, written once at the start
     vocab.json               the training vocabulary
-    epoch-0003.weights.h5    weights + optimizer state after epoch 3 (only the newest is kept)
-    best.weights.h5          weights of the epoch with the lowest validation loss
+    epoch-0003.weights.h5    weights + optimizer state after epoch 3; only the newest and the best epoch's
+                             (lowest validation loss) are kept
     state.json               epochs done, losses, best epoch, patience counter; names the newest weights file,
                              and is written after it, so it always points at a complete file
 """
@@ -31,7 +31,7 @@ def read_state(directory: str) -> dict | None:
 
 def fresh_state() -> dict:
     return {"epochs_done": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": [],
-            "weights": None, "stopped_early": False}
+            "weights": None, "best_weights": None, "stopped_early": False}
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -47,22 +47,22 @@ class Checkpointer(keras.callbacks.Callback):
         logs = logs or {}
         s = self.state
         val = float(logs.get("val_loss", logs.get("loss")))
-        s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val,
-                             "seconds": round(time.perf_counter() - self._started, 2)})
-        if s["best_val_loss"] is None or val < s["best_val_loss"]:
-            s["best_val_loss"], s["best_epoch"], s["wait"] = val, epoch + 1, 0
-            with atomic_path(os.path.join(self.directory, "best.weights.h5"), suffix=".weights.h5") as tmp:
-                self.model.save_weights(tmp)
-        else:
-            s["wait"] += 1
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic_path(os.path.join(self.directory, name), suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
-        previous = s["weights"]
+        # Seconds of the whole epoch: training, validation and this checkpoint.
+        s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val,
+                             "seconds": round(time.perf_counter() - self._started, 2)})
+        stale = {s["weights"], s.get("best_weights")}
+        if s["best_val_loss"] is None or val < s["best_val_loss"]:
+            s["best_val_loss"], s["best_epoch"], s["wait"], s["best_weights"] = val, epoch + 1, 0, name
+        else:
+            s["wait"] += 1
         s["epochs_done"], s["weights"] = epoch + 1, name
         if s["wait"] >= self.patience:
             s["stopped_early"] = True
             self.model.stop_training = True
-        write_json(os.path.join(self.directory, "state.json"), s)
-        if previous and previous != name and os.path.exists(os.path.join(self.directory, previous)):
-            os.unlink(os.path.join(self.directory, previous))
+        write_json(os.path.join(self.directory, "state.json"), s)  # commit, then drop what it no longer names
+        for old in stale - {s["weights"], s["best_weights"], None}:
+            if os.path.exists(os.path.join(self.directory, old)):
+                os.unlink(os.path.join(self.directory, old))

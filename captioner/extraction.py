@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,12 +39,14 @@ def _decode(item: ImageFile, size: int):
         return item, None, str(exc)
 
 
-def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers: int = 2
+def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers: int | None = None
                     ) -> Iterator[tuple[list[ImageFile], np.ndarray, list[tuple[str, str]]]]:
     """(good items, (n, size, size, 3) uint8, failures) per batch; decoding runs ahead in threads.
 
     PIL releases the GIL while decoding and resizing, so this overlaps with the encoder's forward pass.
+    A fast accelerator needs more decoding threads than a 2-core CPU: one per core, 2 to 8.
     """
+    workers = workers or max(2, min(8, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # At most two batches decode ahead: memory stays bounded whatever the folder size.
         pending = []

@@ -1,6 +1,7 @@
 """Greedy and beam search over any step model, driven by keras-nlp's samplers.
 
-A step model has `initial_state(features) -> state` and `step(tokens (B,), state) -> (logits (B, V), state)`;
+A step model has `initial_state(features) -> state` and `step(tokens (B,), state) -> (logits (B, V), state)`
+(and optionally `inference_step()`, returning a faster `step` for frozen weights);
 the state is the sampler's cache, so each new token costs one LSTM step and no prefix is re-run. Finished
 sequences are frozen: after `<end>` (or `<pad>`) the only allowed token is `<pad>` with log-probability 0, so a
 finished beam keeps its score and stops growing. `<pad>`, `<start>` and `<unk>` are never generated.
@@ -30,7 +31,7 @@ class SearchSettings:
     batch_size: int = 256  # images per compiled call
 
 
-def _next_fn(step_model, length: int):
+def _next_fn(step, length: int):
     """The sampler's `next(prompt, cache, index)`, with finished-sequence freezing and banned tokens.
 
     The last position of the `length`-token prompt may only hold `<end>`: at most length - 2 words.
@@ -38,7 +39,7 @@ def _next_fn(step_model, length: int):
 
     def next_(prompt, cache, index):
         last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
-        logits, cache = step_model.step(last, cache)
+        logits, cache = step(last, cache)
         logits = ops.cast(logits, "float32")
         vocab = ops.shape(logits)[-1]
         ids = ops.arange(vocab)
@@ -76,21 +77,32 @@ class Searcher:
         prompt = ops.concatenate([ops.full((batch, 1), START, "int32"),
                                   ops.full((batch, self.length - 1), PAD, "int32")], axis=1)
         mask = ops.concatenate([ops.ones((batch, 1), "bool"), ops.zeros((batch, self.length - 1), "bool")], axis=1)
-        out = self.sampler(_next_fn(self.step_model, self.length), prompt, cache=state, index=1, mask=mask,
+        # A step model may offer a faster step for frozen weights (the decoder precomputes token gates).
+        step = self.step_model.inference_step() if hasattr(self.step_model, "inference_step") else self.step_model.step
+        out = self.sampler(_next_fn(step, self.length), prompt, cache=state, index=1, mask=mask,
                            stop_token_ids=(END,))
         if self.settings.beam_size == 1:
             return out[:, None, :], ops.zeros((batch, 1))  # greedy: scores filled in by `score`
         return out  # (B, K, L) sorted best first, (B, K) log-probabilities
 
-    def __call__(self, features: np.ndarray) -> list[list[tuple[np.ndarray, float]]]:
-        """For each image, the best `num_captions` (token ids, log-probability), best first."""
+    def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[tuple[np.ndarray, float]]]:
+        """For each image, the best `num_captions` (token ids, log-probability), best first.
+
+        Beam search has the log-probabilities for free; greedy search computes them in a second pass, so
+        `scores=False` skips that (the log-probability is then NaN).
+        """
         results = []
         for start in range(0, len(features), self.settings.batch_size):
             chunk = np.asarray(features[start:start + self.settings.batch_size], dtype=np.float32)
-            tokens, scores = self._generate(chunk)
+            tokens, logps = self._generate(chunk)
             tokens = np.asarray(tokens)
-            scores = np.asarray(scores) if self.settings.beam_size > 1 else score(self.step_model, chunk, tokens[:, 0])[:, None]
-            results.extend(self._rank(tokens, scores))
+            if self.settings.beam_size > 1:
+                logps = np.asarray(logps)
+            elif scores:
+                logps = score(self.step_model, chunk, tokens[:, 0])[:, None]
+            else:
+                logps = np.full((len(chunk), 1), np.nan)
+            results.extend(self._rank(tokens, logps))
         return results
 
     def _rank(self, tokens, scores):

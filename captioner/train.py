@@ -29,8 +29,8 @@ keras = import_keras()
 @dataclass(frozen=True)
 class TrainSettings:
     epochs: int = 20
-    batch_size: int = 64
-    learning_rate: float = 2e-3
+    batch_size: int = 128
+    learning_rate: float = 3e-3
     patience: int = 3  # epochs without a better validation loss before stopping
     min_count: int = 1  # words seen fewer times become <unk>
     max_length: int | None = None  # words per caption; None = the train captions' 99th percentile
@@ -112,7 +112,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
                         callbacks=[Checkpointer(ckpt_dir, state, settings.patience)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
-        decoder.load_weights(os.path.join(ckpt_dir, "best.weights.h5"))
+        decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 
         val_images = sorted(val_caps)
         start = time.perf_counter()

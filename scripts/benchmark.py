@@ -19,7 +19,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -106,34 +105,8 @@ def bench_training(data, args) -> dict:
     return out
 
 
-def _rate(fn, n: int, repeat: int = 3) -> float:
-    fn()  # compile / warm up
-    best = min(_timed(fn) for _ in range(repeat))
-    return n / best
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def generation_rates(decoder, vocab, features: np.ndarray) -> dict:
-    from captioner.captioning import Captioner
-
-    rates = {}
-    for batch in (1, 32, 256):
-        captioner = Captioner(decoder, vocab, beam_size=1, batch_size=batch)
-        chunk = features[:batch]
-        rates[f"greedy_b{batch}"] = _rate(lambda: captioner.best(chunk), len(chunk))
-    for beam in (3, 5):
-        captioner = Captioner(decoder, vocab, beam_size=beam, batch_size=256)
-        chunk = features[:256]
-        rates[f"beam{beam}_b256"] = _rate(lambda: captioner.best(chunk), len(chunk))
-    return {k: round(v, 1) for k, v in rates.items()}
-
-
 def bench_generation(data) -> dict:
+    from bench_generation import generation_rates
     from bench_reference import reference_greedy_rate
 
     from captioner.bundle import load_bundle
@@ -148,15 +121,10 @@ def bench_generation(data) -> dict:
 
 def bench_big_vocab() -> dict:
     """Flickr8k-sized vocabulary (~3,000 words, 34-word captions), untrained weights: speed only."""
+    from bench_generation import big_vocab_decoder, generation_rates
     from bench_reference import reference_greedy_rate
 
-    from captioner.model import DecoderConfig, build_decoder
-    from vocab import Vocabulary
-
-    words = [f"w{i}" for i in range(2996)]
-    vocab = Vocabulary(["<pad>", "<start>", "<end>", "<unk>"] + words)
-    decoder = build_decoder(DecoderConfig(vocab_size=len(vocab), max_length=34))
-    features = np.random.default_rng(0).standard_normal((256, 4096)).astype(np.float32)
+    decoder, vocab, features = big_vocab_decoder()
     project = generation_rates(decoder, vocab, features)
     reference = reference_greedy_rate(len(vocab), 34, features[:3])
     return {"generation_flickr8k_vocab": {"project": project, "reference_greedy_b1": round(reference, 3)}}

@@ -95,3 +95,16 @@ def test_bundle_mismatches_are_refused(tmp_path):
         load_bundle(path)
     with pytest.raises(BundleError, match="no such model directory"):
         load_bundle(str(tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize("design", ["inject", "merge"])
+def test_inference_step_equals_step(design):
+    decoder = build_decoder(tiny(design))
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((2, 4096)).astype("float32")
+    fast = decoder.inference_step()
+    a = b = decoder.initial_state(features)
+    for token in ([1, 1], [5, 7], [2, 9]):
+        la, a = decoder.step(np.array(token), a)
+        lb, b = fast(np.array(token), b)
+        np.testing.assert_allclose(np.asarray(lb), np.asarray(la), atol=1e-5)

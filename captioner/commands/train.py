@@ -22,8 +22,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=20, help="most epochs (default: 20)")
     parser.add_argument("--patience", type=positive_int, default=3,
                         help="stop after this many epochs without a better validation loss (default: 3)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="captions per step (default: 64)")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (default: 0.002)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="captions per step (default: 128)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
     parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
     parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
