@@ -44,15 +44,16 @@ def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers:
     """(good items, (n, size, size, 3) uint8, failures) per batch; decoding runs ahead in threads.
 
     PIL releases the GIL while decoding and resizing, so this overlaps with the encoder's forward pass.
-    A fast accelerator needs more decoding threads than a 2-core CPU: one per core, 2 to 8.
+    A fast accelerator needs more decoding threads than a 2-core CPU: one per core, 2 to 16.
     """
-    workers = workers or max(2, min(8, os.cpu_count() or 2))
+    workers = workers or max(2, min(16, os.cpu_count() or 2))
+    ahead = 2 if workers <= 2 else 4
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # At most two batches decode ahead: memory stays bounded whatever the folder size.
+        # At most `ahead` batches decode ahead: memory stays bounded whatever the folder size.
         pending = []
         position = 0
         while position < len(items) or pending:
-            while position < len(items) and len(pending) < 2:
+            while position < len(items) and len(pending) < ahead:
                 chunk = items[position:position + batch_size]
                 position += len(chunk)
                 pending.append([pool.submit(_decode, it, size) for it in chunk])
@@ -71,15 +72,23 @@ def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch
     report.cached = len(items) - len(todo)
     progress = Progress(len(todo), "img", "extract ", enabled=show_progress)
     start = time.perf_counter()
-    for good, pixels, bad in decoded_batches(todo, encoder.input_size, batch_size):
-        for path, reason in bad:
-            report.failed.append((path, reason))
-            if on_failure:
-                on_failure(path, reason)
-        if good:
-            cache.append([it.key for it in good], encoder.encode(pixels))
-            report.extracted += len(good)
-        progress.update(len(good) + len(bad))
+    # Commits (write + fsync) run in their own thread, one in flight, in order: the encoder never waits on disk.
+    with ThreadPoolExecutor(max_workers=1) as committer:
+        writing = None
+        for good, pixels, bad in decoded_batches(todo, encoder.input_size, batch_size):
+            for path, reason in bad:
+                report.failed.append((path, reason))
+                if on_failure:
+                    on_failure(path, reason)
+            if good:
+                features = encoder.encode(pixels)
+                if writing is not None:
+                    writing.result()  # surfaces a failed write here
+                writing = committer.submit(cache.append, [it.key for it in good], features)
+                report.extracted += len(good)
+            progress.update(len(good) + len(bad))
+        if writing is not None:
+            writing.result()
     progress.close()
     report.seconds = time.perf_counter() - start
     cache.compact()

@@ -46,7 +46,9 @@ def measure(images: str | None, count: int, batch_size: int, weights: str = "ran
         encoder.encode(warm)
         encoder.encode(warm[: len(items) % batch_size or batch_size])  # trace the last batch's shape too
 
+        start = time.perf_counter()
         pixels = [p for _, p, _ in decoded_batches(items, 224, batch_size)]
+        decode_only = len(items) / (time.perf_counter() - start)
         start = time.perf_counter()
         for batch in pixels:
             encoder.encode(batch)
@@ -57,6 +59,7 @@ def measure(images: str | None, count: int, batch_size: int, weights: str = "ran
             report = extract_to_cache(items, encoder, cache, batch_size, show_progress=False)
             pipeline = report.extracted / (time.perf_counter() - start)
     return {"images": len(items), "batch_size": batch_size, "weights": weights,
+            "decode_only_images_per_s": round(decode_only, 1),
             "bare_forward_images_per_s": round(bare, 2), "extract_images_per_s": round(pipeline, 2),
             "ratio": round(pipeline / bare, 3)}
 

@@ -5,7 +5,8 @@ from captioner.encoder import DIM, Encoder, fingerprint, preprocess
 
 def test_output_is_fc2_4096_and_frozen(random_encoder):
     assert random_encoder.model.output.shape[1:] == (DIM,)
-    assert random_encoder.model.layers[-1].name == "fc2"  # not the 1,000-way predictions layer
+    cnn = random_encoder.model.get_layer("vgg16_fc2")
+    assert cnn.layers[-1].name == "fc2"  # not the 1,000-way predictions layer
     assert random_encoder.model.trainable_weights == []
     batch = np.random.default_rng(0).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
     out = random_encoder.encode(batch)
@@ -31,3 +32,10 @@ def test_fingerprint_records_weights_and_preprocessing():
 def test_preprocess_is_bgr_minus_mean():
     pixel = np.array([[[[10, 20, 30]]]], dtype=np.uint8)
     np.testing.assert_allclose(preprocess(pixel)[0, 0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-6)
+
+
+def test_in_graph_preprocessing_matches_the_recorded_recipe(random_encoder):
+    batch = np.random.default_rng(2).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    cnn = random_encoder.model.get_layer("vgg16_fc2")
+    np.testing.assert_allclose(random_encoder.encode(batch), np.asarray(cnn.predict_on_batch(preprocess(batch))),
+                               rtol=1e-4, atol=1e-3)
