@@ -40,7 +40,8 @@ class CaptionBatches(keras.utils.PyDataset):
 
     def __init__(self, features: np.ndarray, rows: np.ndarray, tokens: np.ndarray, batch_size: int,
                  seed: int | None = None, epoch: int = 0):
-        super().__init__()
+        # Two threads prepare the next batches while the current one trains: the step never waits on Python.
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
         self.features, self.rows, self.tokens = features, rows, tokens
         self.batch_size, self.seed = batch_size, seed
         self.set_epoch(epoch)

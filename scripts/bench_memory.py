@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import sys
 
 import numpy as np
+
+
+def peak_rss_kb() -> int:
+    """VmHWM of this process. (ru_maxrss would include the parent's memory copied at fork, before exec.)"""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
 
 
 def main(argv=None) -> int:
@@ -48,7 +56,7 @@ def main(argv=None) -> int:
     cache_mb = sum(os.path.getsize(os.path.join(cache_dir, "shards", p))
                    for p in os.listdir(os.path.join(cache_dir, "shards"))) / 2**20
     print(json.dumps({"images": n, "captions": 5 * n, "cache_mb": round(cache_mb, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": round(peak_rss_kb() / 1024, 1)}))
     return 0
 
 
