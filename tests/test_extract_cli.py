@@ -68,3 +68,13 @@ def test_sigkill_midway_then_rerun_equals_uninterrupted(synthetic, tmp_path):
     a, b = FeatureCache.open(str(killed)), FeatureCache.open(str(tmp_path / "whole"))
     assert a.keys() == b.keys() and len(a) == 20
     np.testing.assert_allclose(a.get(a.keys()), b.get(b.keys()), rtol=1e-4, atol=1e-3)
+
+
+def test_output_piped_into_head_is_not_an_error(tmp_path):
+    from captioner.encoder import fingerprint
+
+    with FeatureCache.open(str(tmp_path / "c"), fingerprint("random"), writable=True) as cache:
+        cache.append([f"{i:04d}.jpg" for i in range(5000)], np.zeros((5000, 4096), np.float32))
+    done = subprocess.run(f"{sys.executable} -m captioner cache {tmp_path / 'c'} --keys | head -3", shell=True,
+                          capture_output=True, text=True)
+    assert done.stdout.splitlines()[0].startswith("cache ") and "Traceback" not in done.stderr
