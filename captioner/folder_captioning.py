@@ -50,7 +50,10 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             report.captioned += len(chunk)
             progress.update(len(chunk))
         for good, pixels, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
-            records = [{"image": it.key, "error": reason} for it, reason in _named(fresh, bad)]
+            records = []
+            for item, reason in _named(fresh, bad):
+                records.append({"image": item.key, "error": reason})
+                print(f"skipped {item.path}: {reason}", file=sys.stderr)
             if good:
                 features = encoder.encode(pixels)
                 if cache is not None:
@@ -59,8 +62,6 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
                             for it, text in zip(good, captioner.best(features))]
             for record in sorted(records, key=lambda r: r["image"]):
                 writer.write(record)
-                if "error" in record:
-                    print(f"skipped {record['image']}: {record['error']}", file=sys.stderr)
             writer.flush()
             report.captioned += len(good)
             report.failed += len(bad)
