@@ -12,9 +12,8 @@ import os
 from dataclasses import dataclass
 
 from captioner.atomic import atomic_path, write_json
-from captioner.encoder import describe, file_sha256
+from captioner.encoder import file_sha256
 from captioner.errors import UsageError
-from captioner.features import fingerprint_difference
 from captioner.jsonfile import read_versioned
 from vocab import Vocabulary, VocabularyError
 
@@ -38,19 +37,10 @@ class Bundle:
     encoder: dict  # the encoder fingerprint the decoder was trained on
     training: dict  # summary: epochs, losses, BLEU, dataset
 
-    def check_encoder(self, fingerprint: dict, what: str) -> None:
-        """Refuse features from another encoder than the one this model was trained on."""
-        if fingerprint != self.encoder:
-            raise BundleError(f"{what} was made by a different encoder than model {self.directory} was trained on "
-                              f"({fingerprint_difference(fingerprint, self.encoder).replace('cache has', 'it has').replace('requested', 'model has')})")
-
     @property
     def feature_dtype(self) -> str:
         """The dtype of the cache the decoder was trained on (fresh features are rounded to it)."""
         return self.training.get("feature_dtype", "float32")
-
-    def describe_encoder(self) -> str:
-        return describe(self.encoder)
 
 
 def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: dict, training: dict) -> None:

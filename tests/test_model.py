@@ -8,6 +8,7 @@ import pytest
 
 from captioner.bundle import BundleError, load_bundle, save_bundle
 from captioner.encoder import fingerprint
+from captioner.features import CacheError, FeatureCache
 from captioner.model import DecoderConfig, build_decoder, keras
 from vocab import Vocabulary
 
@@ -84,8 +85,10 @@ def test_bundle_round_trip(tmp_path):
 
 def test_bundle_mismatches_are_refused(tmp_path):
     _, vocab, path = _bundle(tmp_path)
-    with pytest.raises(BundleError, match="different encoder"):
-        load_bundle(path).check_encoder(fingerprint("random", 1), "cache X")
+    cache_dir = str(tmp_path / "cache")
+    FeatureCache.open(cache_dir, fingerprint("random", 1), writable=True).close()
+    with pytest.raises(CacheError, match="different encoder"):  # a cache from another encoder than the model's
+        FeatureCache.open(cache_dir, load_bundle(path).encoder)
     # a changed vocabulary no longer matches the hashes in config.json
     Vocabulary.build(["something else entirely"]).save(os.path.join(path, "vocab.json"))
     with pytest.raises(BundleError, match="vocab.json: does not match config.json"):
