@@ -17,8 +17,21 @@ import time
 
 from captioner.atomic import atomic_path, write_json
 from captioner.backend import import_keras
+from vocab import Vocabulary
 
 keras = import_keras()
+
+
+def write_run(directory: str, vocab: Vocabulary, run: dict) -> None:
+    """What a resumed run must reuse: the vocabulary, and the decoder config and settings (run.json)."""
+    os.makedirs(directory, exist_ok=True)
+    vocab.save(os.path.join(directory, "vocab.json"))
+    write_json(os.path.join(directory, "run.json"), run)
+
+
+def read_run(directory: str) -> tuple[dict, Vocabulary]:
+    with open(os.path.join(directory, "run.json"), encoding="utf-8") as f:
+        return json.load(f), Vocabulary.load(os.path.join(directory, "vocab.json"))
 
 
 def read_state(directory: str) -> dict | None:

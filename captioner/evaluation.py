@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from captioner.bundle import Bundle
@@ -11,6 +10,7 @@ from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
 from captioner.features_for import prepared_cache
 from captioner.metrics import corpus_bleu_scores, sentence_bleu4
+from captioner.report import skipped
 
 
 @dataclass
@@ -48,7 +48,7 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
                                          show_progress)
     with cache:
         for path, reason in failed:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            skipped(path, reason)
         if not keys:
             raise UsageError(f"{captions.source}: none of the {len(chosen)} images could be read")
         features = cache.get(keys)

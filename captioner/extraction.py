@@ -40,8 +40,8 @@ def _decode(item: ImageFile, size: int):
 
 
 def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers: int | None = None
-                    ) -> Iterator[tuple[list[ImageFile], np.ndarray, list[tuple[str, str]]]]:
-    """(good items, (n, size, size, 3) uint8, failures) per batch; decoding runs ahead in threads.
+                    ) -> Iterator[tuple[list[ImageFile], np.ndarray, list[tuple[ImageFile, str]]]]:
+    """(good items, (n, size, size, 3) uint8, [(item, reason)] failures) per batch; decoding runs ahead.
 
     PIL releases the GIL while decoding and resizing, so this overlaps with the encoder's forward pass.
     A fast accelerator needs more decoding threads than a 2-core CPU: one per core, 2 to 16.
@@ -59,7 +59,7 @@ def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers:
                 pending.append([pool.submit(_decode, it, size) for it in chunk])
             results = [f.result() for f in pending.pop(0)]
             good = [(it, arr) for it, arr, err in results if err is None]
-            bad = [(it.path, err) for it, _, err in results if err is not None]
+            bad = [(it, err) for it, _, err in results if err is not None]
             pixels = np.stack([a for _, a in good]) if good else np.empty((0, size, size, 3), np.uint8)
             yield [it for it, _ in good], pixels, bad
 
@@ -76,10 +76,10 @@ def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch
     with ThreadPoolExecutor(max_workers=1) as committer:
         writing = None
         for good, pixels, bad in decoded_batches(todo, encoder.input_size, batch_size):
-            for path, reason in bad:
-                report.failed.append((path, reason))
+            for item, reason in bad:
+                report.failed.append((item.path, reason))
                 if on_failure:
-                    on_failure(path, reason)
+                    on_failure(item.path, reason)
             if good:
                 features = encoder.encode(pixels)
                 if writing is not None:

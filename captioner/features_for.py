@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import os
 
 from captioner.datasets import DatasetError, resolve_image
-from captioner.encoder import Encoder, describe
+from captioner.encoder import Encoder
 from captioner.errors import UsageError
 from captioner.extraction import extract_to_cache
 from captioner.features import FeatureCache, fingerprint_difference
 from captioner.images import ImageFile
+from captioner.report import note_if_random
 
 
 def weights_for(fingerprint: dict, weights: str | None) -> str:
@@ -52,8 +53,7 @@ def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weig
     missing = [it for it in items if it.key not in cache]
     if missing:
         encoder = encoder_for(cache.fingerprint, weights)
-        if cache.fingerprint["weights"] == "random":
-            print(f"note: encoder uses {describe(cache.fingerprint)}", file=sys.stderr)
+        note_if_random(cache.fingerprint)
         report = extract_to_cache(missing, encoder, cache, batch_size, show_progress)
         failed.extend(report.failed)
     else:
@@ -68,8 +68,6 @@ def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_ro
     The write lock is taken only when something must be extracted or compacted, so several `train` or
     `evaluate` runs can read one cache at the same time.
     """
-    import os
-
     if os.path.exists(os.path.join(cache_dir, "cache.json")):
         cache = FeatureCache.open(cache_dir, fingerprint)
         if cache.shard_count <= 1 and all(k in cache for k in keys):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 
 from captioner.extraction import decoded_batches
 from captioner.outputs import ResultWriter
 from captioner.progress import Progress
+from captioner.report import skipped
 
 
 @dataclass
@@ -36,7 +36,7 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
     try:
         for path, reason in problems:
             writer.write({"image": os.path.relpath(path, root).replace(os.sep, "/"), "error": reason})
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            skipped(path, reason)
             report.failed += 1
         todo = [it for it in items if it.key not in earlier]
         cached = [it for it in todo if cache is not None and it.key in cache]
@@ -51,9 +51,9 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             progress.update(len(chunk))
         for good, pixels, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
             records = []
-            for item, reason in _named(fresh, bad):
+            for item, reason in bad:
                 records.append({"image": item.key, "error": reason})
-                print(f"skipped {item.path}: {reason}", file=sys.stderr)
+                skipped(item.path, reason)
             if good:
                 features = encoder.encode(pixels)
                 if cache is not None:
@@ -72,10 +72,5 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
         writer.close()  # on an error the journal stays, for --resume
     report.seconds = time.perf_counter() - start
     return report
-
-
-def _named(items, bad):
-    by_path = {it.path: it for it in items}
-    return [(by_path[path], reason) for path, reason in bad]
 
 

@@ -20,6 +20,7 @@ keras = import_keras()
 ops = keras.ops
 
 PAD, START, END, UNK = 0, 1, 2, 3
+NEVER = (PAD, START, UNK)  # tokens that are never generated
 NEG = -1e9
 
 
@@ -43,7 +44,7 @@ def _next_fn(step, length: int):
         logits = ops.cast(logits, "float32")
         vocab = ops.shape(logits)[-1]
         ids = ops.arange(vocab)
-        banned = (ids == PAD) | (ids == START) | (ids == UNK)
+        banned = ops.any(ids[:, None] == ops.convert_to_tensor(NEVER, "int32")[None, :], axis=1)
         logits = ops.where(banned[None, :], NEG, logits)
         end_only = ops.where(ids == END, 0.0, NEG)[None, :]
         logits = ops.where(index >= length - 1, end_only, logits)
@@ -133,7 +134,7 @@ def score(step_model, features: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     for i in range(1, tokens.shape[1]):
         logits, state = step_model.step(tokens[:, i - 1], state)
         logits = np.asarray(logits, dtype=np.float64)
-        logits[:, [PAD, START, UNK]] = NEG
+        logits[:, list(NEVER)] = NEG
         logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
         total += np.where(alive, logp[np.arange(len(tokens)), tokens[:, i]], 0.0)
         alive &= tokens[:, i] != END

@@ -10,16 +10,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from captioner.atomic import write_json
 from captioner.backend import import_keras
 from captioner.bundle import save_bundle
 from captioner.captioning import Captioner
-from captioner.checkpoints import Checkpointer, fresh_state, read_state
+from captioner.checkpoints import Checkpointer, fresh_state, read_run, read_state, write_run
 from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
 from captioner.features_for import prepared_cache
 from captioner.metrics import corpus_bleu_scores
 from captioner.model import DecoderConfig, build_decoder
+from captioner.report import skipped
 from captioner.training_data import CaptionBatches, caption_pairs, encode_captions
 from vocab import Vocabulary, caption_stats
 
@@ -61,7 +61,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
                                          images_root, weights, show_progress)
     for path, reason in failed:
-        _log(f"skipped {path}: {reason}")
+        skipped(path, reason)
     train_caps, val_caps = _usable(train_caps, set(good)), _usable(val_caps, set(good))
     with cache:
         if not train_caps:
@@ -70,25 +70,22 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             raise UsageError(f"{captions.source}: no validation images ({captions.describe_split()})")
         train_keys, train_texts = caption_pairs(train_caps)
         val_keys, val_texts = caption_pairs(val_caps)
-        features, rows = cache.matrix(sorted(set(train_keys) | set(val_keys)))
-        row_of = {k: r for k, r in zip(sorted(set(train_keys) | set(val_keys)), rows)}
+        keys = sorted(train_caps.keys() | val_caps.keys())
+        features, rows = cache.matrix(keys)
+        row_of = dict(zip(keys, rows))
 
         if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
-            run = _read_run(ckpt_dir)
-            vocab = Vocabulary.load(os.path.join(ckpt_dir, "vocab.json"))
+            run, vocab = read_run(ckpt_dir)
             config = DecoderConfig.from_json(run["decoder"])
             settings = TrainSettings(**run["settings"])
         else:
             vocab = Vocabulary.build(train_texts, settings.min_count)
-            lengths = caption_stats(vocab, train_texts).length_percentiles
-            max_length = settings.max_length or max(1, lengths[99])
+            max_length = settings.max_length or max(1, caption_stats(vocab, train_texts).length_percentiles[99])
             settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
             config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
                                    units=units, embed_dim=embed_dim, dropout=dropout, design=design)
-            os.makedirs(ckpt_dir, exist_ok=True)
-            vocab.save(os.path.join(ckpt_dir, "vocab.json"))
-            write_json(os.path.join(ckpt_dir, "run.json"), {"decoder": config.to_json(), "settings": asdict(settings),
-                                                            "encoder": fingerprint, "captions": captions.source})
+            write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
+                                        "encoder": fingerprint, "captions": captions.source})
             state = fresh_state()
         _log(caption_stats(vocab, train_texts).summary())
         train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)
@@ -135,10 +132,3 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     }
     save_bundle(out_dir, decoder, vocab, fingerprint, summary)
     return summary
-
-
-def _read_run(ckpt_dir: str) -> dict:
-    import json
-
-    with open(os.path.join(ckpt_dir, "run.json"), encoding="utf-8") as f:
-        return json.load(f)

@@ -6,7 +6,6 @@ Unreadable images are named on stderr with the reason (exit status 1).
 from __future__ import annotations
 
 import json
-import sys
 
 from captioner.commands.options import positive_int
 
@@ -35,25 +34,24 @@ def run(args) -> int:
 
     from captioner.bundle import load_bundle
     from captioner.captioning import Captioner
-    from captioner.encoder import describe
     from captioner.errors import UsageError
     from captioner.extraction import decoded_batches
     from captioner.features_for import encoder_for
     from captioner.images import ImageFile
+    from captioner.report import note_if_random, skipped
 
     if args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
     bundle = load_bundle(args.model)
-    if bundle.encoder["weights"] == "random":
-        print(f"note: model uses an encoder with {describe(bundle.encoder)}", file=sys.stderr)
+    note_if_random(bundle.encoder)
     encoder = encoder_for(bundle.encoder, args.weights)
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
                           feature_dtype=bundle.feature_dtype)
     items = [ImageFile(p, p) for p in args.images]
     failed = 0
     for good, pixels, bad in decoded_batches(items, encoder.input_size, 32):
-        for path, reason in bad:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+        for item, reason in bad:
+            skipped(item.path, reason)
             failed += 1
         if not good:
             continue

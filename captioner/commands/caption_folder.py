@@ -8,8 +8,6 @@ With --resume, images already captioned (in the old output or the journal) are k
 
 from __future__ import annotations
 
-import sys
-
 from captioner.commands.caption import add_search_options
 from captioner.commands.options import add_quiet, positive_int
 
@@ -35,20 +33,19 @@ def run(args) -> int:
 
     from captioner.bundle import load_bundle
     from captioner.captioning import Captioner
-    from captioner.encoder import describe
     from captioner.errors import UsageError
     from captioner.features import FeatureCache
     from captioner.features_for import encoder_for
     from captioner.folder_captioning import caption_folder
     from captioner.images import find_images
     from captioner.outputs import earlier_captions, output_format
+    from captioner.report import note_if_random
 
     output_format(args.out)
     if not os.path.isdir(args.folder):
         raise UsageError(f"{args.folder}: not a folder")
     bundle = load_bundle(args.model)
-    if bundle.encoder["weights"] == "random":
-        print(f"note: model uses an encoder with {describe(bundle.encoder)}", file=sys.stderr)
+    note_if_random(bundle.encoder)
     items, problems, _ = find_images([args.folder], root=args.folder, recursive=args.recursive)
     earlier = earlier_captions(args.out) if args.resume else {}
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, 1, args.length_penalty,

@@ -6,8 +6,6 @@ continues where it stopped. Unreadable files are listed with the reason and skip
 
 from __future__ import annotations
 
-import sys
-
 from captioner.commands.options import add_encoder_options, add_quiet
 
 HELP = "encode images into a feature cache"
@@ -23,26 +21,22 @@ def add_arguments(parser) -> None:
     add_quiet(parser)
 
 
-def report_failure(path: str, reason: str) -> None:
-    print(f"skipped {path}: {reason}", file=sys.stderr)
-
-
 def run(args) -> int:
-    from captioner.encoder import Encoder, describe, fingerprint
+    from captioner.encoder import Encoder, fingerprint
     from captioner.extraction import extract_to_cache
     from captioner.features import FeatureCache
     from captioner.images import find_images
+    from captioner.report import note_if_random, skipped
 
     items, problems, root = find_images(args.paths, root=args.root)
     for path, reason in problems:
-        report_failure(path, reason)
+        skipped(path, reason)
     fp = fingerprint(args.weights, args.seed)
     with FeatureCache.open(args.cache, fp, args.dtype, writable=True) as cache:
         todo = [it for it in items if it.key not in cache]
         encoder = Encoder(args.weights, args.seed) if todo else None
-        if fp["weights"] == "random":
-            print(f"note: encoder uses {describe(fp)}", file=sys.stderr)
-        report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, report_failure) \
+        note_if_random(fp)
+        report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped) \
             if encoder else _nothing_to_do(items, cache)
     report.failed[:0] = problems
     print(f"{report.summary()}; cache {args.cache} (keys relative to {root})")
