@@ -53,11 +53,9 @@ class ResultWriter:
                 for record in kept:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.file = open(self.journal, "a", encoding="utf-8")
-        self.count = len(kept)
 
     def write(self, record: dict) -> None:
         self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.count += 1
 
     def flush(self) -> None:
         """Called after each batch: what is flushed survives a kill of this process."""
