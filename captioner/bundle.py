@@ -18,7 +18,8 @@ from captioner.jsonfile import read_versioned
 from vocab import Vocabulary, VocabularyError
 
 FORMAT = "captioner.model"
-VERSION = 1
+VERSION = 2  # 2 added clip models (decoder "frames", "frame_encoder"); version 1 bundles still load
+OLDER_VERSIONS = (1,)
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "decoder.weights.h5"
 # Files that can carry code (pickle, whole saved models, Python): a bundle holding one is refused outright.
 CODE_BEARING = (".pkl", ".pickle", ".dill", ".joblib", ".keras", ".pb", ".pt", ".pth", ".py", ".pyc", ".so")
@@ -41,6 +42,15 @@ class Bundle:
     def feature_dtype(self) -> str:
         """The dtype of the cache the decoder was trained on (fresh features are rounded to it)."""
         return self.training.get("feature_dtype", "float32")
+
+    @property
+    def frames(self) -> int:
+        """0 for an image model; N for a clip model (each clip read as N frames)."""
+        return self.config.frames
+
+    @property
+    def takes(self) -> str:
+        return f"clips of {self.frames} frames" if self.frames else "images"
 
 
 def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: dict, training: dict) -> None:
@@ -80,7 +90,7 @@ def read_config(directory: str) -> dict:
         hint = " (training unfinished? run train again with --resume)" if os.path.isdir(
             os.path.join(directory, "checkpoints")) else ""
         raise BundleError(f"{directory}: not a model bundle: no {CONFIG}{hint}")
-    config = read_versioned(path, FORMAT, VERSION, BundleError, "model config")
+    config = read_versioned(path, FORMAT, VERSION, BundleError, "model config", OLDER_VERSIONS)
     for key in ("decoder", "encoder", "sha256"):
         if not isinstance(config.get(key), dict):
             raise BundleError(f"{path}: missing {key!r}")

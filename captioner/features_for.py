@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from captioner.datasets import DatasetError, resolve_image
+from captioner.datasets import DatasetError, resolve_clip, resolve_image
 from captioner.encoder import Encoder
 from captioner.errors import UsageError
-from captioner.extraction import extract_to_cache
+from captioner.extraction import extract_to_cache, is_cached
 from captioner.features import FeatureCache, fingerprint_difference
 from captioner.images import ImageFile
 from captioner.report import note_if_random
@@ -38,19 +38,23 @@ def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
 
 
 def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weights: str | None = None,
-                    batch_size: int = 32, show_progress: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
+                    batch_size: int = 32, show_progress: bool = True, frames: int = 0
+                    ) -> tuple[list[str], list[tuple[str, str]]]:
     """Extract what `cache` lacks; returns (keys that have features, [(image, reason)] for those that failed).
+
+    With `frames` > 0 the keys are clips, read as that many frames each.
 
     Failures are returned, not printed: the caller reports each once.
     """
     failed: list[tuple[str, str]] = []
     items = []
+    resolve = resolve_clip if frames else resolve_image
     for key in keys:
         try:
-            items.append(ImageFile(key, resolve_image(images_root, key)))
+            items.append(ImageFile(key, resolve(images_root, key), frames))
         except DatasetError as exc:
             failed.append((key, str(exc)))
-    missing = [it for it in items if it.key not in cache]
+    missing = [it for it in items if not is_cached(cache, it)]
     if missing:
         encoder = encoder_for(cache.fingerprint, weights)
         note_if_random(cache.fingerprint)
@@ -58,21 +62,21 @@ def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weig
         failed.extend(report.failed)
     else:
         cache.compact()
-    return [k for k in keys if k in cache], failed
+    return [it.key for it in items if is_cached(cache, it)], failed
 
 
 def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_root: str, weights: str | None = None,
-                   show_progress: bool = True) -> tuple[FeatureCache, list[str], list[tuple[str, str]]]:
-    """A read-only cache holding features for `keys` (as far as they can be read), one shard.
+                   show_progress: bool = True, frames: int = 0) -> tuple[FeatureCache, list[str], list[tuple[str, str]]]:
+    """A read-only cache holding features for `keys` (images, or clips of `frames` frames), one shard.
 
     The write lock is taken only when something must be extracted or compacted, so several `train` or
     `evaluate` runs can read one cache at the same time.
     """
     if os.path.exists(os.path.join(cache_dir, "cache.json")):
         cache = FeatureCache.open(cache_dir, fingerprint)
-        if cache.shard_count <= 1 and all(k in cache for k in keys):
+        if cache.shard_count <= 1 and all(is_cached(cache, ImageFile(k, k, frames)) for k in keys):
             return cache, list(keys), []
         cache.close()
     with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
-        good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress)
+        good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress, frames=frames)
     return FeatureCache.open(cache_dir, fingerprint), good, failed

@@ -6,7 +6,8 @@ import os
 import time
 from dataclasses import dataclass
 
-from captioner.extraction import decoded_batches
+from captioner.clip_features import cached_inputs, stack_clips
+from captioner.extraction import cache_keys, decoded_batches, is_cached
 from captioner.outputs import ResultWriter
 from captioner.progress import Progress
 from captioner.report import skipped
@@ -39,27 +40,28 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             skipped(path, reason)
             report.failed += 1
         todo = [it for it in items if it.key not in earlier]
-        cached = [it for it in todo if cache is not None and it.key in cache]
-        fresh = [it for it in todo if cache is None or it.key not in cache]
+        cached = [it for it in todo if cache is not None and is_cached(cache, it)]
+        fresh = [it for it in todo if cache is None or not is_cached(cache, it)]
+        frames = captioner.frames
         progress = Progress(len(todo), "img", "caption ", enabled=show_progress)
         for start_at in range(0, len(cached), 256):
             chunk = cached[start_at:start_at + 256]
-            for item, text in zip(chunk, captioner.best(cache.get([it.key for it in chunk]))):
+            for item, text in zip(chunk, captioner.best(cached_inputs(cache, [it.key for it in chunk], frames))):
                 writer.write({"image": item.key, "caption": text})
             writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
-        for good, pixels, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
+        for good, pixels, counts, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
             records = []
             for item, reason in bad:
                 records.append({"image": item.key, "error": reason})
                 skipped(item.path, reason)
             if good:
-                features = encoder.encode(pixels)
+                features = encoder.encode(pixels)  # (frames, D)
                 if cache is not None:
-                    cache.append([it.key for it in good], features)
+                    cache.append(cache_keys(good, counts), features)
                 records += [{"image": it.key, "caption": text}
-                            for it, text in zip(good, captioner.best(features))]
+                            for it, text in zip(good, captioner.best(stack_clips(features, counts, frames)))]
             for record in sorted(records, key=lambda r: r["image"]):
                 writer.write(record)
             writer.flush()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import warnings
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -17,7 +19,12 @@ MAX_PIXELS = 64_000_000
 
 
 class ImageError(Exception):
-    """An unreadable image; str() is the reason, without the file name."""
+    """An unreadable image or clip; str() is the reason, without the file name."""
+
+
+# Reasons for failures of opening any file, image or clip.
+FILE_REASONS = {FileNotFoundError: "file not found", IsADirectoryError: "is a directory",
+                PermissionError: "permission denied"}
 
 
 def load_image(path: str, size: int = 224) -> np.ndarray:
@@ -26,6 +33,16 @@ def load_image(path: str, size: int = 224) -> np.ndarray:
     EXIF orientation applied, first frame of animations, alpha composited on white, 16-bit scaled to 8,
     squashed (not cropped) to size x size with bilinear filtering.
     """
+    with opened_image(path) as img:
+        if img.format == "JPEG":
+            img.draft("RGB", (size, size))  # let libjpeg decode at a reduced scale: much faster
+        img.seek(0)
+        return to_pixels(ImageOps.exif_transpose(img), size)
+
+
+@contextlib.contextmanager
+def opened_image(path: str, unknown: str = "not an image (unknown format)") -> Iterator[Image.Image]:
+    """Pillow's image of `path`, its size checked before any decoding; every failure inside -> ImageError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -34,23 +51,13 @@ def load_image(path: str, size: int = 224) -> np.ndarray:
                 if width * height > MAX_PIXELS:
                     raise ImageError(f"image too large ({width}x{height} pixels, limit {MAX_PIXELS:,}); "
                                      "refused as a possible decompression bomb")
-                if img.format == "JPEG":
-                    img.draft("RGB", (size, size))  # let libjpeg decode at a reduced scale: much faster
-                img.seek(0)
-                img = ImageOps.exif_transpose(img)
-                rgb = _to_rgb(img)
-                return np.asarray(rgb.resize((size, size), Image.BILINEAR), dtype=np.uint8)
+                yield img
     except ImageError:
         raise
-    except FileNotFoundError:
-        raise ImageError("file not found") from None
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise ImageError(FILE_REASONS[type(exc)]) from None
     except UnidentifiedImageError:
-        size_bytes = _size_or_none(path)
-        raise ImageError("empty file (0 bytes)" if size_bytes == 0 else "not an image (unknown format)") from None
+        raise ImageError("empty file (0 bytes)" if size_or_none(path) == 0 else unknown) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"refused as a possible decompression bomb ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
@@ -58,7 +65,12 @@ def load_image(path: str, size: int = 224) -> np.ndarray:
         raise ImageError(f"cannot decode image ({reason})") from None
 
 
-def _size_or_none(path: str) -> int | None:
+def to_pixels(img: Image.Image, size: int) -> np.ndarray:
+    """Any PIL image (a photo, a video frame) -> (size, size, 3) uint8 RGB: the one resize recipe."""
+    return np.asarray(_to_rgb(img).resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
+def size_or_none(path: str) -> int | None:
     try:
         return os.path.getsize(path)
     except OSError:
@@ -83,28 +95,38 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 @dataclass(frozen=True)
 class ImageFile:
-    key: str  # path relative to the root, POSIX separators: the cache key
+    """An image, or a clip when `frames` > 0 (read as that many frames sampled uniformly)."""
+
+    key: str  # path relative to the root (or a dataset's clip id), POSIX separators
     path: str
+    frames: int = 0
+
+    def cache_keys(self, count: int = 1) -> list[str]:
+        """Feature-cache keys: the image's key, or one per (clip, N, frame index) for `count` frames.
+
+        A clip's frames are committed in one batch, so frame 0 being cached means the whole clip is.
+        """
+        return [self.key] if not self.frames else [f"{self.key}@{self.frames}:{i}" for i in range(count)]
 
 
 def _key(path: str, root: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def find_images(paths: list[str], root: str | None = None, recursive: bool = True
+def find_images(paths: list[str], root: str | None = None, recursive: bool = True, accept=looks_like_image
                 ) -> tuple[list[ImageFile], list[tuple[str, str]], str]:
-    """Expand files and folders into image files, sorted by key.
+    """Expand files and folders into image files (names that `accept`), sorted by key.
 
     Returns (images, problems, root): problems are (path, reason) for things that cannot even be tried
-    (missing paths, broken symlinks). Files named explicitly are always tried; inside folders only image
-    extensions count, hidden files and folders are ignored, and symlink loops are visited once.
+    (missing paths, broken symlinks). Files named explicitly are always tried; inside folders only accepted
+    names count, hidden files and folders are ignored, and symlink loops are visited once.
     """
     root = root or default_root(paths)
     found: dict[str, ImageFile] = {}
     problems: list[tuple[str, str]] = []
     for given in paths:
         if os.path.isdir(given):
-            _walk(given, root, recursive, found, problems)
+            _walk(given, root, recursive, accept, found, problems)
         elif os.path.lexists(given) and not os.path.exists(given):
             problems.append((given, _missing_reason(given)))
         elif os.path.exists(given):
@@ -129,7 +151,7 @@ def _missing_reason(path: str) -> str:
     return "broken symlink" if os.path.islink(path) else "vanished while listing"
 
 
-def _walk(folder, root, recursive, found, problems) -> None:
+def _walk(folder, root, recursive, accept, found, problems) -> None:
     seen_dirs: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         st = os.stat(dirpath)
@@ -139,7 +161,7 @@ def _walk(folder, root, recursive, found, problems) -> None:
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         for name in sorted(filenames):
-            if name.startswith(".") or not looks_like_image(name):
+            if name.startswith(".") or not accept(name):
                 continue
             path = os.path.join(dirpath, name)
             if not os.path.exists(path):

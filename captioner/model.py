@@ -1,9 +1,12 @@
-"""The LSTM caption decoder, conditioned on one cached image vector.
+"""The LSTM caption decoder, conditioned on one cached image vector or on a clip's frame vectors.
 
 Two classic designs, chosen by `DecoderConfig.design`:
 - "inject" (Show and Tell): the image vector sets the LSTM's initial state (h0, c0).
 - "merge" (the popular tutorial): the LSTM reads words only; its output is added to the image vector
   before the word classifier.
+A clip model (`frames` > 0) first reads its (N, 4096) frame vectors: TimeDistributed projection, then an LSTM over
+the frames (zero frames, i.e. short clips' padding, masked) whose final state stands in for the image vector (the
+S2VT idea); or, with `frame_encoder="mean"`, the masked mean of the projected frames (the mean-pool baseline).
 Training is teacher-forced on whole captions at once; `initial_state` + `step` run one LSTM step at a time for
 search, so generation never re-runs a prefix.
 """
@@ -18,6 +21,7 @@ keras = import_keras()
 ops = keras.ops
 
 DESIGNS = ("inject", "merge")
+FRAME_ENCODERS = ("lstm", "mean")
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,19 @@ class DecoderConfig:
     embed_dim: int = 256  # word embedding size
     dropout: float = 0.3  # on image vector, embeddings and LSTM output
     design: str = "inject"  # "inject" or "merge"
+    frames: int = 0  # 0: one image vector per input; N: a clip of N frame vectors (fewer ones zero-padded)
+    frame_encoder: str = "lstm"  # clips only: "lstm" over the frames, or "mean" of the frames
 
     def __post_init__(self):
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
+        if self.frame_encoder not in FRAME_ENCODERS:
+            raise ValueError(f"frame_encoder must be one of {FRAME_ENCODERS}, got {self.frame_encoder!r}")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One input without the batch axis: (feature_dim,) or (frames, feature_dim)."""
+        return (self.frames, self.feature_dim) if self.frames else (self.feature_dim,)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -54,6 +67,19 @@ class CaptionDecoder(keras.Model):
         # Image branch: LayerNorm makes ImageNet and random-encoder features equally easy to use.
         self.image_norm = keras.layers.LayerNormalization(name="image_norm")
         self.image_dropout = keras.layers.Dropout(c.dropout, name="image_dropout")
+        if c.frames:
+            # Frames share most of their fc2 vector (whatever every clip shows: the background, the framing).
+            # Unless that common part is taken out first, a clip model settles on ignoring its input (it was
+            # stuck at the caption loss of knowing nothing). So frames are standardised with the training
+            # frames' per-dimension mean and spread (`set_frame_statistics`), stored with the weights.
+            self.frame_mean = self.add_weight(shape=(c.feature_dim,), initializer="zeros", trainable=False,
+                                              name="frame_mean")
+            self.frame_scale = self.add_weight(shape=(c.feature_dim,), initializer="ones", trainable=False,
+                                               name="frame_scale")
+            self.frame_proj = keras.layers.TimeDistributed(keras.layers.Dense(c.units), name="frame_proj")
+            self.frame_norm = keras.layers.LayerNormalization(name="frame_norm")  # keeps the LSTM's gates unsaturated
+            if c.frame_encoder == "lstm":
+                self.frame_lstm = keras.layers.LSTM(c.units, unroll=True, name="frame_lstm")
         if c.design == "inject":
             self.init_h = keras.layers.Dense(c.units, activation="tanh", name="init_h")
             self.init_c = keras.layers.Dense(c.units, name="init_c")
@@ -68,8 +94,19 @@ class CaptionDecoder(keras.Model):
         self.classifier = keras.layers.Dense(c.vocab_size, name="classifier")
 
     def _image(self, features, training=False):
-        x = self.image_norm(ops.cast(features, "float32"))  # (B, feature_dim)
-        return self.image_dropout(x, training=training)
+        """The conditioning vector: (B, D) image vectors, or (B, N, D) clip frames read into (B, U)."""
+        features = ops.cast(features, "float32")
+        if not self.config.frames:
+            return self.image_dropout(self.image_norm(features), training=training)  # (B, D)
+        mask = ops.any(ops.not_equal(features, 0.0), axis=-1)  # (B, N): padding frames are all zero
+        x = (features - self.frame_mean) / self.frame_scale
+        x = ops.where(mask[:, :, None], x, 0.0)
+        x = self.image_dropout(self.image_norm(x), training=training)  # (B, N, D)
+        x = self.frame_norm(self.frame_proj(x))  # (B, N, U)
+        if self.config.frame_encoder == "lstm":
+            return self.frame_lstm(x, mask=mask, training=training)  # (B, U): state after the last real frame
+        weights = ops.cast(mask, "float32")[:, :, None]
+        return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)  # (B, U)
 
     def call(self, inputs, training=False):
         """inputs = (features (B, D), tokens (B, T)) -> logits (B, T, V) for the token after each position."""
@@ -84,6 +121,14 @@ class CaptionDecoder(keras.Model):
             h = self.out_dropout(self.lstm(words, mask=mask, training=training), training=training)
             h = self.merge_dense(h + self.image_proj(image)[:, None, :])  # (B, T, U)
         return self.classifier(h)  # (B, T, V)
+
+    def set_frame_statistics(self, frames) -> None:
+        """Standardise clip frames with these (n, D) training frame vectors (a sample is enough)."""
+        import numpy as np
+
+        frames = np.asarray(frames, dtype=np.float64)
+        self.frame_mean.assign(frames.mean(axis=0).astype("float32"))
+        self.frame_scale.assign((frames.std(axis=0) + 1e-3).astype("float32"))
 
     # --- one step at a time, for search -----------------------------------------------------------
 
@@ -131,5 +176,5 @@ def build_decoder(config: DecoderConfig) -> CaptionDecoder:
     import numpy as np
 
     decoder = CaptionDecoder(config)
-    decoder((np.zeros((1, config.feature_dim), "float32"), np.ones((1, 2), "int32")))
+    decoder((np.ones((1, *config.input_shape), "float32"), np.ones((1, 2), "int32")))
     return decoder

@@ -14,6 +14,7 @@ from captioner.backend import import_keras
 from captioner.bundle import save_bundle
 from captioner.captioning import Captioner
 from captioner.checkpoints import Checkpointer, fresh_state, read_run, read_state, write_run
+from captioner.clip_features import cached_inputs, cached_rows, frame_sample
 from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
 from captioner.features_for import prepared_cache
@@ -47,8 +48,12 @@ def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[st
 
 def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
           weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
-          embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True) -> dict:
-    """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle."""
+          embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
+          frames: int = 0, frame_encoder: str = "lstm") -> dict:
+    """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle.
+
+    `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames.
+    """
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = read_state(ckpt_dir)
     if state is not None and not resume:
@@ -57,9 +62,14 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     if resume and state is None:
         _log(f"note: nothing to resume in {out_dir}; starting a new run")
 
+    if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
+        run, vocab = read_run(ckpt_dir)
+        config = DecoderConfig.from_json(run["decoder"])
+        settings = TrainSettings(**run["settings"])
+        frames = config.frames
     train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
     cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
-                                         images_root, weights, show_progress)
+                                         images_root, weights, show_progress, frames)
     for path, reason in failed:
         skipped(path, reason)
     train_caps, val_caps = _usable(train_caps, set(good)), _usable(val_caps, set(good))
@@ -71,19 +81,16 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         train_keys, train_texts = caption_pairs(train_caps)
         val_keys, val_texts = caption_pairs(val_caps)
         keys = sorted(train_caps.keys() | val_caps.keys())
-        features, rows = cache.matrix(keys)
+        features, rows = cached_rows(cache, keys, frames)
         row_of = dict(zip(keys, rows))
 
-        if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
-            run, vocab = read_run(ckpt_dir)
-            config = DecoderConfig.from_json(run["decoder"])
-            settings = TrainSettings(**run["settings"])
-        else:
+        if state is None:
             vocab = Vocabulary.build(train_texts, settings.min_count)
             max_length = settings.max_length or max(1, caption_stats(vocab, train_texts).length_percentiles[99])
             settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
             config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
-                                   units=units, embed_dim=embed_dim, dropout=dropout, design=design)
+                                   units=units, embed_dim=embed_dim, dropout=dropout, design=design,
+                                   frames=frames, frame_encoder=frame_encoder)
             write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
                                         "encoder": fingerprint, "captions": captions.source})
             state = fresh_state()
@@ -97,6 +104,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         decoder = build_decoder(config)
         decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+        if frames and not state["weights"]:
+            decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)])))
         if state["weights"]:
             decoder.optimizer.build(decoder.trainable_variables)
             decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
@@ -113,7 +122,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
 
         val_images = sorted(val_caps)
         start = time.perf_counter()
-        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(cache.get(val_images))
+        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(
+            cached_inputs(cache, val_images, frames))
         gen_seconds = time.perf_counter() - start
         bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from captioner.backend import import_keras
+from captioner.clip_features import gather_rows
 from vocab import Vocabulary, tokenize
 
 keras = import_keras()
@@ -33,7 +34,9 @@ def encode_captions(vocab: Vocabulary, texts: list[str], max_length: int) -> tup
 
 
 class CaptionBatches(keras.utils.PyDataset):
-    """((features (B, D) float32, tokens_in (B, L-1)), targets (B, L-1)), one caption per sample.
+    """((features (B, D) or (B, N, D) float32, tokens_in (B, L-1)), targets (B, L-1)), one caption per sample.
+
+    `rows` index the memory-mapped cache: (n,) for images, (n, N) for clips (-1 = padding, a zero frame).
 
     The order is reshuffled every epoch from (seed, epoch), so a resumed run sees the same batches.
     """
@@ -56,7 +59,7 @@ class CaptionBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         chosen = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        features = np.asarray(self.features[self.rows[chosen]], dtype=np.float32)  # (B, D)
+        features = gather_rows(self.features, self.rows[chosen])  # (B, D) or (B, N, D)
         tokens = self.tokens[chosen]  # (B, L)
         return (features, tokens[:, :-1]), tokens[:, 1:]
 

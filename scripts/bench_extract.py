@@ -47,7 +47,7 @@ def measure(images: str | None, count: int, batch_size: int, weights: str = "ran
         encoder.encode(warm[: len(items) % batch_size or batch_size])  # trace the last batch's shape too
 
         start = time.perf_counter()
-        pixels = [p for _, p, _ in decoded_batches(items, 224, batch_size)]
+        pixels = [p for _, p, _, _ in decoded_batches(items, 224, batch_size)]
         decode_only = len(items) / (time.perf_counter() - start)
         start = time.perf_counter()
         for batch in pixels:

@@ -2,12 +2,11 @@
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
+from killing import kill_after_shards  # tests/killing.py
 
 from captioner.features import FeatureCache
 
@@ -47,15 +46,7 @@ def test_sigkill_midway_then_rerun_equals_uninterrupted(synthetic, tmp_path):
     cmd = [sys.executable, "-m", "captioner", "extract", images, "--weights", "random", "--batch-size", "2",
            "--quiet", "--dtype", "float32", "--cache"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(cmd + [str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    shards = killed / "shards"
-    while time.time() < deadline and proc.poll() is None:
-        if shards.is_dir() and len([p for p in os.listdir(shards) if p.endswith(".keys.json")]) >= 3:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_after_shards(cmd + [str(killed)], killed, timeout=120)
     partial = len(FeatureCache.open(str(killed)))
     assert 0 < partial < 20, "the kill should land midway"
 

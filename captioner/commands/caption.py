@@ -1,4 +1,4 @@
-"""Caption images with a trained model bundle: one line per image, `path<TAB>caption`.
+"""Caption images (or clips, with a clip model) with a trained model bundle: one line each, `path<TAB>caption`.
 
 Unreadable images are named on stderr with the reason (exit status 1).
 """
@@ -9,7 +9,7 @@ import json
 
 from captioner.commands.options import positive_int
 
-HELP = "caption image files"
+HELP = "caption image (or clip) files"
 
 
 def add_search_options(parser) -> None:
@@ -20,7 +20,7 @@ def add_search_options(parser) -> None:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument("images", nargs="+", metavar="FILE", help="image files (clip files for a clip model)")
     add_search_options(parser)
     parser.add_argument("--num-captions", type=positive_int, default=1,
                         help="the K best captions per image, with log-probabilities (K <= beam size; default: 1)")
@@ -34,6 +34,7 @@ def run(args) -> int:
 
     from captioner.bundle import load_bundle
     from captioner.captioning import Captioner
+    from captioner.clip_features import stack_clips
     from captioner.errors import UsageError
     from captioner.extraction import decoded_batches
     from captioner.features_for import encoder_for
@@ -47,15 +48,15 @@ def run(args) -> int:
     encoder = encoder_for(bundle.encoder, args.weights)
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
                           feature_dtype=bundle.feature_dtype)
-    items = [ImageFile(p, p) for p in args.images]
+    items = [ImageFile(p, p, bundle.frames) for p in args.images]
     failed = 0
-    for good, pixels, bad in decoded_batches(items, encoder.input_size, 32):
+    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, 32):
         for item, reason in bad:
             skipped(item.path, reason)
             failed += 1
         if not good:
             continue
-        ranked = captioner(encoder.encode(pixels))
+        ranked = captioner(stack_clips(encoder.encode(pixels), counts, bundle.frames))
         for item, captions in zip(good, ranked):
             if args.json:
                 record = {"image": item.path, "caption": captions[0].text, "log_prob": round(captions[0].log_prob, 4)}

@@ -1,4 +1,4 @@
-"""Caption every image in a folder into one results file (JSONL, CSV or COCO results JSON, by extension).
+"""Caption every image (or, with a clip model, every clip) in a folder into one results file (JSONL, CSV or COCO results JSON, by extension).
 
 Streams: memory stays flat whatever the folder size. Every image file considered appears exactly once: with
 its caption, or with "error": reason when it cannot be read. The output file is replaced atomically when
@@ -16,12 +16,13 @@ HELP = "caption a whole folder into a JSONL/CSV/COCO-json file"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
-    parser.add_argument("folder", metavar="FOLDER", help="folder of images")
+    parser.add_argument("folder", metavar="FOLDER", help="folder of images (or clips, for a clip model)")
     parser.add_argument("--out", required=True, metavar="FILE", help="results file: .jsonl, .csv or .json (COCO results)")
     parser.add_argument("--recursive", action="store_true", help="also caption images in sub-folders")
     add_search_options(parser)
     parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per encoder batch (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="images (or clip frames) per encoder batch (default: 32)")
     parser.add_argument("--resume", action="store_true", help="keep captions already in --out or in an interrupted run's journal; do the rest")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
@@ -37,7 +38,8 @@ def run(args) -> int:
     from captioner.features import FeatureCache
     from captioner.features_for import encoder_for
     from captioner.folder_captioning import caption_folder
-    from captioner.images import find_images
+    from captioner.filetypes import looks_like_media
+    from captioner.images import ImageFile, find_images
     from captioner.outputs import earlier_captions, output_format
     from captioner.report import note_if_random
 
@@ -46,7 +48,9 @@ def run(args) -> int:
         raise UsageError(f"{args.folder}: not a folder")
     bundle = load_bundle(args.model)
     note_if_random(bundle.encoder)
-    items, problems, _ = find_images([args.folder], root=args.folder, recursive=args.recursive)
+    # Images and clips alike are listed: the kind the model does not take is reported, not passed over.
+    items, problems, _ = find_images([args.folder], root=args.folder, recursive=args.recursive, accept=looks_like_media)
+    items = [ImageFile(it.key, it.path, bundle.frames) for it in items]
     earlier = earlier_captions(args.out) if args.resume else {}
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, 1, args.length_penalty,
                           feature_dtype=bundle.feature_dtype)

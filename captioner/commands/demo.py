@@ -1,5 +1,7 @@
 """The end-to-end demo on the built-in synthetic dataset: generate, extract, train, evaluate, caption.
 
+--video runs the same on drawn clips (a shape moving left, right, up or down) with a clip model.
+
 Runs anywhere offline with the default --weights random (and says so everywhere). With --weights imagenet
 the same pipeline uses the real encoder.
 """
@@ -22,9 +24,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--images", type=positive_int, default=1000, help="synthetic images (default: 1000)")
     parser.add_argument("--epochs", type=positive_int, default=60, help="most training epochs (default: 60)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--video", action="store_true",
+                        help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
+    parser.add_argument("--clips", type=positive_int, default=240, help="drawn clips for --video (default: 240)")
+    parser.add_argument("--frames", type=positive_int, default=8, help="frames per clip for --video (default: 8)")
 
 
 def run(args) -> int:
+    if args.video:
+        from captioner.video_demo import run_video_demo
+
+        return run_video_demo(os.path.join(args.workdir, "video") if args.workdir == "demo-run" else args.workdir,
+                              args.weights, args.clips, args.frames, args.epochs, args.quiet)
     from captioner.bundle import load_bundle
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic import colour_shape_correct, write_synthetic

@@ -1,39 +1,49 @@
-"""Encode images with the frozen VGG16 into a feature cache.
+"""Encode images and video clips with the frozen VGG16 into a feature cache.
 
-Files and folders (recursively) are accepted. Images already in the cache are skipped, so a killed run
-continues where it stopped. Unreadable files are listed with the reason and skipped.
+Files and folders (recursively) are accepted. Video files (.mp4 .avi .mov .mkv .webm) are clips, and so are
+animated GIF/WebP files when --frames is given: --frames frames are sampled uniformly over the frames decoded, and each frame's vector is cached under
+`KEY@N:INDEX`, a clip's frames committed together. Images and clips already in the cache are skipped, so a
+killed run continues where it stopped. Unreadable files are listed with the reason and skipped.
 """
 
 from __future__ import annotations
 
-from captioner.commands.options import add_encoder_options, add_quiet
+from captioner.commands.options import DEFAULT_FRAMES, add_encoder_options, add_quiet, positive_int
 
-HELP = "encode images into a feature cache"
+HELP = "encode images and clips into a feature cache"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image and video files, and folders")
     parser.add_argument("--cache", required=True, metavar="DIR", help="feature cache directory (created if needed)")
     parser.add_argument("--root", metavar="DIR",
                         help="folder that cache keys are relative to (default: the folder given, "
                              "or the deepest folder holding all PATHs)")
+    parser.add_argument("--frames", type=positive_int, default=None,
+                        help=f"frames sampled per video clip (default: {DEFAULT_FRAMES}); giving it also reads "
+                             "animated GIF/WebP files as clips (else they are images: their first frame)")
     add_encoder_options(parser)
     add_quiet(parser)
 
 
 def run(args) -> int:
     from captioner.encoder import Encoder, fingerprint
-    from captioner.extraction import extract_to_cache
+    from captioner.extraction import extract_to_cache, is_cached
     from captioner.features import FeatureCache
-    from captioner.images import find_images
+    from captioner.filetypes import looks_like_media, looks_like_video
+    from captioner.frames import is_animated
+    from captioner.images import ImageFile, find_images
     from captioner.report import note_if_random, skipped
 
-    items, problems, root = find_images(args.paths, root=args.root)
+    items, problems, root = find_images(args.paths, root=args.root, accept=looks_like_media)
+    frames = args.frames or DEFAULT_FRAMES
+    items = [ImageFile(it.key, it.path, frames if looks_like_video(it.path) or (args.frames and is_animated(it.path))
+                       else 0) for it in items]
     for path, reason in problems:
         skipped(path, reason)
     fp = fingerprint(args.weights, args.seed)
     with FeatureCache.open(args.cache, fp, args.dtype, writable=True) as cache:
-        todo = [it for it in items if it.key not in cache]
+        todo = [it for it in items if not is_cached(cache, it)]
         encoder = Encoder(args.weights, args.seed) if todo else None
         note_if_random(fp)
         report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped) \

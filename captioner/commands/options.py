@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+DEFAULT_FRAMES = 16  # frames sampled per clip unless --frames says otherwise
+
 
 def positive_int(text: str) -> int:
     try:

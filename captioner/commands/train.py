@@ -1,5 +1,9 @@
 """Train an LSTM decoder on cached VGG16 features and write a model bundle.
 
+A caption file that names clips (MSVD CSV, MSR-VTT JSON, or video file names in any layout) trains a clip
+model: each clip is read as --frames frames, an LSTM (or the mean, --frame-encoder mean) reads the frame
+vectors, and its state starts the caption decoder.
+
 Features missing from the cache are extracted first. The vocabulary comes from the training split only;
 validation loss is printed every epoch, a checkpoint is written every epoch, the best epoch (lowest validation
 loss) is kept, and training stops early when validation loss stops improving. --resume continues a killed run.
@@ -8,7 +12,7 @@ Validation BLEU (greedy) is printed at the end.
 
 from __future__ import annotations
 
-from captioner.commands.options import add_dataset_options, add_quiet, positive_int
+from captioner.commands.options import DEFAULT_FRAMES, add_dataset_options, add_quiet, positive_int
 
 HELP = "train a decoder and write a model bundle"
 
@@ -34,6 +38,11 @@ def add_arguments(parser) -> None:
                         help="words seen fewer times in the training captions become <unk> (default: 1)")
     parser.add_argument("--max-length", type=positive_int, default=None,
                         help="most words per caption; longer ones are truncated (default: 99th percentile)")
+    parser.add_argument("--frames", type=positive_int, default=None,
+                        help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
+                             f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean"], default="lstm",
+                        help="clip models: an LSTM over the frames, or the mean of the frames (default: lstm)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     add_quiet(parser)
 
@@ -48,14 +57,16 @@ def run(args) -> int:
         print(line)
     fp = fingerprint(args.weights, args.seed)
     print(f"encoder: {describe(fp)}")
-    print(f"{captions.layout} captions: {len(captions.captions)} images, {captions.num_captions} captions; "
+    frames = args.frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
+    what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
+    print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
           f"{captions.describe_split()}")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                              patience=args.patience, min_count=args.min_count, max_length=args.max_length,
                              seed=args.seed)
     summary = train(captions, args.images, args.cache, args.out, fp, args.weights, settings, design=args.design,
                     units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, resume=args.resume,
-                    show_progress=not args.quiet)
+                    show_progress=not args.quiet, frames=frames, frame_encoder=args.frame_encoder)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch)")

@@ -6,9 +6,11 @@ import zlib
 from dataclasses import dataclass, field
 
 from captioner.errors import UsageError
+from captioner.filetypes import looks_like_video, strip_clip_extension
 
 SPLITS = ("train", "val", "test")
-SPLIT_ALIASES = {"train": "train", "restval": "train", "val": "val", "dev": "val", "test": "test"}
+SPLIT_ALIASES = {"train": "train", "restval": "train", "val": "val", "dev": "val", "validate": "val", "test": "test"}
+CLIP_LAYOUTS = ("msvd", "msrvtt")  # layouts whose names are always clips
 
 
 class DatasetError(UsageError):
@@ -29,15 +31,28 @@ class CaptionSet:
     splits: dict[str, str] | None = None  # image key -> train|val|test, when the source has them
     split_source: str = "none"  # where `splits` came from, for messages
     skipped: list[str] = field(default_factory=list)  # one line per record reported and skipped
+    _clip_splits: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_captions(self) -> int:
         return sum(len(c) for c in self.captions.values())
 
+    @property
+    def kind(self) -> str:
+        """"clip" when the file names clips (a video layout, or any video file name), else "image"."""
+        if self.layout in CLIP_LAYOUTS or any(looks_like_video(k) for k in self.captions):
+            return "clip"
+        return "image"
+
     def split_of(self, key: str) -> str:
         if self.splits is None:
             return hashed_split(key)
-        return self.splits.get(key, "unassigned")
+        if key in self.splits:
+            return self.splits[key]
+        # A split file may name a clip by file name or by id ('abc_1_5.mp4' / 'abc_1_5'), either way round.
+        if self._clip_splits is None:
+            self._clip_splits = {strip_clip_extension(k): v for k, v in self.splits.items()}
+        return self._clip_splits.get(strip_clip_extension(key), "unassigned")
 
     def select(self, split: str | None) -> "CaptionSet":
         """The images of one split (all images for None)."""

@@ -17,6 +17,14 @@ def looks_like_csv(first_line: str) -> bool:
     return [c.strip().lower() for c in first_line.split(",")] == HEADER
 
 
+def csv_row(line: str, where: str) -> list[str]:
+    """The fields of one CSV line (quoted fields may hold commas)."""
+    try:
+        return next(csv.reader(io.StringIO(line)))
+    except csv.Error as exc:
+        raise DatasetError(f"{where}: {exc}") from None
+
+
 def read_csv_file(path: str) -> CaptionSet:
     out = Collector(path)
     lines = read_lines(path)
@@ -27,10 +35,7 @@ def read_csv_file(path: str) -> CaptionSet:
             continue
         if not line.strip():
             continue
-        try:
-            row = next(csv.reader(io.StringIO(line)))
-        except csv.Error as exc:
-            raise DatasetError(f"{path}:{number}: {exc}") from None
+        row = csv_row(line, f"{path}:{number}")
         if len(row) != 2:
             raise DatasetError(f"{path}:{number}: expected 2 fields (image,caption), got {len(row)}; "
                                "quote captions that contain commas")

@@ -20,7 +20,7 @@ def load_json(path: str):
         raise DatasetError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def _field(record, name: str, kind, where: str):
+def field(record, name: str, kind, where: str):
     if not isinstance(record, dict) or name not in record:
         raise DatasetError(f"{where}: missing field {name!r}")
     value = record[name]
@@ -42,15 +42,15 @@ def read_coco(path: str, data) -> CaptionSet:
     """`images[].id/file_name` and `annotations[].image_id/caption`; COCO carries no split."""
     out = Collector(path)
     names: dict[int, str] = {}
-    for i, image in enumerate(_field(data, "images", list, path)):
+    for i, image in enumerate(field(data, "images", list, path)):
         where = f"{path}: images[{i}]"
-        names[_field(image, "id", int, where)] = _field(image, "file_name", str, where)
-    for i, ann in enumerate(_field(data, "annotations", list, path)):
+        names[field(image, "id", int, where)] = field(image, "file_name", str, where)
+    for i, ann in enumerate(field(data, "annotations", list, path)):
         where = f"{path}: annotations[{i}]"
-        image_id = _field(ann, "image_id", int, where)
+        image_id = field(ann, "image_id", int, where)
         if image_id not in names:
             raise DatasetError(f"{where}: image_id {image_id} is not in 'images'")
-        out.add(names[image_id], _field(ann, "caption", str, where), where)
+        out.add(names[image_id], field(ann, "caption", str, where), where)
     return CaptionSet(path, "coco", out.captions, None, "none", out.skipped)
 
 
@@ -58,16 +58,16 @@ def read_karpathy(path: str, data) -> CaptionSet:
     """`images[].filepath?/filename/split/sentences[].raw` (Karpathy's dataset_*.json)."""
     out = Collector(path)
     splits: dict[str, str] = {}
-    for i, image in enumerate(_field(data, "images", list, path)):
+    for i, image in enumerate(field(data, "images", list, path)):
         where = f"{path}: images[{i}]"
-        name = _field(image, "filename", str, where)
+        name = field(image, "filename", str, where)
         folder = image.get("filepath") if isinstance(image.get("filepath"), str) else ""
         name = f"{folder}/{name}" if folder else name
-        split = _field(image, "split", str, where)
+        split = field(image, "split", str, where)
         if split not in SPLIT_ALIASES:
             raise DatasetError(f"{where}: unknown split {split!r}")
-        for j, sentence in enumerate(_field(image, "sentences", list, where)):
-            out.add(name, _field(sentence, "raw", str, f"{where}.sentences[{j}]"), f"{where}.sentences[{j}]")
+        for j, sentence in enumerate(field(image, "sentences", list, where)):
+            out.add(name, field(sentence, "raw", str, f"{where}.sentences[{j}]"), f"{where}.sentences[{j}]")
         for key in list(out.captions)[-1:]:
             splits[key] = SPLIT_ALIASES[split]
     return CaptionSet(path, "karpathy", out.captions, splits, f"{path} (split field)", out.skipped)

@@ -6,6 +6,7 @@ import os
 import posixpath
 
 from captioner.datasets.base import DatasetError
+from captioner.filetypes import ANIMATED_EXTENSIONS, VIDEO_EXTENSIONS, extension
 
 
 def safe_key(name: str, where: str) -> str:
@@ -31,4 +32,15 @@ def resolve_image(root: str, key: str) -> str:
     real = os.path.realpath(path)
     if real != root_real and not real.startswith(root_real + os.sep):
         raise DatasetError(f"{key}: resolves to {real}, outside the image root {root_real}")
+    return path
+
+
+def resolve_clip(root: str, key: str) -> str:
+    """Like `resolve_image`; a clip named by id (MSVD's `VideoID_Start_End`) is found with any clip extension."""
+    path = resolve_image(root, key)
+    if os.path.exists(path) or extension(key) in VIDEO_EXTENSIONS | ANIMATED_EXTENSIONS:
+        return path
+    for ext in sorted(VIDEO_EXTENSIONS | ANIMATED_EXTENSIONS):
+        if os.path.exists(path + ext):
+            return resolve_image(root, key + ext)
     return path
