@@ -75,3 +75,34 @@ def test_clip_ids_resolve_to_any_clip_extension(tmp_path):
     assert resolve_clip(str(tmp_path), "missing").endswith("missing")  # reported later as "file not found"
     with pytest.raises(DatasetError, match="outside"):
         resolve_clip(str(tmp_path / "sub"), "../a_1_2")
+
+
+class FixedChoice:
+    """A stand-in random generator whose `integers` always draws `value`."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def integers(self, high):
+        return self.value
+
+
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_drawn_clips_hide_the_direction_from_one_frame_and_from_the_set_of_frames(n):
+    from collections import Counter
+
+    from captioner.datasets.synthetic_clips import ACROSS_ORDERS, DIRECTIONS, MIDDLE, positions
+    from captioner.frames import sample_indices
+
+    for frames in (12, 16, 20, 24):
+        seen = {}
+        for direction in DIRECTIONS:
+            sets, middles = Counter(), set()
+            for order in range(len(ACROSS_ORDERS)):  # every across order once: the exact distribution
+                rng = FixedChoice(order)
+                sampled = [positions(direction, frames, rng)[i] for i in sample_indices(frames, n)]
+                sets[tuple(sorted(sampled))] += 1
+                middles.add(sampled[len(sampled) // 2])
+            seen[direction] = sets
+            assert middles == {(MIDDLE, MIDDLE)}  # the middle frame is the centre, whatever the motion
+        assert all(seen[d] == seen["left"] for d in DIRECTIONS), frames  # nor does the set (or its mean)

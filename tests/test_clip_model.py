@@ -164,3 +164,12 @@ def test_clip_extraction_killed_midway_resumes_without_duplicates(clips, tmp_pat
     keys = FeatureCache.open(str(killed)).keys()
     assert len(keys) == len(set(keys)) == 20 * FRAMES  # every clip has >= 12 frames: FRAMES each, no duplicates
     assert {k.split("@")[1].split(":")[0] for k in keys} == {str(FRAMES)}
+
+
+def test_video_demo_runs_end_to_end(run_cli, tmp_path):
+    code, out, _ = run_cli("demo", "--video", "--workdir", tmp_path / "vd", "--clips", "10", "--frames", "2",
+                           "--epochs", "1", "--quiet")
+    assert code == 0
+    assert "greedy  BLEU-1" in out and "direction right" in out and "colour right" in out and "RANDOM" in out
+    config = json.loads((tmp_path / "vd" / "model" / "config.json").read_text())
+    assert config["decoder"]["frames"] == 2

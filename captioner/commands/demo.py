@@ -26,8 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--video", action="store_true",
                         help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
-    parser.add_argument("--clips", type=positive_int, default=160, help="drawn clips for --video (default: 160)")
-    parser.add_argument("--frames", type=positive_int, default=6, help="frames per clip for --video (default: 6)")
+    parser.add_argument("--clips", type=positive_int, default=200, help="drawn clips for --video (default: 200)")
+    parser.add_argument("--frames", type=positive_int, default=4,
+                        help="frames per clip for --video, a multiple of 4 (default: 4)")
 
 
 def run(args) -> int:

@@ -1,10 +1,16 @@
 """A built-in, seeded set of short drawn clips: a coloured shape moving left, right, up or down, in the MSVD layout.
 
-Only the order of the frames tells the direction. The shape steps evenly along the motion axis while its
-other coordinate hops between the same evenly spaced values in a random order, so the set of positions a clip
-visits has the same distribution whatever the direction (and axis): one frame, or the mean of all frames,
-carries nothing about the motion; a model must read the frames in order. Clips are MP4 (H.264) and animated
-GIF, of 12 to 24 frames. `truth.json` records colour, shape, direction and frame count of every clip.
+Only the order of the frames tells the direction. A clip is four equal runs of frames. Along the motion axis the
+shape goes low -> middle -> middle -> high (a rest in the middle); across it, it takes the same four values in
+one of four orders that are never monotone, and always the middle in the third run. So the places a clip visits
+have the same distribution for every direction and axis (checked exhaustively in the tests), any N that is a
+multiple of 4 samples each run equally often, and the frame in the middle of the clip is always the centre: one
+frame, the middle frame, or the mean of the frames says nothing about the motion. (Two earlier designs leaked:
+a step every frame let the mean-pool baseline find the axis once frames were sampled (44% on four directions),
+and four distinct along places let the middle frame give the direction away (81%).) Clips are MP4 (H.264)
+and animated GIF, of 12, 16, 20 or 24 frames; the background alternates between two near-identical whites so
+that no two frames are equal (GIF writers merge equal frames). `truth.json` records colour, shape, direction
+and frame count of every clip.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ DIRECTIONS = ("left", "right", "up", "down")
 SPLIT_FRACTIONS = (("train", 0.7), ("val", 0.1), ("test", 0.2))
 RADIUS = 0.13  # of the frame side
 SPAN = (0.22, 0.78)  # positions visited along both axes, as fractions of the side
+STEPS = 4  # runs of frames per clip; sampling N = 4, 8, 16 frames hits each run equally often
+LOW, MIDDLE, HIGH = SPAN[0], sum(SPAN) / 2, SPAN[1]
+ALONG = (LOW, MIDDLE, MIDDLE, HIGH)  # right / down; reversed for left / up
+# Across the axis: the same values, never monotone, the middle in the third run (where the middle frame falls).
+ACROSS_ORDERS = ((LOW, HIGH, MIDDLE, MIDDLE), (HIGH, LOW, MIDDLE, MIDDLE),
+                 (MIDDLE, LOW, MIDDLE, HIGH), (MIDDLE, HIGH, MIDDLE, LOW))
 
 # Two wordings: the demo and tests train on the first; numbers we report come from a set drawn with the second.
 WORDINGS = {
@@ -44,19 +56,19 @@ WHERE = {"left": "to the left", "right": "to the right", "up": "up", "down": "do
 
 
 def positions(direction: str, frames: int, rng) -> list[tuple[float, float]]:
-    """(x, y) of the shape in each frame; y grows downwards."""
-    grid = np.linspace(*SPAN, frames)
-    along = grid if direction in ("right", "down") else grid[::-1]
-    across = grid[rng.permutation(frames)]
-    if direction in ("left", "right"):
-        return list(zip(along.tolist(), across.tolist()))
-    return list(zip(across.tolist(), along.tolist()))
+    """(x, y) of the shape in each of `frames` frames (a multiple of STEPS); y grows downwards."""
+    along = ALONG if direction in ("right", "down") else ALONG[::-1]
+    across = ACROSS_ORDERS[rng.integers(len(ACROSS_ORDERS))]
+    run = frames // STEPS
+    places = [(a, c) if direction in ("left", "right") else (c, a) for a, c in zip(along, across)]
+    return [place for place in places for _ in range(run)]
 
 
 def draw_frames(colour: str, shape: str, path: list[tuple[float, float]], side: int) -> list[Image.Image]:
     out = []
-    for centre in path:
-        image = Image.new("RGB", (side, side), (255, 255, 255))
+    for t, centre in enumerate(path):
+        white = 255 - t % 2
+        image = Image.new("RGB", (side, side), (white, white, white))
         _draw(ImageDraw.Draw(image), shape, colour, centre, RADIUS, side)
         out.append(image)
     return out
@@ -96,7 +108,7 @@ def write_synthetic_clips(directory: str, num_clips: int = 240, seed: int = 0, s
     bounds = np.cumsum([round(f * num_clips) for _, f in SPLIT_FRACTIONS])
     for i in range(num_clips):
         colour, shape = str(rng.choice(list(COLOURS))), str(rng.choice(SHAPES))
-        direction, count = str(rng.choice(DIRECTIONS)), int(rng.integers(12, 25))
+        direction, count = str(rng.choice(DIRECTIONS)), STEPS * int(rng.integers(3, 7))
         start = int(rng.integers(0, 60))
         key = clip_id(f"drawn{seed}x{i:04d}", str(start), str(start + 2))
         ext = ".gif" if rng.random() < gif_fraction else ".mp4"
