@@ -20,16 +20,17 @@ class FolderReport:
     kept: int = 0  # taken over from an earlier run (--resume)
     failed: int = 0
     seconds: float = 0.0
+    unit: str = "images"  # or "clips"
 
     def summary(self) -> str:
         rate = self.captioned / self.seconds if self.seconds else 0.0
-        return (f"{self.total} files: {self.captioned} captioned ({rate:.1f} images/s), "
+        return (f"{self.total} files: {self.captioned} captioned ({rate:.1f} {self.unit}/s), "
                 f"{self.kept} kept from the earlier output, {self.failed} failed")
 
 
 def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out_path: str, batch_size: int,
                    cache=None, show_progress: bool = True) -> FolderReport:
-    report = FolderReport(total=len(items) + len(problems))
+    report = FolderReport(total=len(items) + len(problems), unit="clips" if captioner.frames else "images")
     kept = [{"image": it.key, "caption": earlier[it.key]["caption"]} for it in items if it.key in earlier]
     report.kept = len(kept)
     writer = ResultWriter(out_path, kept)
@@ -43,7 +44,7 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
         cached = [it for it in todo if cache is not None and is_cached(cache, it)]
         fresh = [it for it in todo if cache is None or not is_cached(cache, it)]
         frames = captioner.frames
-        progress = Progress(len(todo), "img", "caption ", enabled=show_progress)
+        progress = Progress(len(todo), "clip" if frames else "img", "caption ", enabled=show_progress)
         for start_at in range(0, len(cached), 256):
             chunk = cached[start_at:start_at + 256]
             for item, text in zip(chunk, captioner.best(cached_inputs(cache, [it.key for it in chunk], frames))):

@@ -103,6 +103,10 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
                     raise ImageError(f"video frames too large ({frame.width}x{frame.height} pixels, "
                                      f"limit {MAX_PIXELS:,})")
                 sampler.add(lambda: to_pixels(Image.fromarray(rgb.reformat(frame, format="rgb24").to_ndarray()), size))
+            # Sampling counts decoded frames, but a container whose index lists far more frames than could be
+            # decoded was cut short (FFmpeg decodes what is left without an error): say so, do not caption a part.
+            if stream.frames and sampler.count < stream.frames / 2:
+                raise ImageError(f"truncated video (decoded {sampler.count} of the {stream.frames} frames it lists)")
     except ImageError:
         raise
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:

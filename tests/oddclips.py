@@ -91,6 +91,13 @@ def make_bad_clips(root: str) -> dict[str, str]:
     with open(os.path.join(root, "truncated.mp4"), "wb") as f:
         f.write(whole[: len(whole) // 3])
     expect["truncated.mp4"] = "cannot decode"
+    write_video(os.path.join(root, "cut.avi"), frames_of(20), codec="mpeg4")
+    with open(os.path.join(root, "cut.avi"), "rb") as f:
+        avi = f.read()
+    chunks = [i for i in range(len(avi)) if avi.startswith(b"00dc", i)]  # one AVI chunk per video frame
+    with open(os.path.join(root, "cut.avi"), "wb") as f:
+        f.write(avi[: chunks[4]])  # 4 whole frames left; the header still lists 20
+    expect["cut.avi"] = "truncated video"
     with open(os.path.join(root, "garbage.mkv"), "wb") as f:
         f.write(b"\x1aE\xdf\xa3" + np.random.default_rng(1).bytes(4000))
     expect["garbage.mkv"] = "cannot decode"

@@ -1,4 +1,6 @@
-"""Caption every image (or, with a clip model, every clip) in a folder into one results file (JSONL, CSV or COCO results JSON, by extension).
+"""Caption every image (or, with a clip model, every clip) in a folder into one results file.
+
+The format follows the extension: JSONL, CSV or COCO results JSON.
 
 Streams: memory stays flat whatever the folder size. Every image file considered appears exactly once: with
 its caption, or with "error": reason when it cannot be read. The output file is replaced atomically when

@@ -1,9 +1,10 @@
 """Encode images and video clips with the frozen VGG16 into a feature cache.
 
 Files and folders (recursively) are accepted. Video files (.mp4 .avi .mov .mkv .webm) are clips, and so are
-animated GIF/WebP files when --frames is given: --frames frames are sampled uniformly over the frames decoded, and each frame's vector is cached under
-`KEY@N:INDEX`, a clip's frames committed together. Images and clips already in the cache are skipped, so a
-killed run continues where it stopped. Unreadable files are listed with the reason and skipped.
+animated GIF/WebP files when --frames is given: --frames frames are sampled uniformly over the frames decoded,
+and each frame's vector is cached under `KEY@N:INDEX`, a clip's frames committed together. Images and clips
+already in the cache are skipped, so a killed run continues where it stopped. Unreadable files are listed with
+the reason and skipped.
 """
 
 from __future__ import annotations
