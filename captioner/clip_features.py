@@ -20,16 +20,21 @@ def clip_keys(cache: FeatureCache, key: str, frames: int) -> list[str]:
     return candidates[:count]
 
 
+def padded_positions(counts: list[int], frames: int) -> np.ndarray:
+    """(len(counts), frames) positions into a flat run of clips with `counts` frames each; -1 = padding."""
+    out = np.full((len(counts), frames), -1, dtype=np.int64)
+    start = 0
+    for i, count in enumerate(counts):
+        out[i, :count] = np.arange(start, start + count)
+        start += count
+    return out
+
+
 def stack_clips(features: np.ndarray, counts: list[int], frames: int) -> np.ndarray:
     """Encoder output (sum(counts), D) -> (len(counts), frames, D), zero-padded; images (frames 0) unchanged."""
     if not frames:
         return features
-    out = np.zeros((len(counts), frames, features.shape[-1]), dtype=features.dtype)
-    start = 0
-    for i, count in enumerate(counts):
-        out[i, :count] = features[start:start + count]
-        start += count
-    return out
+    return gather_rows(features, padded_positions(counts, frames)).astype(features.dtype)
 
 
 def cached_inputs(cache: FeatureCache, keys: list[str], frames: int) -> np.ndarray:
@@ -47,12 +52,8 @@ def cached_rows(cache: FeatureCache, keys: list[str], frames: int) -> tuple[np.n
         return cache.matrix(keys)
     stored = [clip_keys(cache, key, frames) for key in keys]
     memmap, flat = cache.matrix([k for ks in stored for k in ks])
-    rows = np.full((len(keys), frames), -1, dtype=np.int64)
-    start = 0
-    for i, ks in enumerate(stored):
-        rows[i, :len(ks)] = flat[start:start + len(ks)]
-        start += len(ks)
-    return memmap, rows
+    positions = padded_positions([len(ks) for ks in stored], frames)
+    return memmap, np.append(flat, -1)[positions]  # position -1 picks the appended -1: padding stays padding
 
 
 def gather_rows(memmap: np.ndarray, rows: np.ndarray) -> np.ndarray:
