@@ -48,9 +48,10 @@ def fresh_state() -> dict:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    def __init__(self, directory: str, state: dict, patience: int):
+    def __init__(self, directory: str, state: dict, patience: int, validation_bleu=None):
         super().__init__()
         self.directory, self.state, self.patience = directory, state, patience
+        self.validation_bleu = validation_bleu  # decoder -> {"val_bleu1", "val_bleu4"} (greedy search), or None
         self._started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -63,9 +64,12 @@ class Checkpointer(keras.callbacks.Callback):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic_path(os.path.join(self.directory, name), suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
-        # Seconds of the whole epoch: training, validation and this checkpoint.
-        s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val,
-                             "seconds": round(time.perf_counter() - self._started, 2)})
+        entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val}
+        if self.validation_bleu is not None:
+            entry.update(self.validation_bleu(self.model))
+        # Seconds of the whole epoch: training, validation (loss and BLEU) and this checkpoint.
+        entry["seconds"] = round(time.perf_counter() - self._started, 2)
+        s["history"].append(entry)
         stale = {s["weights"], s.get("best_weights")}
         if s["best_val_loss"] is None or val < s["best_val_loss"]:
             s["best_val_loss"], s["best_epoch"], s["wait"], s["best_weights"] = val, epoch + 1, 0, name

@@ -1,31 +1,37 @@
-"""BLEU of a model bundle on one split of a caption file, generated through the same search as `caption`."""
+"""Every metric of a model bundle on one split of a caption file, generated through the same search as `caption`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from captioner.bundle import Bundle
 from captioner.captioning import Captioner, describe_search
-from captioner.datasets import CaptionSet
-from captioner.errors import UsageError
-from captioner.filetypes import looks_like_animation
 from captioner.clip_features import cached_inputs
+from captioner.datasets import CaptionSet, resolve_clip, resolve_image
+from captioner.errors import UsageError
 from captioner.features_for import prepared_cache
-from captioner.metrics import corpus_bleu_scores, sentence_bleu4
+from captioner.filetypes import looks_like_animation
+from captioner.metrics import NAMES, SPICE_NOTE, score_captions
+from captioner.outputs import coco_image_id
 from captioner.report import skipped
 
 
 @dataclass
 class EvalReport:
-    bleu: dict[str, float]
+    scores: dict[str, float]  # bleu1..bleu4, rouge_l, cider, and meteor unless skipped
     images: int
     references: int
     beam_size: int
     split: str | None
     encoder: dict
-    per_image: list[tuple[str, str, float]]  # (image key, generated caption, smoothed sentence BLEU-4)
+    items: list[dict]  # per image: image, file, caption, references, bleu4, rouge_l, cider (, meteor)
     skipped: int = 0  # images of the split that could not be read
     frames: int = 0  # 0: an image model; N: clips read as N frames
+    meteor_skipped: str | None = None  # why METEOR is missing, when it is
+    model: str = ""
+    training: dict = field(default_factory=dict)  # the bundle's training summary (curves for the report)
+    image_ids: dict[str, int] = field(default_factory=dict)  # COCO ids from the caption file, where it has them
 
     def table(self) -> str:
         weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
@@ -33,13 +39,30 @@ class EvalReport:
         lines = [f"{what}, references {self.references}, split {self.split or 'all'}, "
                  f"search {describe_search(self.beam_size)}, encoder weights {weights}",
                  "| metric | score |", "| --- | --- |"]
-        lines += [f"| BLEU-{n} | {self.bleu[f'bleu{n}']:.4f} |" for n in range(1, 5)]
+        lines += [f"| {label} | {self.scores[key]:.4f} |" for key, label in NAMES.items() if key in self.scores]
+        if self.meteor_skipped:
+            lines.append(f"METEOR skipped: {self.meteor_skipped}")
         return "\n".join(lines)
 
+    def line(self) -> str:
+        """Every metric on one line, for the demos."""
+        return "  ".join(f"{label} {self.scores[key]:.4f}" for key, label in NAMES.items() if key in self.scores)
+
+    def captions(self) -> list[tuple[str, str]]:
+        """(image key, generated caption) in the report's order."""
+        return [(item["image"], item["caption"]) for item in self.items]
+
     def to_json(self) -> dict:
-        return {**self.bleu, "images": self.images, "references": self.references, "beam_size": self.beam_size,
-                "split": self.split, "frames": self.frames, "encoder_weights": self.encoder["weights"], "encoder": self.encoder,
-                "captions": [{"image": k, "caption": c, "sentence_bleu4": round(b, 4)} for k, c, b in self.per_image]}
+        return {**self.scores, "meteor_skipped": self.meteor_skipped, "spice": SPICE_NOTE,
+                "images": self.images, "references": self.references, "beam_size": self.beam_size,
+                "split": self.split, "frames": self.frames, "encoder_weights": self.encoder["weights"],
+                "encoder": self.encoder, "model": self.model, "training": self.training,
+                "skipped_images": self.skipped, "captions": self.items}
+
+    def coco_results(self) -> list[dict]:
+        """The COCO caption results format: what pycocoevalcap's `COCO.loadRes` reads."""
+        return [{"image_id": self.image_ids.get(item["image"], coco_image_id(item["image"])), "caption": item["caption"]}
+                for item in self.items]
 
 
 def check_kind(bundle: Bundle, captions: CaptionSet) -> None:
@@ -54,7 +77,7 @@ def check_kind(bundle: Bundle, captions: CaptionSet) -> None:
 
 def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_root: str, cache_dir: str,
              beam_size: int = 1, weights: str | None = None, show_progress: bool = True,
-             length_penalty: float = 0.0) -> EvalReport:
+             length_penalty: float = 0.0, meteor: bool = True) -> EvalReport:
     check_kind(bundle, captions)
     chosen = captions.select(split).captions
     if not chosen:
@@ -71,6 +94,11 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
                           feature_dtype=bundle.feature_dtype)
     hypotheses = captioner.best(features)
     references = [chosen[k] for k in keys]
-    per_image = [(k, h, sentence_bleu4(r, h)) for k, h, r in zip(keys, hypotheses, references)]
-    return EvalReport(corpus_bleu_scores(references, hypotheses), len(keys), sum(len(r) for r in references),
-                      beam_size, split, bundle.encoder, per_image, skipped=len(failed), frames=bundle.frames)
+    scores = score_captions(references, hypotheses, meteor=meteor)
+    resolve = resolve_clip if bundle.frames else resolve_image
+    items = [{"image": k, "file": os.path.abspath(resolve(images_root, k)), "caption": h, "references": r,
+              **{name: round(value, 4) for name, value in each.items()}}
+             for k, h, r, each in zip(keys, hypotheses, references, scores.per_item)]
+    return EvalReport(scores.corpus, len(keys), sum(len(r) for r in references), beam_size, split, bundle.encoder,
+                      items, skipped=len(failed), frames=bundle.frames, meteor_skipped=scores.meteor_skipped,
+                      model=bundle.directory, training=bundle.training, image_ids=captions.image_ids)

@@ -83,11 +83,17 @@ def _convert(records, fmt: str, out) -> None:
         for record in records:
             writer.writerow([record["image"], record.get("caption", ""), record.get("error", "")])
     else:  # COCO results: a JSON list, written one entry at a time
+        # Only captioned images: pycocoevalcap reads every entry's caption. Failures were named on stderr and
+        # stay in the JSONL/CSV formats.
         out.write("[")
-        for i, record in enumerate(records):
-            entry = {"image_id": coco_image_id(record["image"]), "file_name": record["image"]}
-            entry.update({k: v for k, v in record.items() if k in ("caption", "error")})
-            out.write(("," if i else "") + "\n" + json.dumps(entry, ensure_ascii=False))
+        first = True
+        for record in records:
+            if "caption" not in record:
+                continue
+            entry = {"image_id": coco_image_id(record["image"]), "caption": record["caption"],
+                     "file_name": record["image"]}
+            out.write(("" if first else ",") + "\n" + json.dumps(entry, ensure_ascii=False))
+            first = False
         out.write("\n]\n")
 
 

@@ -1,5 +1,5 @@
 """Training a decoder on cached features: vocabulary from the train split, validation loss every epoch,
-checkpoints every epoch, early stopping on validation loss, resume, and validation BLEU at the end."""
+checkpoints every epoch, early stopping on validation loss, resume, validation BLEU-4 every epoch and at the end."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from captioner.features_for import prepared_cache
 from captioner.metrics import corpus_bleu_scores
 from captioner.model import DecoderConfig, build_decoder
 from captioner.report import skipped
+from captioner.validation_bleu import ValidationBleu
 from captioner.training_data import CaptionBatches, caption_pairs, encode_captions
 from vocab import Vocabulary, caption_stats
 
@@ -114,16 +115,17 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         train_data = CaptionBatches(features, np.array([row_of[k] for k in train_keys]), train_tokens,
                                     settings.batch_size, seed=settings.seed, epoch=done)
         val_data = CaptionBatches(features, np.array([row_of[k] for k in val_keys]), val_tokens, 256)
+        val_images = sorted(val_caps)
+        val_features = cached_inputs(cache, val_images, frames)
         if done < settings.epochs and not state["stopped_early"]:
+            per_epoch = ValidationBleu(vocab, val_features, [val_caps[k] for k in val_images], str(cache.dtype))
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
-                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience)],
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, per_epoch)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 
-        val_images = sorted(val_caps)
         start = time.perf_counter()
-        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(
-            cached_inputs(cache, val_images, frames))
+        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(val_features)
         gen_seconds = time.perf_counter() - start
         bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
 
@@ -137,6 +139,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
         "val_bleu_greedy": bleu, "val_greedy_captions_per_s": round(len(val_images) / gen_seconds, 1),
         "settings": asdict(settings),
+        "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4 (greedy), seconds
         "feature_dtype": str(cache.dtype),
         "skipped_images": len(failed),
     }

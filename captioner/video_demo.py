@@ -7,12 +7,14 @@ import os
 import time
 
 
-def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool) -> int:
+def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool,
+                   meteor: bool = True) -> int:
     from captioner.bundle import load_bundle
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic_clips import colour_correct, direction_correct, write_synthetic_clips
     from captioner.encoder import describe, fingerprint
     from captioner.evaluation import evaluate
+    from captioner.report_file import write_report
     from captioner.train import TrainSettings, train
 
     started = time.perf_counter()
@@ -41,21 +43,25 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     for beam in (1, 3):
         start = time.perf_counter()
         r = reports[beam] = evaluate(bundle, captions, "test", clips_dir, cache_dir, beam, weights,
-                                     show_progress=not quiet)
+                                     show_progress=not quiet, meteor=meteor)
         seconds = time.perf_counter() - start
-        motion = sum(direction_correct(c, truth[k]) for k, c, _ in r.per_image)
-        colour = sum(colour_correct(c, truth[k]) for k, c, _ in r.per_image)
-        print(f"   {'greedy' if beam == 1 else 'beam 3':7s} " + "  ".join(
-            f"BLEU-{n} {r.bleu[f'bleu{n}']:.4f}" for n in range(1, 5))
-            + f"  direction right {motion}/{r.images} ({motion / r.images:.0%})"
-            + f"  colour right {colour}/{r.images} ({colour / r.images:.0%})  [{seconds:.1f} s]")
+        motion = sum(direction_correct(c, truth[k]) for k, c in r.captions())
+        colour = sum(colour_correct(c, truth[k]) for k, c in r.captions())
+        print(f"   {'greedy' if beam == 1 else 'beam 3':7s} {r.line()}\n"
+              f"           direction right {motion}/{r.images} ({motion / r.images:.0%})"
+              f"  colour right {colour}/{r.images} ({colour / r.images:.0%})  [{seconds:.1f} s]")
+        if r.meteor_skipped:
+            print(f"           METEOR skipped: {r.meteor_skipped}")
     print("4. captions of a few test clips (beam 3):")
-    for key, caption, _ in reports[3].per_image[:5]:
+    for key, caption in reports[3].captions()[:5]:
         t = truth[key]
         print(f"   {t['file']}: {caption!r}   (drawn: {t['colour']} {t['shape']} moving {t['direction']})")
     if fp["weights"] == "random":
         print("note: RANDOM encoder weights: fine for drawn shapes, not for real video; use --weights imagenet")
-    example = os.path.join(clips_dir, truth[reports[3].per_image[0][0]]["file"])
+    page = os.path.join(workdir, "report.html")
+    write_report(page, reports[3].to_json())
+    print(f"5. report page (beam 3, every test clip as a strip of its frames, with captions and scores): {page}")
+    example = os.path.join(clips_dir, truth[reports[3].captions()[0][0]]["file"])
     print(f"done in {time.perf_counter() - started:.0f} s. Try:\n"
           f"  python -m captioner caption --model {model_dir} {example}")
     return 0

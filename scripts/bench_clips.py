@@ -140,15 +140,15 @@ def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> di
     with open(os.path.join(data_dir, "truth.json"), encoding="utf-8") as f:
         truth = json.load(f)
     start = time.perf_counter()
-    report = evaluate(bundle, captions, "test", clips_dir, cache, 1, "random", show_progress=False)
+    report = evaluate(bundle, captions, "test", clips_dir, cache, 1, "random", show_progress=False, meteor=False)
     seconds = time.perf_counter() - start
     n = report.images
     rates = {}
     if name == "lstm":
-        rates = clip_caption_rates(bundle, cache, [k for k, _, _ in report.per_image])
-    return {**{k: round(v, 4) for k, v in report.bleu.items()}, **rates,
-            "direction_right": round(sum(direction_correct(c, truth[k]) for k, c, _ in report.per_image) / n, 3),
-            "colour_right": round(sum(colour_correct(c, truth[k]) for k, c, _ in report.per_image) / n, 3),
+        rates = clip_caption_rates(bundle, cache, [k for k, _ in report.captions()])
+    return {**{k: round(v, 4) for k, v in report.scores.items()}, **rates,
+            "direction_right": round(sum(direction_correct(c, truth[k]) for k, c in report.captions()) / n, 3),
+            "colour_right": round(sum(colour_correct(c, truth[k]) for k, c in report.captions()) / n, 3),
             "test_clips": n, "epochs": bundle.training["epochs"],
             "seconds_per_epoch": bundle.training["seconds_per_epoch"],
             "evaluate_clips_per_s": round(n / seconds, 1)}

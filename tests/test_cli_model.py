@@ -5,6 +5,10 @@ import json
 import os
 import shutil
 
+import pytest
+
+JAVA = shutil.which("java") is not None  # METEOR runs where Java does
+
 
 def test_train_writes_a_bundle_and_reports_bleu(trained, synthetic, run_cli, tmp_path):
     assert sorted(p for p in os.listdir(trained / "model") if not p.startswith(".")) == \
@@ -33,11 +37,15 @@ def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, 
                            "--images", synthetic / "Images", "--cache", cache, "--split", "test",
                            "--json", tmp_path / "eval.json", "--quiet")
     assert code == 0
-    for n in range(1, 5):
-        assert f"| BLEU-{n} |" in out
+    for label in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr-D") + (("METEOR",) if JAVA else ()):
+        assert f"| {label} |" in out
     assert "encoder weights RANDOM" in out and "beam 3" in out
     report = json.loads((tmp_path / "eval.json").read_text())
-    assert {"bleu1", "bleu2", "bleu3", "bleu4", "images", "beam_size", "encoder_weights"} <= set(report)
+    assert {"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "cider", "images", "beam_size", "encoder_weights"} \
+        <= set(report)
+    assert ("meteor" in report) == JAVA and ("METEOR skipped" in out) != JAVA
+    for item in report["captions"]:  # per image: caption, references, scores
+        assert item["references"] and {"bleu4", "cider", "rouge_l"} <= set(item)
     assert report["encoder_weights"] == "random" and report["beam_size"] == 3 and report["images"] == 2
     from_eval = {c["image"]: c["caption"] for c in report["captions"]}
 
@@ -84,7 +92,8 @@ def test_caption_folder_formats_and_errors(trained, synthetic, run_cli, tmp_path
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
     assert len(rows) == 3 and sum(bool(r["error"]) for r in rows) == 1
     coco = json.loads((tmp_path / "r.json").read_text())
-    assert {e["image_id"] for e in coco} == {397133, "broken.jpg", "sub/b.jpg"}
+    assert {e["image_id"] for e in coco} == {397133, "sub/b.jpg"}  # COCO results hold captioned images only
+    assert all(set(e) == {"image_id", "caption", "file_name"} for e in coco)
     code, _, _ = run_cli("caption-folder", "--model", trained / "model", folder, "--out", tmp_path / "r.jsonl",
                          "--quiet", "--beam-size", "1")  # not recursive: sub/b.jpg is not considered
     assert code == 1 and len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
@@ -92,7 +101,65 @@ def test_caption_folder_formats_and_errors(trained, synthetic, run_cli, tmp_path
 
 
 def test_demo_runs_end_to_end(run_cli, tmp_path):
-    code, out, _ = run_cli("demo", "--workdir", tmp_path / "demo", "--images", "12", "--epochs", "2", "--quiet")
+    code, out, _ = run_cli("demo", "--workdir", tmp_path / "demo", "--images", "12", "--epochs", "2", "--quiet",
+                           "--no-meteor")
     assert code == 0
-    assert "greedy  BLEU-1" in out and "beam 3  BLEU-1" in out and "colour+shape right" in out
+    assert "greedy  BLEU-1" in out and "beam 3  BLEU-1" in out and "colour+shape right" in out and "CIDEr-D" in out
     assert "RANDOM" in out and (tmp_path / "demo" / "model" / "config.json").exists()
+    assert (tmp_path / "demo" / "report.html").exists()
+
+
+def test_training_curves_are_in_the_bundle_and_the_last_bleu_is_the_live_model(trained):
+    training = json.loads((trained / "model" / "config.json").read_text())["training"]
+    history = training["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert all({"loss", "val_loss", "val_bleu1", "val_bleu4", "seconds"} <= set(h) for h in history)
+    # The bundle keeps the best epoch's weights: the BLEU measured after that epoch is the bundle's own.
+    best = history[training["best_epoch"] - 1]
+    for n in (1, 4):
+        assert best[f"val_bleu{n}"] == pytest.approx(training["val_bleu_greedy"][f"bleu{n}"], abs=1e-4)
+
+
+def test_coco_results_file_is_read_by_pycocotools_and_scores_as_coco_caption_does(trained, synthetic, run_cli,
+                                                                                   tmp_path):
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+    from pycocotools.coco import COCO
+
+    from captioner.datasets import load_captions
+
+    source = load_captions(str(synthetic / "captions.token.txt"))
+    names = sorted(source.captions)
+    annotations = {"images": [{"id": 5000 + i, "file_name": n} for i, n in enumerate(names)],
+                   "annotations": [{"id": j, "image_id": 5000 + i, "caption": c}
+                                   for i, n in enumerate(names) for j, c in enumerate(source.captions[n])]}
+    annotations["annotations"] = [{**a, "id": k} for k, a in enumerate(annotations["annotations"])]
+    (tmp_path / "coco.json").write_text(json.dumps(annotations))
+    code, out, _ = run_cli("evaluate", "--model", trained / "model", "--captions", tmp_path / "coco.json",
+                           "--images", synthetic / "Images", "--cache", trained / "cache", "--split", "all",
+                           "--beam-size", "1", "--no-meteor", "--json", tmp_path / "e.json",
+                           "--coco-results", tmp_path / "results.json", "--quiet")
+    assert code == 0 and "METEOR skipped: left out on request" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(r["image_id"] for r in results) == list(range(5000, 5020))  # the file's own ids
+    coco = COCO(str(tmp_path / "coco.json"))
+    coco_res = coco.loadRes(str(tmp_path / "results.json"))  # accepted unchanged
+    ids = coco.getImgIds()
+    gts = {i: coco.imgToAnns[i] for i in ids}
+    res = {i: coco_res.imgToAnns[i] for i in ids}
+    if JAVA:  # coco-caption's own (Java) tokenizer; else ours, and the scorers alone are compared
+        tokenizer = PTBTokenizer()
+        gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
+    else:
+        from captioner.ptb_tokens import PtbTokenizer
+
+        tok = PtbTokenizer()
+        gts = {i: [tok(a["caption"]) for a in anns] for i, anns in gts.items()}
+        res = {i: [tok(a["caption"]) for a in anns] for i, anns in res.items()}
+    ours = json.loads((tmp_path / "e.json").read_text())
+    theirs = {"cider": Cider().compute_score(gts, res)[0], "rouge_l": Rouge().compute_score(gts, res)[0],
+              **{f"bleu{n}": b for n, b in enumerate(Bleu(4).compute_score(gts, res, verbose=0)[0], 1)}}
+    for name, value in theirs.items():
+        assert ours[name] == pytest.approx(value, abs=1e-4), name

@@ -3,6 +3,7 @@ MSR-VTT, mixed folders, and an extraction killed and resumed."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,10 +69,14 @@ def test_bundle_says_it_takes_clips(clip_model):
 def test_caption_caption_folder_and_evaluate_agree_on_clips(clips, clip_model, run_cli, tmp_path):
     model, cache = clip_model / "model", clip_model / "cache"
     code, out, _ = run_cli("evaluate", "--model", model, "--captions", clips / "captions.csv", "--images",
-                           clips / "Clips", "--cache", cache, "--split", "test", "--json", tmp_path / "e.json", "--quiet")
-    assert code == 0 and f"clips 4 ({FRAMES} frames each)" in out and "| BLEU-4 |" in out
+                           clips / "Clips", "--cache", cache, "--split", "test", "--json", tmp_path / "e.json",
+                           "--html", tmp_path / "e.html", "--no-meteor", "--quiet")
+    assert code == 0 and f"clips 4 ({FRAMES} frames each)" in out and "| BLEU-4 |" in out and "| CIDEr-D |" in out
     report = json.loads((tmp_path / "e.json").read_text())
     assert report["frames"] == FRAMES and len(report["captions"]) == 4
+    page = (tmp_path / "e.html").read_text()
+    strips = re.findall(r'<td class="preview">(.*?)</td>', page)
+    assert len(strips) == 4 and all(s.count("<img ") == FRAMES for s in strips)  # each clip as its sampled frames
     truth = json.loads((clips / "truth.json").read_text())
     from_eval = {truth[c["image"]]["file"]: c["caption"] for c in report["captions"]}
 

@@ -111,3 +111,25 @@ def test_inference_step_equals_step(design):
         la, a = decoder.step(np.array(token), a)
         lb, b = fast(np.array(token), b)
         np.testing.assert_allclose(np.asarray(lb), np.asarray(la), atol=1e-5)
+
+
+def test_validation_bleu_after_an_epoch_sees_the_weights_of_that_epoch():
+    """The per-epoch search is compiled once (TensorFlow); it must read the live weights, not the first ones."""
+    from captioner.captioning import Captioner
+    from captioner.metrics import corpus_bleu_scores
+    from captioner.validation_bleu import ValidationBleu
+
+    vocab = Vocabulary.build(["a red circle", "a blue square on the left"])
+    decoder = build_decoder(tiny(vocab_size=len(vocab)))
+    features = np.random.default_rng(0).normal(size=(4, 4096)).astype("float32")
+    references = [["a red circle", "a blue square"]] * 4
+    per_epoch = ValidationBleu(vocab, features, references, "float32")
+    before = per_epoch(decoder)
+    bias = np.full(len(vocab), -10.0, "float32")
+    bias[[vocab.id("red"), vocab.id("circle")]] = 10.0  # "training" that changes the captions
+    bias[vocab.id("<end>")] = 9.0
+    decoder.classifier.bias.assign(bias)
+    after = per_epoch(decoder)
+    fresh = corpus_bleu_scores(references, Captioner(decoder, vocab).best(features))
+    assert after != before
+    assert after == {"val_bleu1": round(fresh["bleu1"], 4), "val_bleu4": round(fresh["bleu4"], 4)}

@@ -3,7 +3,8 @@
 The format follows the extension: JSONL, CSV or COCO results JSON.
 
 Streams: memory stays flat whatever the folder size. Every image file considered appears exactly once: with
-its caption, or with "error": reason when it cannot be read. The output file is replaced atomically when
+its caption, or with "error": reason when it cannot be read (COCO results hold the captioned ones only, as
+pycocoevalcap reads a caption from every entry; failures are named on stderr). The output file is replaced atomically when
 complete; until then a killed run leaves the old file untouched and its progress in a hidden journal beside it.
 With --resume, images already captioned (in the old output or the journal) are kept and not redone.
 """
@@ -25,6 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="images (or clip frames) per encoder batch (default: 32)")
+    parser.add_argument("--html", metavar="REPORT", help="also write a self-contained HTML page of every image "
+                                                          "(or clip's frames) with its caption")
     parser.add_argument("--resume", action="store_true", help="keep captions already in --out or in an interrupted run's journal; do the rest")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
@@ -44,8 +47,11 @@ def run(args) -> int:
     from captioner.images import ImageFile, find_images
     from captioner.outputs import earlier_captions, output_format
     from captioner.report import note_if_random
+    from captioner.report_file import check_html_path
 
     output_format(args.out)
+    if args.html:
+        check_html_path(args.html)
     if not os.path.isdir(args.folder):
         raise UsageError(f"{args.folder}: not a folder")
     bundle = load_bundle(args.model)
@@ -67,4 +73,18 @@ def run(args) -> int:
             cache.compact()
             cache.close()
     print(report.summary() + f"; results in {args.out}")
+    if args.html:
+        _write_page(args, bundle, {it.key: it.path for it in items})
+        print(f"wrote {args.html}")
     return 1 if report.failed else 0
+
+
+def _write_page(args, bundle, paths: dict[str, str]) -> None:
+    """The page is made from the finished results file, so a resumed run shows every image, old and new."""
+    from captioner.outputs import read_results
+    from captioner.report_file import write_report
+
+    records = [{**r, "file": paths[r["image"]]} if r["image"] in paths else r for r in read_results(args.out)]
+    write_report(args.html, {"folder": args.folder, "model": args.model, "frames": bundle.frames,
+                             "encoder_weights": bundle.encoder["weights"], "training": bundle.training,
+                             "captions": sorted(records, key=lambda r: r["image"])})

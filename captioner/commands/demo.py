@@ -24,6 +24,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--images", type=positive_int, default=1000, help="synthetic images (default: 1000)")
     parser.add_argument("--epochs", type=positive_int, default=60, help="most training epochs (default: 60)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (Java, ~10 s per evaluation)")
     parser.add_argument("--video", action="store_true",
                         help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
     parser.add_argument("--clips", type=positive_int, default=200, help="drawn clips for --video (default: 200)")
@@ -36,12 +37,13 @@ def run(args) -> int:
         from captioner.video_demo import run_video_demo
 
         return run_video_demo(os.path.join(args.workdir, "video") if args.workdir == "demo-run" else args.workdir,
-                              args.weights, args.clips, args.frames, args.epochs, args.quiet)
+                              args.weights, args.clips, args.frames, args.epochs, args.quiet, not args.no_meteor)
     from captioner.bundle import load_bundle
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic import colour_shape_correct, write_synthetic
     from captioner.encoder import describe, fingerprint
     from captioner.evaluation import evaluate
+    from captioner.report_file import write_report
     from captioner.train import TrainSettings, train
 
     started = time.perf_counter()
@@ -65,24 +67,28 @@ def run(args) -> int:
 
     bundle = load_bundle(model_dir)
     truth = json.load(open(os.path.join(data_dir, "truth.json"), encoding="utf-8"))
-    print("3. test split BLEU:")
+    print("3. test split:")
     reports = {}
     for beam in (1, 3):
         start = time.perf_counter()
         reports[beam] = evaluate(bundle, captions, "test", images, cache_dir, beam, args.weights,
-                                 show_progress=not args.quiet)
+                                 show_progress=not args.quiet, meteor=not args.no_meteor)
         seconds = time.perf_counter() - start
         r = reports[beam]
-        correct = sum(colour_shape_correct(c, truth[k]) for k, c, _ in r.per_image)
-        print(f"   {'greedy' if beam == 1 else 'beam 3':7s} " + "  ".join(
-            f"BLEU-{n} {r.bleu[f'bleu{n}']:.4f}" for n in range(1, 5))
-            + f"  colour+shape right {correct}/{r.images} ({correct / r.images:.0%})  [{seconds:.1f} s]")
+        correct = sum(colour_shape_correct(c, truth[k]) for k, c in r.captions())
+        print(f"   {'greedy' if beam == 1 else 'beam 3':7s} {r.line()}\n"
+              f"           colour+shape right {correct}/{r.images} ({correct / r.images:.0%})  [{seconds:.1f} s]")
+        if r.meteor_skipped:
+            print(f"           METEOR skipped: {r.meteor_skipped}")
     print("4. captions of a few test images (beam 3):")
-    for key, caption, _ in reports[3].per_image[:5]:
+    for key, caption in reports[3].captions()[:5]:
         drawn = ", ".join(f"{s['colour']} {s['shape']}" for s in truth[key])
         print(f"   {key}: {caption!r}   (drawn: {drawn})")
-    distinct = len({c for _, c, _ in reports[3].per_image})
+    distinct = len({c for _, c in reports[3].captions()})
     print(f"   {distinct} distinct captions for {reports[3].images} test images")
+    page = os.path.join(args.workdir, "report.html")
+    write_report(page, reports[3].to_json())
+    print(f"5. report page (beam 3, every test image with its caption, references and scores): {page}")
     if fp["weights"] == "random":
         print("note: RANDOM encoder weights: fine for shapes, not for photos; use --weights imagenet for real use")
     print(f"done in {time.perf_counter() - started:.0f} s. Try:\n"

@@ -31,6 +31,7 @@ class CaptionSet:
     splits: dict[str, str] | None = None  # image key -> train|val|test, when the source has them
     split_source: str = "none"  # where `splits` came from, for messages
     skipped: list[str] = field(default_factory=list)  # one line per record reported and skipped
+    image_ids: dict[str, int] = field(default_factory=dict)  # COCO ids where the source has them (results files)
     _clip_splits: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -62,7 +63,8 @@ class CaptionSet:
         if split is None:
             raise UsageError(f"unknown split (choose from {', '.join(SPLITS)})")
         chosen = {k: v for k, v in self.captions.items() if self.split_of(k) == split}
-        return CaptionSet(self.source, self.layout, chosen, self.splits, self.split_source, self.skipped)
+        return CaptionSet(self.source, self.layout, chosen, self.splits, self.split_source, self.skipped,
+                          self.image_ids)
 
     def describe_split(self) -> str:
         if self.splits is None:

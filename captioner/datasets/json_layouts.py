@@ -51,18 +51,22 @@ def read_coco(path: str, data) -> CaptionSet:
         if image_id not in names:
             raise DatasetError(f"{where}: image_id {image_id} is not in 'images'")
         out.add(names[image_id], field(ann, "caption", str, where), where)
-    return CaptionSet(path, "coco", out.captions, None, "none", out.skipped)
+    ids = {name: image_id for image_id, name in names.items() if name in out.captions}
+    return CaptionSet(path, "coco", out.captions, None, "none", out.skipped, ids)
 
 
 def read_karpathy(path: str, data) -> CaptionSet:
     """`images[].filepath?/filename/split/sentences[].raw` (Karpathy's dataset_*.json)."""
     out = Collector(path)
     splits: dict[str, str] = {}
+    ids: dict[str, int] = {}
     for i, image in enumerate(field(data, "images", list, path)):
         where = f"{path}: images[{i}]"
         name = field(image, "filename", str, where)
         folder = image.get("filepath") if isinstance(image.get("filepath"), str) else ""
         name = f"{folder}/{name}" if folder else name
+        if isinstance(image.get("cocoid"), int):  # Karpathy's COCO file keeps each image's COCO id
+            ids[name] = image["cocoid"]
         split = field(image, "split", str, where)
         if split not in SPLIT_ALIASES:
             raise DatasetError(f"{where}: unknown split {split!r}")
@@ -70,4 +74,4 @@ def read_karpathy(path: str, data) -> CaptionSet:
             out.add(name, field(sentence, "raw", str, f"{where}.sentences[{j}]"), f"{where}.sentences[{j}]")
         for key in list(out.captions)[-1:]:
             splits[key] = SPLIT_ALIASES[split]
-    return CaptionSet(path, "karpathy", out.captions, splits, f"{path} (split field)", out.skipped)
+    return CaptionSet(path, "karpathy", out.captions, splits, f"{path} (split field)", out.skipped, ids)
