@@ -127,6 +127,18 @@ def test_synthetic_dataset_is_deterministic_and_readable(tmp_path):
             assert any(shape["colour"] in c and shape["shape"] in c for c in caps)
 
 
+def test_synthetic_other_wording_draws_the_same_scenes_with_other_captions(tmp_path):
+    from captioner.datasets.synthetic import colour_shape_correct, write_synthetic
+
+    plain = load_captions(write_synthetic(str(tmp_path / "p"), num_images=10, seed=3))
+    other = load_captions(write_synthetic(str(tmp_path / "o"), num_images=10, seed=3, wording="other"))
+    assert (tmp_path / "p/truth.json").read_text() == (tmp_path / "o/truth.json").read_text()
+    truth = json.loads((tmp_path / "o/truth.json").read_text())
+    for key in plain.captions:
+        assert not set(plain.captions[key]) & set(other.captions[key])  # no caption in common
+        assert all(colour_shape_correct(c, truth[key]) for c in other.captions[key])  # the checker reads them
+
+
 # --- the real files in ../shared/data -----------------------------------------------------------------
 
 def test_real_flickr8k_token_and_csv_agree(shared_data):

@@ -33,9 +33,17 @@ def _draw(draw: ImageDraw.ImageDraw, shape: str, colour: str, centre, radius: fl
         draw.polygon([(cx, cy - r), (cx - r, cy + r * 0.8), (cx + r, cy + r * 0.8)], fill=fill)
 
 
-def _one_shape_captions(s) -> list[str]:
+def _one_shape_captions(s, wording: str) -> list[str]:
     where = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom",
              "middle": "in the middle"}[s["place"]]
+    if wording == "other":
+        return [
+            f"a picture of a {s['size']} {s['colour']} {s['shape']} {where}",
+            f"the {s['colour']} {s['shape']} is {where}",
+            f"a {s['colour']} {s['shape']} drawn {where}",
+            f"a single {s['size']} {s['colour']} {s['shape']}",
+            f"just one {s['colour']} {s['shape']} {where} on white",
+        ]
     return [
         f"a {s['size']} {s['colour']} {s['shape']} {where}",
         f"a {s['colour']} {s['shape']} {where} of the picture",
@@ -45,12 +53,20 @@ def _one_shape_captions(s) -> list[str]:
     ]
 
 
-def _two_shape_captions(a, b, relation) -> list[str]:
+def _two_shape_captions(a, b, relation, wording: str) -> list[str]:
     inverse = {"left of": "right of", "above": "below"}[relation]
     first = f"a {a['colour']} {a['shape']}"
     second = f"a {b['colour']} {b['shape']}"
     rel = "to the left of" if relation == "left of" else relation
     inv = "to the right of" if inverse == "right of" else inverse
+    if wording == "other":
+        return [
+            f"{first} drawn {rel} {second}",
+            f"there is {second} {inv} {first}",
+            f"a picture with {first} and {second}",
+            f"{first} together with {second}",
+            f"two drawn shapes {first} {rel} a {b['size']} {b['colour']} {b['shape']}",
+        ]
     return [
         f"{first} {rel} {second}",
         f"{second} {inv} {first}",
@@ -67,14 +83,14 @@ def _sample_shape(rng, **fixed) -> dict:
     return shape
 
 
-def make_example(rng, side: int):
-    """(PIL image, five captions, truth) for one random scene."""
+def make_example(rng, side: int, wording: str = "plain"):
+    """(PIL image, five captions, truth) for one random scene; `wording` picks the caption templates."""
     image = Image.new("RGB", (side, side), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     if rng.random() < 0.5:
         s = _sample_shape(rng, place=str(rng.choice(list(ONE_PLACE))))
         _draw(draw, s["shape"], s["colour"], ONE_PLACE[s["place"]], SIZES[s["size"]], side)
-        return image, _one_shape_captions(s), [s]
+        return image, _one_shape_captions(s, wording), [s]
     relation = str(rng.choice(list(TWO_PLACES)))
     a = _sample_shape(rng, size="small")
     b = _sample_shape(rng, size=str(rng.choice(list(SIZES))))
@@ -83,20 +99,24 @@ def make_example(rng, side: int):
     pa, pb = TWO_PLACES[relation]
     _draw(draw, a["shape"], a["colour"], pa, 0.16, side)
     _draw(draw, b["shape"], b["colour"], pb, min(SIZES[b["size"]], 0.2), side)
-    return image, _two_shape_captions(a, b, relation), [a, b]
+    return image, _two_shape_captions(a, b, relation, wording), [a, b]
 
 
-def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: int = 256) -> str:
+def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: int = 256,
+                    wording: str = "plain") -> str:
     """Write Images/, captions.token.txt, synthetic.{train,dev,test}Images.txt and truth.json.
 
-    Returns the path of the caption file. The same seed always gives the same bytes.
+    Returns the path of the caption file. The same seed always gives the same bytes. Two wordings: "plain" (the
+    demo and the tests) and "other" (other caption templates, for numbers reported in the README).
     """
+    if wording not in ("plain", "other"):
+        raise ValueError(f"unknown wording {wording!r} (plain or other)")
     rng = np.random.default_rng(seed)
     images_dir = os.path.join(directory, "Images")
     os.makedirs(images_dir, exist_ok=True)
     lines, names, truth = [], [], {}
     for i in range(num_images):
-        image, captions, shapes = make_example(rng, side)
+        image, captions, shapes = make_example(rng, side, wording)
         name = f"shapes_{i:05d}.jpg"
         image.save(os.path.join(images_dir, name), quality=92)
         names.append(name)
