@@ -12,7 +12,6 @@ import numpy as np
 
 from captioner.backend import import_keras
 from captioner.bundle import save_bundle
-from captioner.captioning import Captioner
 from captioner.checkpoints import Checkpointer, fresh_state, read_run, read_state, write_run
 from captioner.clip_features import cached_inputs, cached_rows, frame_sample
 from captioner.datasets import CaptionSet
@@ -116,16 +115,17 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                                     settings.batch_size, seed=settings.seed, epoch=done)
         val_data = CaptionBatches(features, np.array([row_of[k] for k in val_keys]), val_tokens, 256)
         val_images = sorted(val_caps)
-        val_features = cached_inputs(cache, val_images, frames)
+        # One compiled greedy search serves every epoch's validation BLEU and the final one.
+        val_bleu = ValidationBleu(vocab, cached_inputs(cache, val_images, frames), [val_caps[k] for k in val_images],
+                                  str(cache.dtype))
         if done < settings.epochs and not state["stopped_early"]:
-            per_epoch = ValidationBleu(vocab, val_features, [val_caps[k] for k in val_images], str(cache.dtype))
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
-                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, per_epoch)],
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 
         start = time.perf_counter()
-        hypotheses = Captioner(decoder, vocab, feature_dtype=str(cache.dtype)).best(val_features)
+        hypotheses = val_bleu.captions(decoder)
         gen_seconds = time.perf_counter() - start
         bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
 

@@ -24,9 +24,13 @@ class ValidationBleu:
         self.reuse = import_keras().config.backend() == "tensorflow"
         self._captioner = None
 
-    def __call__(self, decoder) -> dict[str, float]:
+    def captions(self, decoder) -> list[str]:
+        """Greedy captions of the validation images with the decoder's weights as they are now."""
         if self._captioner is None or not self.reuse:
             self._captioner = Captioner(decoder, self.vocab, feature_dtype=self.feature_dtype)
-        hypotheses = [self.tokenizer(h) for h in self._captioner.best(self.features)]
+        return self._captioner.best(self.features)
+
+    def __call__(self, decoder) -> dict[str, float]:
+        hypotheses = [self.tokenizer(h) for h in self.captions(decoder)]
         scores = bleu_scores(self.references, hypotheses)
         return {"val_bleu1": round(scores["bleu1"], 4), "val_bleu4": round(scores["bleu4"], 4)}
