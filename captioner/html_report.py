@@ -81,14 +81,15 @@ def _curves(training: dict) -> str:
     history = training.get("history") or []
     if not history:
         return ""
-    losses = _plot(history, ("loss", "val_loss"), "loss per epoch")
-    bleu = _plot(history, ("val_bleu1", "val_bleu4"), "validation BLEU (greedy search) per epoch")
     best = training.get("best_epoch")
-    caption = f"best epoch {int(best)} (lowest validation loss)" if best else ""
+    losses = _plot(history, ("loss", "val_loss"), "loss per epoch", best)
+    bleu = _plot(history, ("val_bleu1", "val_bleu4"), "validation BLEU (greedy search) per epoch", best)
+    caption = f"best epoch {int(best)} (lowest validation loss, dashed line): the bundle's weights" if best else ""
     return f'<h2>Training</h2><div class="curves">{losses}{bleu}</div><p class="note">{caption}</p>'
 
 
-def _plot(history: list[dict], keys: tuple[str, ...], title: str, width: int = 420, height: int = 220) -> str:
+def _plot(history: list[dict], keys: tuple[str, ...], title: str, best=None, width: int = 420,
+          height: int = 220) -> str:
     """A small line chart in SVG; only numbers from the history reach it."""
     series = {k: [(h["epoch"], h[k]) for h in history if _finite(h.get(k))] for k in keys}
     series = {k: v for k, v in series.items() if v}
@@ -116,13 +117,18 @@ def _plot(history: list[dict], keys: tuple[str, ...], title: str, width: int = 4
         svg.append(f'<text x="{x(value):.1f}" y="{height - 12}" class="tick" text-anchor="middle">{value:g}</text>')
     svg.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 1}" class="tick" text-anchor="middle">'
                "epoch</text>")
+    if _finite(best) and x0 <= best <= x1:
+        svg.append(f'<line x1="{x(best):.1f}" y1="{top}" x2="{x(best):.1f}" y2="{height - bottom}" class="best"/>')
+    legend = [f'<rect x="{width - right - 70}" y="{top}" width="70" height="{14 * len(series) + 4}" fill="#fff" '
+              'fill-opacity="0.85"/>']  # drawn last, over the lines, so a line never hides a name
     for n, (key, pts) in enumerate(series.items()):
         colour = CURVE_COLOURS.get(key, "#555")
         line = " ".join(f"{x(e):.1f},{y(v):.1f}" for e, v in pts)
         svg.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
         svg += [f'<circle cx="{x(e):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}"/>' for e, v in pts]
-        svg.append(f'<text x="{width - right - 4}" y="{top + 4 + 14 * n}" class="legend" fill="{colour}" '
-                   f'text-anchor="end">{escape(key)}</text>')
+        legend.append(f'<text x="{width - right - 4}" y="{top + 12 + 14 * n}" class="legend" fill="{colour}" '
+                      f'text-anchor="end">{escape(key)}</text>')
+    svg += legend
     svg.append("</svg>")
     return "".join(svg)
 
@@ -174,11 +180,11 @@ table{border-collapse:collapse} td,th{border-bottom:1px solid #ddd;padding:4px 8
 table.metrics td{text-align:right;font-variant-numeric:tabular-nums}
 th button{font:inherit;font-weight:bold;border:0;background:none;cursor:pointer;padding:0}
 th button.asc::after{content:" \\25B2"} th button.desc::after{content:" \\25BC"}
-td.score{text-align:right;font-variant-numeric:tabular-nums} td.name{font-family:monospace;word-break:break-all}
+td.score{text-align:right;font-variant-numeric:tabular-nums} td.name{font-family:monospace;word-break:break-all;min-width:12em}
 td.preview img{display:inline-block;margin-right:2px;border:1px solid #ddd} th{white-space:nowrap} td.refs ul{margin:0;padding-left:1.1em;color:#555}
 .controls{margin:.5em 0} #filter{width:24em;padding:3px} #shown{margin-left:1em;color:#666}
 .curves{display:flex;flex-wrap:wrap;gap:1em} svg.plot{border:1px solid #eee}
-svg .axis{stroke:#888} svg .tick{font-size:10px;fill:#555} svg .title{font-size:12px;font-weight:bold}
+svg .axis{stroke:#888} svg .best{stroke:#999;stroke-dasharray:4 3} svg .tick{font-size:10px;fill:#555} svg .title{font-size:12px;font-weight:bold}
 svg .legend{font-size:11px}
 """
 

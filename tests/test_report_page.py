@@ -146,3 +146,14 @@ def test_a_report_path_that_is_not_html_is_refused_before_any_work(trained, synt
     code, _, err = run_cli("caption-folder", "--model", trained / "model", synthetic / "Images", "--out",
                            tmp_path / "c.jsonl", "--html", tmp_path / "no" / "r.html")
     assert code == 2 and "no such folder" in err
+
+
+def test_written_files_get_the_usual_permissions_not_mkstemps_0600(tmp_path):
+    import os
+
+    from captioner.atomic import write_text
+
+    write_text(str(tmp_path / "page.html"), "<p>hi</p>")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o666 & ~mask
