@@ -44,8 +44,10 @@ def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, 
     assert {"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "cider", "images", "beam_size", "encoder_weights"} \
         <= set(report)
     assert ("meteor" in report) == JAVA and ("METEOR skipped" in out) != JAVA
+    assert not JAVA or 0 < report["meteor"] <= 1  # a real score: some words of every caption match
     for item in report["captions"]:  # per image: caption, references, scores
         assert item["references"] and {"bleu4", "cider", "rouge_l"} <= set(item)
+        assert not JAVA or 0 <= item["meteor"] <= 1
     assert report["encoder_weights"] == "random" and report["beam_size"] == 3 and report["images"] == 2
     from_eval = {c["image"]: c["caption"] for c in report["captions"]}
 

@@ -173,8 +173,9 @@ def test_clip_extraction_killed_midway_resumes_without_duplicates(clips, tmp_pat
 
 def test_video_demo_runs_end_to_end(run_cli, tmp_path):
     code, out, _ = run_cli("demo", "--video", "--workdir", tmp_path / "vd", "--clips", "10", "--frames", "2",
-                           "--epochs", "1", "--quiet")
+                           "--epochs", "1", "--quiet", "--no-meteor")
     assert code == 0
     assert "greedy  BLEU-1" in out and "direction right" in out and "colour right" in out and "RANDOM" in out
+    assert "CIDEr-D" in out and (tmp_path / "vd" / "report.html").exists()
     config = json.loads((tmp_path / "vd" / "model" / "config.json").read_text())
     assert config["decoder"]["frames"] == 2
