@@ -91,10 +91,24 @@ def read_config(directory: str) -> dict:
             os.path.join(directory, "checkpoints")) else ""
         raise BundleError(f"{directory}: not a model bundle: no {CONFIG}{hint}")
     config = read_versioned(path, FORMAT, VERSION, BundleError, "model config", OLDER_VERSIONS)
-    for key in ("decoder", "encoder", "sha256"):
+    for key in ("classifier" if "classifier" in config else "decoder", "encoder", "sha256"):
         if not isinstance(config.get(key), dict):
             raise BundleError(f"{path}: missing {key!r}")
     return config
+
+
+def check_files(directory: str, config: dict, names: tuple[str, ...]) -> None:
+    """No file that can carry code; each named file present and matching its hash in config.json."""
+    for name in sorted(os.listdir(directory)):
+        if name.lower().endswith(CODE_BEARING):
+            raise BundleError(f"{os.path.join(directory, name)}: refusing a bundle that holds a file which can carry "
+                              f"code; a bundle is {CONFIG} + {' + '.join(names)} only")
+    for name in names:
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            raise BundleError(f"{path}: missing from the bundle")
+        if file_sha256(path) != config["sha256"].get(name):
+            raise BundleError(f"{path}: does not match {CONFIG} (changed or half-written); retrain or restore it")
 
 
 def load_bundle(directory: str) -> Bundle:
@@ -102,16 +116,10 @@ def load_bundle(directory: str) -> Bundle:
     from captioner.model import DecoderConfig, build_decoder
 
     config = read_config(directory)
-    for name in sorted(os.listdir(directory)):
-        if name.lower().endswith(CODE_BEARING):
-            raise BundleError(f"{os.path.join(directory, name)}: refusing a bundle that holds a file which can carry "
-                              f"code; a bundle is {CONFIG} + {VOCAB} + {WEIGHTS} only")
-    for name in (VOCAB, WEIGHTS):
-        path = os.path.join(directory, name)
-        if not os.path.isfile(path):
-            raise BundleError(f"{path}: missing from the bundle")
-        if file_sha256(path) != config["sha256"].get(name):
-            raise BundleError(f"{path}: does not match {CONFIG} (changed or half-written); retrain or restore it")
+    if "classifier" in config:
+        raise BundleError(f"{directory}: an activity classifier, not a caption model; use `classify`, or "
+                          "`evaluate --labels`")
+    check_files(directory, config, (VOCAB, WEIGHTS))
     try:
         vocab = Vocabulary.load(os.path.join(directory, VOCAB))
         decoder_config = DecoderConfig.from_json(config["decoder"])

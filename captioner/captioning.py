@@ -38,6 +38,10 @@ class Captioner:
         """The best caption of each image (no log-probabilities: the fast path)."""
         return [ranked[0].text for ranked in self(features, scores=False)]
 
+    def records(self, features: np.ndarray) -> list[dict]:
+        """caption-folder's record of each image."""
+        return [{"caption": text} for text in self.best(features)]
+
 
 def describe_search(beam_size: int) -> str:
     return "greedy" if beam_size == 1 else f"beam {beam_size}"

@@ -48,10 +48,10 @@ def fresh_state() -> dict:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    def __init__(self, directory: str, state: dict, patience: int, validation_bleu=None):
+    def __init__(self, directory: str, state: dict, patience: int, validation=None):
         super().__init__()
         self.directory, self.state, self.patience = directory, state, patience
-        self.validation_bleu = validation_bleu  # decoder -> {"val_bleu1", "val_bleu4"} (greedy search), or None
+        self.validation = validation  # model -> extra per-epoch measures ({"val_bleu1": ..}, {"val_top1": ..}), or None
         self._started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -65,8 +65,8 @@ class Checkpointer(keras.callbacks.Callback):
         with atomic_path(os.path.join(self.directory, name), suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
         entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val}
-        if self.validation_bleu is not None:
-            entry.update(self.validation_bleu(self.model))
+        if self.validation is not None:
+            entry.update(self.validation(self.model))
         # Seconds of the whole epoch: training, validation (loss and BLEU) and this checkpoint.
         entry["seconds"] = round(time.perf_counter() - self._started, 2)
         s["history"].append(entry)

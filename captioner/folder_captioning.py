@@ -1,4 +1,7 @@
-"""Streaming a folder through encoder + search into a results file, one batch at a time."""
+"""Streaming a folder through encoder + search (or the classifier) into a results file, one batch at a time.
+
+The model side is anything with `frames` and `records(features) -> [dict]`: a `Captioner` ({"caption"}) or a
+`Labeller` ({"label", "probability", "top"})."""
 
 from __future__ import annotations
 
@@ -21,17 +24,19 @@ class FolderReport:
     failed: int = 0
     seconds: float = 0.0
     unit: str = "images"  # or "clips"
+    verb: str = "captioned"  # or "classified"
 
     def summary(self) -> str:
         rate = self.captioned / self.seconds if self.seconds else 0.0
-        return (f"{self.total} files: {self.captioned} captioned ({rate:.1f} {self.unit}/s), "
+        return (f"{self.total} files: {self.captioned} {self.verb} ({rate:.1f} {self.unit}/s), "
                 f"{self.kept} kept from the earlier output, {self.failed} failed")
 
 
 def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out_path: str, batch_size: int,
                    cache=None, show_progress: bool = True) -> FolderReport:
-    report = FolderReport(total=len(items) + len(problems), unit="clips" if captioner.frames else "images")
-    kept = [{"image": it.key, "caption": earlier[it.key]["caption"]} for it in items if it.key in earlier]
+    report = FolderReport(total=len(items) + len(problems), unit="clips" if captioner.frames else "images",
+                          verb=getattr(captioner, "verb", "captioned"))
+    kept = [{**earlier[it.key], "image": it.key} for it in items if it.key in earlier]
     report.kept = len(kept)
     writer = ResultWriter(out_path, kept)
     start = time.perf_counter()
@@ -47,8 +52,8 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
         progress = Progress(len(todo), "clip" if frames else "img", "caption ", enabled=show_progress)
         for start_at in range(0, len(cached), 256):
             chunk = cached[start_at:start_at + 256]
-            for item, text in zip(chunk, captioner.best(cached_inputs(cache, [it.key for it in chunk], frames))):
-                writer.write({"image": item.key, "caption": text})
+            for item, record in zip(chunk, captioner.records(cached_inputs(cache, [it.key for it in chunk], frames))):
+                writer.write({"image": item.key, **record})
             writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
@@ -61,8 +66,8 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
                 features = encoder.encode(pixels)  # (frames, D)
                 if cache is not None:
                     cache.append(cache_keys(good, counts), features)
-                records += [{"image": it.key, "caption": text}
-                            for it, text in zip(good, captioner.best(stack_clips(features, counts, frames)))]
+                records += [{"image": it.key, **record}
+                            for it, record in zip(good, captioner.records(stack_clips(features, counts, frames)))]
             for record in sorted(records, key=lambda r: r["image"]):
                 writer.write(record)
             writer.flush()

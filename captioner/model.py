@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from captioner.backend import import_keras
+from captioner.frame_reader import FRAME_ENCODERS, FrameReader
 
 keras = import_keras()
 ops = keras.ops
 
 DESIGNS = ("inject", "merge")
-FRAME_ENCODERS = ("lstm", "mean")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class DecoderConfig:
         return cls(**data)
 
 
-class CaptionDecoder(keras.Model):
+class CaptionDecoder(FrameReader, keras.Model):
     def __init__(self, config: DecoderConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
@@ -68,18 +68,7 @@ class CaptionDecoder(keras.Model):
         self.image_norm = keras.layers.LayerNormalization(name="image_norm")
         self.image_dropout = keras.layers.Dropout(c.dropout, name="image_dropout")
         if c.frames:
-            # Frames share most of their fc2 vector (whatever every clip shows: the background, the framing).
-            # Unless that common part is taken out first, a clip model settles on ignoring its input (it was
-            # stuck at the caption loss of knowing nothing). So frames are standardised with the training
-            # frames' per-dimension mean and spread (`set_frame_statistics`), stored with the weights.
-            self.frame_mean = self.add_weight(shape=(c.feature_dim,), initializer="zeros", trainable=False,
-                                              name="frame_mean")
-            self.frame_scale = self.add_weight(shape=(c.feature_dim,), initializer="ones", trainable=False,
-                                               name="frame_scale")
-            self.frame_proj = keras.layers.TimeDistributed(keras.layers.Dense(c.units), name="frame_proj")
-            self.frame_norm = keras.layers.LayerNormalization(name="frame_norm")  # keeps the LSTM's gates unsaturated
-            if c.frame_encoder == "lstm":
-                self.frame_lstm = keras.layers.LSTM(c.units, unroll=True, name="frame_lstm")
+            self.build_frame_layers(c.feature_dim, c.units, c.frame_encoder)
         if c.design == "inject":
             self.init_h = keras.layers.Dense(c.units, activation="tanh", name="init_h")
             self.init_c = keras.layers.Dense(c.units, name="init_c")
@@ -98,15 +87,7 @@ class CaptionDecoder(keras.Model):
         features = ops.cast(features, "float32")
         if not self.config.frames:
             return self.image_dropout(self.image_norm(features), training=training)  # (B, D)
-        mask = ops.any(ops.not_equal(features, 0.0), axis=-1)  # (B, N): padding frames are all zero
-        x = (features - self.frame_mean) / self.frame_scale
-        x = ops.where(mask[:, :, None], x, 0.0)
-        x = self.image_dropout(self.image_norm(x), training=training)  # (B, N, D)
-        x = self.frame_norm(self.frame_proj(x))  # (B, N, U)
-        if self.config.frame_encoder == "lstm":
-            return self.frame_lstm(x, mask=mask, training=training)  # (B, U): state after the last real frame
-        weights = ops.cast(mask, "float32")[:, :, None]
-        return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)  # (B, U)
+        return self.read_frames(features, training)  # (B, U)
 
     def call(self, inputs, training=False):
         """inputs = (features (B, D), tokens (B, T)) -> logits (B, T, V) for the token after each position."""
@@ -121,14 +102,6 @@ class CaptionDecoder(keras.Model):
             h = self.out_dropout(self.lstm(words, mask=mask, training=training), training=training)
             h = self.merge_dense(h + self.image_proj(image)[:, None, :])  # (B, T, U)
         return self.classifier(h)  # (B, T, V)
-
-    def set_frame_statistics(self, frames) -> None:
-        """Standardise clip frames with these (n, D) training frame vectors (a sample is enough)."""
-        import numpy as np
-
-        frames = np.asarray(frames, dtype=np.float64)
-        self.frame_mean.assign(frames.mean(axis=0).astype("float32"))
-        self.frame_scale.assign((frames.std(axis=0) + 1e-3).astype("float32"))
 
     # --- one step at a time, for search -----------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 Captions are generated through the same search as `caption` (no teacher forcing); references and hypotheses
 are tokenised alike, as coco-caption does. Missing features are extracted into --cache.
+
+With --labels ROOT and an activity classifier: top-1 and top-5 accuracy, per-class accuracy and the confusion
+matrix; --json adds every clip's prediction.
 """
 
 from __future__ import annotations
@@ -9,14 +12,14 @@ from __future__ import annotations
 import sys
 
 from captioner.commands.caption import add_search_options
-from captioner.commands.options import add_dataset_options, add_quiet
+from captioner.commands.options import add_dataset_options, add_quiet, check_dataset_choice
 
-HELP = "BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of a model on a dataset split"
+HELP = "BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of a caption model (top-1/top-5 of a classifier) on a split"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
-    add_dataset_options(parser)
+    add_dataset_options(parser, labels=True)
     parser.add_argument("--split", default="test", choices=["train", "val", "dev", "test", "all"],
                         help="which images to score (default: test)")
     add_search_options(parser)
@@ -42,6 +45,9 @@ def run(args) -> int:
     from captioner.evaluation import evaluate
     from captioner.report_file import check_html_path, write_report
 
+    check_dataset_choice(args)
+    if args.labels:
+        return _evaluate_classifier(args)
     if args.html:
         check_html_path(args.html)
     bundle = load_bundle(args.model)
@@ -62,4 +68,31 @@ def run(args) -> int:
             print(f"wrote {path}")
     if report.skipped:
         print(f"note: {report.skipped} image(s) of the split could not be read and were left out (named above)")
+    return 1 if report.skipped else 0
+
+
+def _evaluate_classifier(args) -> int:
+    from captioner.atomic import write_json
+    from captioner.classification import evaluate_classifier
+    from captioner.classifier_bundle import load_classifier_bundle
+    from captioner.datasets.ucf101 import load_labels
+    from captioner.encoder import describe
+    from captioner.errors import UsageError
+
+    if args.html or args.coco_results:
+        raise UsageError("--html and --coco-results are for caption models; a classifier's scores go to --json")
+    bundle = load_classifier_bundle(args.model)
+    labels = load_labels(args.labels, seed=bundle.training.get("settings", {}).get("seed", 0))
+    for line in labels.skipped:
+        print(line, file=sys.stderr)
+    report = evaluate_classifier(bundle, labels, None if args.split == "all" else args.split, args.cache,
+                                 args.weights, show_progress=not args.quiet)
+    print(report.table())
+    if bundle.encoder["weights"] == "random":
+        print(f"note: encoder has {describe(bundle.encoder)}; these scores say nothing about real clips")
+    if args.json:
+        write_json(args.json, report.to_json())
+        print(f"wrote {args.json}")
+    if report.skipped:
+        print(f"note: {report.skipped} clip(s) of the split could not be read and were left out (named above)")
     return 1 if report.skipped else 0

@@ -32,9 +32,27 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def add_dataset_options(parser: argparse.ArgumentParser) -> None:
-    """--captions, --images, --cache: a dataset and the feature cache that goes with it."""
-    parser.add_argument("--captions", required=True, metavar="FILE", help="caption file (token .txt, .csv or .json)")
-    parser.add_argument("--images", required=True, metavar="DIR", help="image root the caption file's names are under")
+def add_dataset_options(parser: argparse.ArgumentParser, labels: bool = False) -> None:
+    """--captions, --images, --cache: a dataset and the feature cache that goes with it. With `labels`, an
+    activity set (--labels ROOT, UCF101 layout) may stand in for --captions and --images."""
+    parser.add_argument("--captions", required=not labels, metavar="FILE",
+                        help="caption file (token .txt, .csv or .json)")
+    parser.add_argument("--images", required=not labels, metavar="DIR",
+                        help="image root the caption file's names are under")
+    if labels:
+        parser.add_argument("--labels", metavar="ROOT", help="activity clips in the UCF101 layout, ROOT/<Class>/<clip> "
+                                                              "(with classInd.txt, trainlist01.txt, testlist01.txt "
+                                                              "when there are): a classifier instead of a caption model")
     parser.add_argument("--cache", required=True, metavar="DIR",
                         help="feature cache (created or completed as needed)")
+
+
+def check_dataset_choice(args) -> None:
+    """Either --labels, or --captions with --images (argparse cannot say "one of two groups")."""
+    from captioner.errors import UsageError
+
+    if getattr(args, "labels", None):
+        if args.captions or args.images:
+            raise UsageError("--labels ROOT trains or scores a classifier: give it without --captions/--images")
+    elif not (args.captions and args.images):
+        raise UsageError("give --captions FILE and --images DIR (a caption model), or --labels ROOT (a classifier)")

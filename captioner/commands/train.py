@@ -8,17 +8,21 @@ Features missing from the cache are extracted first. The vocabulary comes from t
 validation loss is printed every epoch, a checkpoint is written every epoch, the best epoch (lowest validation
 loss) is kept, and training stops early when validation loss stops improving. --resume continues a killed run.
 Validation BLEU (greedy) is printed at the end.
+
+--labels ROOT (clips in the UCF101 layout) trains an activity classifier instead: the same frames, cache,
+frame encoder, checkpoints and --resume, with a softmax over the classes; validation top-1 every epoch.
 """
 
 from __future__ import annotations
 
-from captioner.commands.options import DEFAULT_FRAMES, add_dataset_options, add_quiet, positive_int
+from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_quiet, check_dataset_choice,
+                                        positive_int)
 
-HELP = "train a decoder and write a model bundle"
+HELP = "train a caption decoder (or, with --labels, an activity classifier) and write a model bundle"
 
 
 def add_arguments(parser) -> None:
-    add_dataset_options(parser)
+    add_dataset_options(parser, labels=True)
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
                         help="encoder weights (default: imagenet)")
@@ -48,6 +52,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    check_dataset_choice(args)
+    if args.labels:
+        return _train_classifier(args)
     from captioner.datasets import load_captions
     from captioner.encoder import describe, fingerprint
     from captioner.train import TrainSettings, train
@@ -76,5 +83,38 @@ def run(args) -> int:
         print("note: trained on RANDOM encoder features; use --weights imagenet for real captions")
     if summary["skipped_images"]:
         print(f"note: {summary['skipped_images']} image(s) could not be read and were left out (named above)")
+        return 1
+    return 0
+
+
+def _train_classifier(args) -> int:
+    from captioner.datasets.ucf101 import load_labels
+    from captioner.encoder import describe, fingerprint
+    from captioner.train import TrainSettings
+    from captioner.train_classifier import train_classifier
+
+    labels = load_labels(args.labels, seed=args.seed)
+    for line in labels.skipped:
+        print(line)
+    fp = fingerprint(args.weights, args.seed)
+    print(f"encoder: {describe(fp)}")
+    frames = args.frames or DEFAULT_FRAMES
+    counts = {s: len(labels.select(s)) for s in ("train", "val", "test")}
+    print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
+          f"{args.frame_encoder} frame encoder); train {counts['train']}, val {counts['val']}, test {counts['test']}; "
+          f"split: {labels.split_source}")
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                             patience=args.patience, seed=args.seed)
+    summary = train_classifier(labels, args.cache, args.out, fp, args.weights, settings, frames, args.frame_encoder,
+                               units=args.units, dropout=args.dropout, resume=args.resume,
+                               show_progress=not args.quiet)
+    print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
+          f"{summary['val_top1']:.1%}")
+    print(f"classifier bundle: {args.out}")
+    if fp["weights"] == "random":
+        print("note: trained on RANDOM encoder features; use --weights imagenet for real clips")
+    if summary["skipped_clips"]:
+        print(f"note: {summary['skipped_clips']} clip(s) could not be read and were left out (named above)")
         return 1
     return 0
