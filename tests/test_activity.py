@@ -249,3 +249,12 @@ def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, 
     assert "resuming after epoch 2" in capsys.readouterr().err
     assert [h["epoch"] for h in summary["history"]] == [1, 2, 3, 4]
     assert (tmp_path / "m" / "config.json").exists()
+
+
+def test_activity_demo_on_a_finished_run_scores_and_classifies(activity, run_cli, tmp_path):
+    import shutil
+
+    shutil.copytree(activity, tmp_path / "a")  # the demo's own layout: clips/, cache/, model/
+    code, out, _ = run_cli("demo", "--activity", "--workdir", tmp_path / "a", "--frames", str(FRAMES), "--quiet")
+    assert code == 0 and "4 classes (left, right, up, down)" in out and "| top-1 accuracy |" in out
+    assert "4. a few test clips:" in out and "RANDOM" in out

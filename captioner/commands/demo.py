@@ -1,6 +1,7 @@
 """The end-to-end demo on the built-in synthetic dataset: generate, extract, train, evaluate, caption.
 
 --video runs the same on drawn clips (a shape moving left, right, up or down) with a clip model.
+--activity uses those clips as a 4-class activity set (their motions as classes) and trains a classifier.
 
 Runs anywhere offline with the default --weights random (and says so everywhere). With --weights imagenet
 the same pipeline uses the real encoder.
@@ -27,12 +28,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (Java, ~10 s per evaluation)")
     parser.add_argument("--video", action="store_true",
                         help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
-    parser.add_argument("--clips", type=positive_int, default=200, help="drawn clips for --video (default: 200)")
+    parser.add_argument("--activity", action="store_true",
+                        help="the activity demo instead: the drawn clips' motions as classes (UCF101 layout)")
+    parser.add_argument("--clips", type=positive_int, default=200,
+                        help="drawn clips for --video / --activity (default: 200)")
     parser.add_argument("--frames", type=positive_int, default=4,
-                        help="frames per clip for --video, a multiple of 4 (default: 4)")
+                        help="frames per clip for --video / --activity, a multiple of 4 (default: 4)")
 
 
 def run(args) -> int:
+    if args.activity:
+        from captioner.activity_demo import run_activity_demo
+
+        workdir = os.path.join(args.workdir, "activity") if args.workdir == "demo-run" else args.workdir
+        return run_activity_demo(workdir, args.weights, args.clips, args.frames, args.epochs, args.quiet)
     if args.video:
         from captioner.video_demo import run_video_demo
 
