@@ -108,7 +108,7 @@ def evaluate_classifier(bundle: ClassifierBundle, labels: LabelSet, split: str |
     for i, cls in enumerate(bundle.classes):
         total = int(confusion[i].sum())
         per_class[cls] = {"clips": total, "correct": int(confusion[i, i]),
-                          "accuracy": round(confusion[i, i] / total, 4) if total else None}
+                          "accuracy": round(float(confusion[i, i] / total), 4) if total else None}
     return ClassReport(float(np.trace(confusion) / len(predictions)), float(top5), bundle.classes, per_class,
                        confusion.tolist(), predictions, split, bundle.frames, bundle.encoder, len(failed),
                        bundle.training)
