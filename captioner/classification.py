@@ -10,11 +10,9 @@ import numpy as np
 
 from captioner.classifier import probabilities
 from captioner.classifier_bundle import ClassifierBundle
-from captioner.clip_features import cached_inputs
 from captioner.datasets.ucf101 import LabelSet
 from captioner.errors import UsageError
-from captioner.features_for import prepared_cache
-from captioner.report import skipped
+from captioner.features_for import split_features
 
 
 class Labeller:
@@ -84,14 +82,8 @@ def evaluate_classifier(bundle: ClassifierBundle, labels: LabelSet, split: str |
     chosen = labels.select(split)
     if not chosen:
         raise UsageError(f"{labels.root}: no clips in split {split!r} ({labels.split_source})")
-    cache, keys, failed = prepared_cache(cache_dir, bundle.encoder, sorted(chosen), labels.root, weights,
-                                         show_progress, bundle.frames)
-    with cache:
-        for path, reason in failed:
-            skipped(path, reason)
-        if not keys:
-            raise UsageError(f"{labels.root}: none of the {len(chosen)} clips could be read")
-        features = cached_inputs(cache, keys, bundle.frames)
+    keys, features, failed = split_features(cache_dir, bundle.encoder, sorted(chosen), labels.root, weights,
+                                            show_progress, bundle.frames, labels.root, "clips")
     k = min(5, len(bundle.classes))
     ranked = Labeller(bundle, k).top(features)
     n = len(bundle.classes)
@@ -110,5 +102,5 @@ def evaluate_classifier(bundle: ClassifierBundle, labels: LabelSet, split: str |
         per_class[cls] = {"clips": total, "correct": int(confusion[i, i]),
                           "accuracy": round(float(confusion[i, i] / total), 4) if total else None}
     return ClassReport(float(np.trace(confusion) / len(predictions)), float(top5), bundle.classes, per_class,
-                       confusion.tolist(), predictions, split, bundle.frames, bundle.encoder, len(failed),
+                       confusion.tolist(), predictions, split, bundle.frames, bundle.encoder, failed,
                        bundle.training)

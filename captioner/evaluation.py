@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 
 from captioner.bundle import Bundle
 from captioner.captioning import Captioner, describe_search
-from captioner.clip_features import cached_inputs
 from captioner.datasets import CaptionSet, resolve_clip, resolve_image
 from captioner.errors import UsageError
-from captioner.features_for import prepared_cache
+from captioner.features_for import split_features
 from captioner.filetypes import looks_like_animation
 from captioner.metrics import NAMES, SPICE_NOTE, score_captions
 from captioner.outputs import coco_image_id
-from captioner.report import skipped
 
 
 @dataclass
@@ -82,14 +80,9 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
     chosen = captions.select(split).captions
     if not chosen:
         raise UsageError(f"{captions.source}: no images in split {split!r} ({captions.describe_split()})")
-    cache, keys, failed = prepared_cache(cache_dir, bundle.encoder, sorted(chosen), images_root, weights,
-                                         show_progress, bundle.frames)
-    with cache:
-        for path, reason in failed:
-            skipped(path, reason)
-        if not keys:
-            raise UsageError(f"{captions.source}: none of the {len(chosen)} images could be read")
-        features = cached_inputs(cache, keys, bundle.frames)
+    keys, features, failed = split_features(cache_dir, bundle.encoder, sorted(chosen), images_root, weights,
+                                            show_progress, bundle.frames, captions.source,
+                                            "clips" if bundle.frames else "images")
     captioner = Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size, length_penalty=length_penalty,
                           feature_dtype=bundle.feature_dtype)
     hypotheses = captioner.best(features)
@@ -100,5 +93,5 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
               **{name: round(value, 4) for name, value in each.items()}}
              for k, h, r, each in zip(keys, hypotheses, references, scores.per_item)]
     return EvalReport(scores.corpus, len(keys), sum(len(r) for r in references), beam_size, split, bundle.encoder,
-                      items, skipped=len(failed), frames=bundle.frames, meteor_skipped=scores.meteor_skipped,
+                      items, skipped=failed, frames=bundle.frames, meteor_skipped=scores.meteor_skipped,
                       model=bundle.directory, training=bundle.training, image_ids=captions.image_ids)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
+from captioner.clip_features import cached_inputs
 from captioner.datasets import DatasetError, resolve_clip, resolve_image
 from captioner.encoder import Encoder
 from captioner.errors import UsageError
 from captioner.extraction import extract_to_cache, is_cached
 from captioner.features import FeatureCache, fingerprint_difference
 from captioner.images import ImageFile
-from captioner.report import note_if_random
+from captioner.report import note_if_random, skipped
 
 
 def weights_for(fingerprint: dict, weights: str | None) -> str:
@@ -80,3 +83,16 @@ def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_ro
     with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
         good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress, frames=frames)
     return FeatureCache.open(cache_dir, fingerprint), good, failed
+
+
+def split_features(cache_dir: str, fingerprint: dict, keys: list[str], root: str, weights: str | None,
+                   show_progress: bool, frames: int, source: str, noun: str) -> tuple[list[str], np.ndarray, int]:
+    """Model inputs for the `keys` of one split (extracted first where missing): (keys read, features, number
+    of files that could not be read). Each unreadable file is named once; none readable is an error."""
+    cache, good, failed = prepared_cache(cache_dir, fingerprint, keys, root, weights, show_progress, frames)
+    with cache:
+        for path, reason in failed:
+            skipped(path, reason)
+        if not good:
+            raise UsageError(f"{source}: none of the {len(keys)} {noun} could be read")
+        return good, cached_inputs(cache, good, frames), len(failed)

@@ -5,7 +5,6 @@ class labels for targets and validation top-1 accuracy recorded every epoch."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from dataclasses import asdict
@@ -23,34 +22,22 @@ from captioner.errors import UsageError
 from captioner.features_for import prepared_cache
 from captioner.report import skipped
 from captioner.train import TrainSettings
+from captioner.training_data import ShuffledBatches
 
 keras = import_keras()
 
 
-class ClipBatches(keras.utils.PyDataset):
-    """(features (B, N, D), labels (B,)); reshuffled every epoch from (seed, epoch), so a resumed run sees the
-    same batches as an uninterrupted one."""
+class ClipBatches(ShuffledBatches):
+    """(features (B, N, D), labels (B,)), in the caption trainer's resumable shuffled order."""
 
     def __init__(self, features: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None = None,
                  epoch: int = 0):
-        super().__init__()
-        self.features, self.labels, self.batch_size, self.seed = features, labels, batch_size, seed
-        self.set_epoch(epoch)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        n = len(self.labels)
-        self.order = np.arange(n) if self.seed is None else np.random.default_rng([self.seed, epoch]).permutation(n)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.labels) / self.batch_size)
+        super().__init__(len(labels), batch_size, seed, epoch)
+        self.features, self.labels = features, labels
 
     def __getitem__(self, index: int):
-        chosen = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        chosen = self.chosen(index)
         return self.features[chosen], self.labels[chosen]
-
-    def on_epoch_end(self) -> None:
-        self.set_epoch(self.epoch + 1)
 
 
 def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint: dict, weights: str | None,
