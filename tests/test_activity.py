@@ -215,6 +215,9 @@ def test_commands_name_the_other_kind_of_model(activity, trained, synthetic, run
     assert code == 2 and "an activity classifier, not a caption model" in err
     code, _, err = run_cli("classify", "--model", trained / "model", synthetic / "Images" / "shapes_00000.jpg")
     assert code == 2 and "a caption model, not an activity classifier" in err
+    (activity / "nothing").mkdir(exist_ok=True)
+    code, _, err = run_cli("classify", "--model", activity / "model", activity / "nothing")
+    assert code == 2 and "no clip files found" in err
     code, _, err = run_cli("evaluate", "--model", activity / "model", "--labels", activity / "clips",
                            "--captions", "x.txt", "--cache", activity / "cache")
     assert code == 2 and "without --captions/--images" in err

@@ -44,6 +44,8 @@ def run(args) -> int:
     note_if_random(bundle.encoder)
     root = default_root(args.clips)
     items, problems, _ = find_images(args.clips, root=root, accept=looks_like_media)
+    if not items and not problems:
+        raise UsageError(f"{' '.join(args.clips)}: no clip files found")
     items = [ImageFile(it.key, it.path, bundle.frames) for it in items]
     labeller = Labeller(bundle, args.top_k)
     encoder = encoder_for(bundle.encoder, args.weights) if items else None
