@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 from captioner.atomic import atomic_path, write_json
 from captioner.backend import import_keras
+from captioner.errors import UsageError
 from vocab import Vocabulary
 
 keras = import_keras()
@@ -40,6 +42,18 @@ def read_state(directory: str) -> dict | None:
         return None
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def earlier_state(ckpt_dir: str, out_dir: str, resume: bool) -> dict | None:
+    """The state of an earlier run in `out_dir` to resume, or None for a new run; an earlier run without
+    --resume is refused (it would be overwritten), and --resume with nothing to resume says so."""
+    state = read_state(ckpt_dir)
+    if state is not None and not resume:
+        raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
+                         "pass --resume to continue it, or choose a new --out")
+    if resume and state is None:
+        print(f"note: nothing to resume in {out_dir}; starting a new run", file=sys.stderr, flush=True)
+    return state
 
 
 def fresh_state() -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 
 from captioner.backend import import_keras
 from captioner.bundle import save_bundle
-from captioner.checkpoints import Checkpointer, fresh_state, read_run, read_state, write_run
+from captioner.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
 from captioner.clip_features import cached_inputs, cached_rows, frame_sample
 from captioner.datasets import CaptionSet
 from captioner.errors import UsageError
@@ -55,12 +55,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames.
     """
     ckpt_dir = os.path.join(out_dir, "checkpoints")
-    state = read_state(ckpt_dir)
-    if state is not None and not resume:
-        raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
-                         "pass --resume to continue it, or choose a new --out")
-    if resume and state is None:
-        _log(f"note: nothing to resume in {out_dir}; starting a new run")
+    state = earlier_state(ckpt_dir, out_dir, resume)
 
     if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
         run, vocab = read_run(ckpt_dir)

@@ -13,7 +13,7 @@ import numpy as np
 
 from captioner.atomic import write_json
 from captioner.backend import import_keras
-from captioner.checkpoints import Checkpointer, fresh_state, read_state
+from captioner.checkpoints import Checkpointer, earlier_state, fresh_state
 from captioner.classifier import ClassifierConfig, build_classifier, probabilities
 from captioner.classifier_bundle import save_classifier_bundle
 from captioner.clip_features import cached_inputs, frame_sample
@@ -45,10 +45,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
                      dropout: float = 0.3, resume: bool = False, show_progress: bool = True) -> dict:
     """Train and write the classifier bundle to `out_dir`; returns the training summary stored in it."""
     ckpt_dir = os.path.join(out_dir, "checkpoints")
-    state = read_state(ckpt_dir)
-    if state is not None and not resume:
-        raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
-                         "pass --resume to continue it, or choose a new --out")
+    state = earlier_state(ckpt_dir, out_dir, resume)
     if state is not None:  # resume: the run's own classes and sizes, whatever the flags say now
         with open(os.path.join(ckpt_dir, "run.json"), encoding="utf-8") as f:
             run = json.load(f)
