@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from captioner.atomic import atomic_path, write_json
-from captioner.encoder import file_sha256
+from captioner.encoder import file_sha256, with_defaults
 from captioner.errors import UsageError
 from captioner.jsonfile import read_versioned
 from vocab import Vocabulary, VocabularyError
@@ -135,4 +135,4 @@ def load_bundle(directory: str) -> Bundle:
         decoder.load_weights(os.path.join(directory, WEIGHTS), skip_mismatch=False)
     except Exception as exc:  # h5py/Keras raise many types; the user needs the file and the reason
         raise BundleError(f"{os.path.join(directory, WEIGHTS)}: cannot load weights ({str(exc).splitlines()[0][:200]})") from None
-    return Bundle(directory, decoder, vocab, decoder_config, config["encoder"], config.get("training", {}))
+    return Bundle(directory, decoder, vocab, decoder_config, with_defaults(config["encoder"]), config.get("training", {}))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from captioner.atomic import atomic_path, write_json
 from captioner.bundle import CONFIG, FORMAT, VERSION, BundleError, check_files, read_config
-from captioner.encoder import file_sha256
+from captioner.encoder import file_sha256, with_defaults
 
 LABELS, WEIGHTS = "labels.json", "classifier.weights.h5"
 
@@ -82,4 +82,4 @@ def load_classifier_bundle(directory: str) -> ClassifierBundle:
     except Exception as exc:  # h5py/Keras raise many types; the user needs the file and the reason
         raise BundleError(f"{os.path.join(directory, WEIGHTS)}: cannot load weights "
                           f"({str(exc).splitlines()[0][:200]})") from None
-    return ClassifierBundle(directory, model, classes, model_config, config["encoder"], config.get("training", {}))
+    return ClassifierBundle(directory, model, classes, model_config, with_defaults(config["encoder"]), config.get("training", {}))

@@ -23,6 +23,9 @@ PREPROCESSING = {
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 IMAGENET_HASH = "64373286793e3c8b2b4e3219cbf3544b"
 RANDOM_INIT = "he-uniform-numpy-v1"
+# --precision -> the Keras dtype policy of the VGG16 layers. Mixed policies keep float32 weights and compute in
+# 16 bits (tensor cores on a GPU); the preprocessing and the returned features stay float32.
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 def preprocess(batch: np.ndarray) -> np.ndarray:
@@ -51,8 +54,10 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(weights: str = "imagenet", seed: int = 0) -> dict:
+def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32") -> dict:
     """What produced a feature vector; caches and model bundles store it and refuse a different one."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if weights == "imagenet":
         source, ident = "imagenet", f"{IMAGENET_FILE} md5:{IMAGENET_HASH}"
     elif weights == "random":
@@ -68,22 +73,30 @@ def fingerprint(weights: str = "imagenet", seed: int = 0) -> dict:
         "weights": source,
         "weights_id": ident,
         "preprocessing": dict(PREPROCESSING),
+        "precision": precision,
     }
+
+
+def with_defaults(fp: dict) -> dict:
+    """A fingerprint as read from disk: those written before --precision existed were float32."""
+    return fp if "precision" in fp else {**fp, "precision": "fp32"}
 
 
 def describe(fp: dict) -> str:
     """One phrase for reports; a random encoder always says so."""
+    precision = "" if fp.get("precision", "fp32") == "fp32" else f", {fp['precision']}"
     if fp.get("weights") == "random":
-        return f"RANDOM weights ({fp.get('weights_id')}) - not ImageNet; captions will be poor on real photos"
-    return f"{fp.get('architecture')} {fp.get('layer')} {fp.get('weights')} ({fp.get('weights_id')})"
+        return (f"RANDOM weights ({fp.get('weights_id')}{precision}) - not ImageNet; captions will be poor on "
+                "real photos")
+    return f"{fp.get('architecture')} {fp.get('layer')} {fp.get('weights')} ({fp.get('weights_id')}{precision})"
 
 
 class Encoder:
     """VGG16 up to fc2, frozen. `encode` takes uint8 RGB batches from `captioner.images`."""
 
-    def __init__(self, weights: str = "imagenet", seed: int = 0):
-        self.fingerprint = fingerprint(weights, seed)
-        self.model = _build(weights, seed)
+    def __init__(self, weights: str = "imagenet", seed: int = 0, precision: str = "fp32"):
+        self.fingerprint = fingerprint(weights, seed, precision)
+        self.model = _build(weights, seed, precision)
         self.model.trainable = False
 
     @property
@@ -91,11 +104,13 @@ class Encoder:
         return PREPROCESSING["input_size"]
 
     def encode(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 224, 224, 3) uint8 RGB -> (N, 4096) float32."""
-        return np.asarray(self.model.predict_on_batch(np.asarray(batch, dtype=np.uint8)), dtype=np.float32)
+        """(N, 224, 224, 3) uint8 RGB -> (N, 4096) float32. A device tensor (GPU decoding) stays where it is."""
+        if isinstance(batch, (np.ndarray, list)):
+            batch = np.asarray(batch, dtype=np.uint8)
+        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
-def _build(weights: str, seed: int):
+def _build(weights: str, seed: int, precision: str = "fp32"):
     from captioner.backend import import_keras
 
     keras = import_keras()
@@ -120,8 +135,21 @@ def _build(weights: str, seed: int):
             raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
     if tuple(features.output.shape[1:]) != (DIM,):  # fc2, never the 1,000-way softmax
         raise AssertionError(f"encoder output {features.output.shape}, expected (None, {DIM})")
+    if precision != "fp32":
+        features = _with_policy(keras, features, PRECISIONS[precision])
     pixels = keras.Input((224, 224, 3), dtype="uint8", name="pixels")
     return keras.Model(pixels, features(_preprocess_layer(keras)(pixels)), name="vgg16_fc2_encoder")
+
+
+def _with_policy(keras, model, policy: str):
+    """The same layers and weights, computing under a mixed dtype policy (float32 weights, 16-bit maths)."""
+
+    def clone(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+
+    mixed = keras.models.clone_model(model, clone_function=clone)
+    mixed.set_weights(model.get_weights())
+    return mixed
 
 
 def _random_weights(model, seed: int) -> list[np.ndarray]:

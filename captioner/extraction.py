@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Iterator
 
 import numpy as np
 
 from captioner.features import FeatureCache
 from captioner.frames import load_item
+from captioner.gpu_decoding import jpeg_bytes, resize_on_device
 from captioner.images import ImageError, ImageFile
 from captioner.progress import Progress
 
@@ -40,6 +43,7 @@ class ExtractReport:
 
 
 def _decode(item: ImageFile, size: int):
+    """(item, pixels, None) or (item, None, reason); module-level so that a process pool can run it."""
     try:
         return item, load_item(item, size), None
     except ImageError as exc:
@@ -59,18 +63,24 @@ def _chunks(items: list[ImageFile], batch_size: int) -> Iterator[list[ImageFile]
         yield chunk
 
 
-def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers: int | None = None
-                    ) -> Iterator[tuple[list[ImageFile], np.ndarray, list[int], list[tuple[ImageFile, str]]]]:
-    """(good items, (frames, size, size, 3) uint8, frames per good item, [(item, reason)] failures) per batch.
+def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers: int | None = None, gpu=None,
+                    processes: bool | None = None
+                    ) -> Iterator[tuple[list[ImageFile], object, list[int], list[tuple[ImageFile, str]]]]:
+    """(good items, (frames, size, size, 3) uint8 pixels, frames per good item, [(item, reason)] failures) per batch.
 
-    An image gives one frame, a clip its sampled frames (in order). Decoding runs ahead in threads: PIL and
-    PyAV release the GIL while decoding and resizing, so this overlaps with the encoder's forward pass.
-    A fast accelerator needs more decoding threads than a 2-core CPU: one per core, 2 to 16.
+    An image gives one frame, a clip its sampled frames (in order). Decoding runs ahead of the encoder:
+    - on the CPU in threads (PIL and PyAV release the GIL while decoding and resizing), or in processes when
+      there are many cores (`processes`, default: 8 cores or more), where the GIL would cap threads;
+    - with `gpu` (a `gpu_decoding` decoder), JPEGs are read ahead in threads and decoded and resized on the
+      device (the pixels are then a device tensor); everything else still goes through the CPU path.
     """
-    workers = workers or max(2, min(16, os.cpu_count() or 2))
+    cores = os.cpu_count() or 2
+    workers = workers or max(2, min(16, cores))
+    processes = (cores >= 8 and gpu is None) if processes is None else processes
     ahead = 2 if workers <= 2 else 4
     chunks = _chunks(items, batch_size)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    job = partial(_read_for_gpu, size=size) if gpu is not None else partial(_decode, size=size)
+    with _pool(workers, processes) as pool:
         # At most `ahead` batches decode ahead: memory stays bounded whatever the folder size.
         pending = []
         while True:
@@ -78,14 +88,73 @@ def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers:
                 chunk = next(chunks, None)
                 if chunk is None:
                     break
-                pending.append([pool.submit(_decode, it, size) for it in chunk])
+                pending.append([pool.submit(job, it) for it in chunk])
             if not pending:
                 return
             results = [f.result() for f in pending.pop(0)]
-            good = [(it, arr) for it, arr, err in results if err is None]
-            bad = [(it, err) for it, _, err in results if err is not None]
-            pixels = np.concatenate([a for _, a in good]) if good else np.empty((0, size, size, 3), np.uint8)
-            yield [it for it, _ in good], pixels, [len(a) for _, a in good], bad
+            yield _on_device(results, gpu, size) if gpu is not None else _on_host(results, size)
+
+
+def _pool(workers: int, processes: bool):
+    if not processes:
+        return ThreadPoolExecutor(max_workers=workers)
+    # spawn, not fork: the parent holds TensorFlow/JAX threads that a forked child must not inherit.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _on_host(results, size: int):
+    good = [(it, arr) for it, arr, err in results if err is None]
+    bad = [(it, err) for it, _, err in results if err is not None]
+    pixels = np.concatenate([a for _, a in good]) if good else np.empty((0, size, size, 3), np.uint8)
+    return [it for it, _ in good], pixels, [len(a) for _, a in good], bad
+
+
+def _read_for_gpu(item: ImageFile, size: int):
+    """(item, JPEG bytes, None, None) for the device, or the CPU path's (item, None, pixels, reason)."""
+    data = jpeg_bytes(item)
+    if data is not None:
+        return item, data, None, None
+    _, pixels, reason = _decode(item, size)
+    return item, None, pixels, reason
+
+
+def _on_device(results, gpu, size: int):
+    """Decode a batch's JPEGs on the device; what the device cannot decode goes through the CPU path."""
+    from captioner.compile import from_dlpack
+
+    results = list(results)
+    on_gpu = [i for i, (_, data, _, _) in enumerate(results) if data is not None]
+    decoded = gpu.decode([results[i][1] for i in on_gpu]) if on_gpu else []
+    device_images = {}
+    for i, image in zip(on_gpu, decoded):
+        if image is None:
+            item = results[i][0]
+            _, pixels, reason = _decode(item, size)  # a JPEG nvImageCodec refused: Pillow decodes it or says why
+            results[i] = (item, None, pixels, reason)
+        else:
+            device_images[i] = from_dlpack(image)
+    good = [i for i, (_, _, pixels, reason) in enumerate(results) if i in device_images or reason is None]
+    bad = [(it, reason) for it, data, _, reason in results if data is None and reason is not None]
+    if not good:
+        return [], np.empty((0, size, size, 3), np.uint8), [], bad
+    resized = resize_on_device([device_images[i] for i in good if i in device_images], size) \
+        if device_images else None
+    counts = [1 if i in device_images else len(results[i][2]) for i in good]
+    if len(device_images) == len(good):
+        pixels = resized
+    else:  # a mix: host arrays join the device rows in order
+        from captioner.backend import import_keras
+
+        ops = import_keras().ops
+        parts, row = [], 0
+        for i in good:
+            if i in device_images:
+                parts.append(resized[row:row + 1])
+                row += 1
+            else:
+                parts.append(ops.convert_to_tensor(results[i][2]))
+        pixels = ops.concatenate(parts)
+    return [results[i][0] for i in good], pixels, counts, bad
 
 
 def is_cached(cache: FeatureCache, item: ImageFile) -> bool:
@@ -98,8 +167,10 @@ def cache_keys(items: list[ImageFile], counts: list[int]) -> list[str]:
 
 
 def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch_size: int = 32,
-                     show_progress: bool = True, on_failure=None) -> ExtractReport:
-    """Encode every image or clip not yet in `cache`; commit after each batch so a kill loses at most one batch."""
+                     show_progress: bool = True, on_failure=None, gpu=None) -> ExtractReport:
+    """Encode every image or clip not yet in `cache`; commit after each batch so a kill loses at most one batch.
+
+    `gpu`: a `gpu_decoding` decoder, to decode JPEGs on the device (None: on the CPU)."""
     report = ExtractReport(total=len(items), clips=any(it.frames for it in items))
     todo = [it for it in items if not is_cached(cache, it)]
     report.cached = len(items) - len(todo)
@@ -108,7 +179,7 @@ def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch
     # Commits (write + fsync) run in their own thread, one in flight, in order: the encoder never waits on disk.
     with ThreadPoolExecutor(max_workers=1) as committer:
         writing = None
-        for good, pixels, counts, bad in decoded_batches(todo, encoder.input_size, batch_size):
+        for good, pixels, counts, bad in decoded_batches(todo, encoder.input_size, batch_size, gpu=gpu):
             for item, reason in bad:
                 report.failed.append((item.path, reason))
                 if on_failure:

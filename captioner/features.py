@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from captioner.atomic import atomic_path, write_json
+from captioner.encoder import with_defaults
 from captioner.errors import CaptionerError, UsageError
 from captioner.jsonfile import read_versioned
 
@@ -67,7 +68,7 @@ class FeatureCache:
             if fingerprint is not None and meta["fingerprint"] != fingerprint:
                 raise CacheError(f"{directory}: this cache was made by a different encoder "
                                  f"({fingerprint_difference(meta['fingerprint'], fingerprint)}); "
-                                 "use a new --cache directory or the matching --weights")
+                                 "use a new --cache directory or the matching --weights / --precision")
             if dtype is not None and dtype != meta["dtype"]:
                 raise CacheError(f"{directory}: cache holds {meta['dtype']} features, {dtype} was requested; "
                                  "use a new --cache directory or --dtype " + meta["dtype"])
@@ -247,4 +248,5 @@ def _read_meta(path: str) -> dict:
     meta = read_versioned(path, FORMAT, VERSION, CacheError, "feature cache")
     if meta.get("dtype") not in DTYPES or not isinstance(meta.get("dim"), int) or "fingerprint" not in meta:
         raise CacheError(f"{path}: cache metadata lacks dtype, dim or fingerprint")
+    meta["fingerprint"] = with_defaults(meta["fingerprint"])
     return meta

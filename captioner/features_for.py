@@ -33,7 +33,7 @@ def seed_of(fingerprint: dict) -> int:
 
 def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
     """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one."""
-    encoder = Encoder(weights_for(fingerprint, weights), seed_of(fingerprint))
+    encoder = Encoder(weights_for(fingerprint, weights), seed_of(fingerprint), fingerprint.get("precision", "fp32"))
     if encoder.fingerprint != fingerprint:
         raise UsageError(f"--weights {weights} is not the encoder expected here "
                          f"({fingerprint_difference(encoder.fingerprint, fingerprint)})")

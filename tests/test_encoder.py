@@ -39,3 +39,39 @@ def test_in_graph_preprocessing_matches_the_recorded_recipe(random_encoder):
     cnn = random_encoder.model.get_layer("vgg16_fc2")
     np.testing.assert_allclose(random_encoder.encode(batch), np.asarray(cnn.predict_on_batch(preprocess(batch))),
                                rtol=1e-4, atol=1e-3)
+
+
+def test_bf16_features_match_fp32(random_encoder, shared_data):
+    """Mixed bf16 keeps float32 weights and computes in 16 bits: measured cosine >= 0.99996 on real photos."""
+    from captioner.images import load_image
+
+    photos = sorted((shared_data / "flickr8k_sample" / "Images").glob("*.jpg"))[:3]
+    batch = np.stack([load_image(str(p)) for p in photos])
+    mixed = Encoder("random", seed=0, precision="bf16")
+    assert mixed.fingerprint["precision"] == "bf16" and random_encoder.fingerprint["precision"] == "fp32"
+    a, b = random_encoder.encode(batch), mixed.encode(batch)
+    assert b.dtype == np.float32 and b.shape == a.shape
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() > 0.9995, cosine
+    assert not np.array_equal(a, b)  # it really ran in 16 bits
+
+
+def test_precision_is_part_of_the_encoder_identity(tmp_path):
+    import json
+
+    import pytest
+
+    from captioner.features import CacheError, FeatureCache
+
+    assert fingerprint("random", precision="bf16") != fingerprint("random")
+    d = tmp_path / "c"
+    FeatureCache.open(str(d), fingerprint("random", precision="bf16"), writable=True).close()
+    with pytest.raises(CacheError, match="precision: cache has 'bf16', requested 'fp32'.*--precision"):
+        FeatureCache.open(str(d), fingerprint("random"))
+    # A cache written before --precision existed holds fp32 features and still opens as one.
+    old = tmp_path / "old"
+    FeatureCache.open(str(old), fingerprint("random"), writable=True).close()
+    meta = json.loads((old / "cache.json").read_text())
+    del meta["fingerprint"]["precision"]
+    (old / "cache.json").write_text(json.dumps(meta))
+    assert FeatureCache.open(str(old), fingerprint("random")).fingerprint["precision"] == "fp32"

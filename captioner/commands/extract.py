@@ -33,6 +33,7 @@ def run(args) -> int:
     from captioner.features import FeatureCache
     from captioner.filetypes import looks_like_media, looks_like_video
     from captioner.frames import is_animated
+    from captioner.gpu_decoding import gpu_decoder
     from captioner.images import ImageFile, find_images
     from captioner.report import note_if_random, skipped
 
@@ -42,12 +43,13 @@ def run(args) -> int:
                        else 0) for it in items]
     for path, reason in problems:
         skipped(path, reason)
-    fp = fingerprint(args.weights, args.seed)
+    fp = fingerprint(args.weights, args.seed, args.precision)
+    gpu = gpu_decoder(args.decode)
     with FeatureCache.open(args.cache, fp, args.dtype, writable=True) as cache:
         todo = [it for it in items if not is_cached(cache, it)]
-        encoder = Encoder(args.weights, args.seed) if todo else None
+        encoder = Encoder(args.weights, args.seed, args.precision) if todo else None
         note_if_random(fp)
-        report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped) \
+        report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped, gpu) \
             if encoder else _nothing_to_do(items, cache)
     report.failed[:0] = problems
     print(f"{report.summary()}; cache {args.cache} (keys relative to {root})")

@@ -22,10 +22,21 @@ def add_encoder_options(parser: argparse.ArgumentParser) -> None:
                         help="VGG16 weights: 'imagenet' (downloads once), 'random' (seeded, offline tests only) "
                              "or a local .h5 file (default: imagenet)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoder weights (default: 0)")
+    add_precision(parser)
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="images per encoder forward pass (default: 32)")
+    parser.add_argument("--decode", choices=["auto", "cpu", "gpu"], default="auto",
+                        help="where JPEGs are decoded: 'gpu' (NVIDIA nvImageCodec, the [gpu] extra), 'cpu', or "
+                             "'auto': the GPU when the extra is installed and Keras computes on a GPU (default)")
     parser.add_argument("--dtype", choices=["float16", "float32"], default=None,
                         help="feature dtype of a new cache (default: float16; an existing cache keeps its own)")
+
+
+def add_precision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+                        help="the encoder's arithmetic: bf16/fp16 are mixed precision (float32 weights, 16-bit "
+                             "maths; fast on GPUs with tensor cores, slow on CPUs without bf16 support). Part of "
+                             "the cache's encoder identity (default: fp32)")
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

@@ -15,8 +15,8 @@ frame encoder, checkpoints and --resume, with a softmax over the classes; valida
 
 from __future__ import annotations
 
-from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_quiet, check_dataset_choice,
-                                        positive_int)
+from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_precision, add_quiet,
+                                        check_dataset_choice, positive_int)
 
 HELP = "train a caption decoder (or, with --labels, an activity classifier) and write a model bundle"
 
@@ -27,6 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
                         help="encoder weights (default: imagenet)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
+    add_precision(parser)
     parser.add_argument("--epochs", type=positive_int, default=20, help="most epochs (default: 20)")
     parser.add_argument("--patience", type=positive_int, default=3,
                         help="stop after this many epochs without a better validation loss (default: 3)")
@@ -62,7 +63,7 @@ def run(args) -> int:
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line)
-    fp = fingerprint(args.weights, args.seed)
+    fp = fingerprint(args.weights, args.seed, args.precision)
     print(f"encoder: {describe(fp)}")
     frames = args.frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
     what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
@@ -96,7 +97,7 @@ def _train_classifier(args) -> int:
     labels = load_labels(args.labels, seed=args.seed)
     for line in labels.skipped:
         print(line)
-    fp = fingerprint(args.weights, args.seed)
+    fp = fingerprint(args.weights, args.seed, args.precision)
     print(f"encoder: {describe(fp)}")
     frames = args.frames or DEFAULT_FRAMES
     counts = {s: len(labels.select(s)) for s in ("train", "val", "test")}
