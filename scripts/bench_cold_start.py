@@ -1,0 +1,69 @@
+"""Cold start of `caption --model M one.jpg`: the wall time of the whole command, and where it goes.
+
+Usage:
+    python scripts/bench_cold_start.py --model MODEL IMAGE [--runs 3] [--beam-size 3]
+
+Prints the best wall time of `python -m captioner caption` over --runs fresh processes, then one in-process
+breakdown by phase (imports, bundle, encoder build, decode, encode, search build + first call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def command_seconds(model: str, image: str, beam: int, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "captioner", "caption", "--model", model, image, "--beam-size", str(beam)],
+                       check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def phases(model: str, image: str, beam: int) -> dict:
+    """Run in a fresh interpreter (imports must be cold): seconds per phase."""
+    code = f"""
+import json, time
+t = [time.perf_counter()]
+from captioner.backend import import_keras; import_keras(); t.append(time.perf_counter())
+from captioner.bundle import load_bundle; b = load_bundle({model!r}); t.append(time.perf_counter())
+from captioner.features_for import encoder_for; e = encoder_for(b.encoder); t.append(time.perf_counter())
+from captioner.frames import load_item; from captioner.images import ImageFile
+x = load_item(ImageFile({image!r}, {image!r})); t.append(time.perf_counter())
+f = e.encode(x); t.append(time.perf_counter())
+from captioner.captioning import Captioner
+c = Captioner(b.decoder, b.vocab, {beam}, feature_dtype=b.feature_dtype); c(f); t.append(time.perf_counter())
+names = ["import keras", "load bundle", "build encoder", "decode image", "encode", "search (build + first call)"]
+print(json.dumps({{n: round(b - a, 2) for n, a, b in zip(names, t, t[1:])}}))
+"""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["python + everything (this process)"] = round(time.perf_counter() - start, 2)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("image")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--beam-size", type=int, default=3)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    wall = command_seconds(args.model, args.image, args.beam_size, args.runs)
+    print(f"caption --model {args.model} {args.image}: {wall:.2f} s (best of {args.runs})")
+    for name, seconds in phases(args.model, args.image, args.beam_size).items():
+        print(f"  {name:36s} {seconds:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
