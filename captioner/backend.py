@@ -9,12 +9,22 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
+
+# One import at a time: `caption` builds the encoder in a thread while the main thread imports Keras, and a
+# second thread must neither see a half-imported module nor swap file descriptor 2 under the first.
+_IMPORTING = threading.Lock()
 
 
 def import_keras():
     """Return the `keras` module, imported quietly once."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
+    with _IMPORTING:
+        if "keras" in sys.modules:
+            return sys.modules["keras"]
+        return _import_quietly()
+
+
+def _import_quietly():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: also the runtime oneDNN notes printed as errors
     sys.stderr.flush()
     saved = os.dup(2)

@@ -111,14 +111,24 @@ def check_files(directory: str, config: dict, names: tuple[str, ...]) -> None:
             raise BundleError(f"{path}: does not match {CONFIG} (changed or half-written); retrain or restore it")
 
 
-def load_bundle(directory: str) -> Bundle:
-    """Rebuild the decoder from config.json and load its weights; every mismatch is a BundleError."""
-    from captioner.model import DecoderConfig, build_decoder
-
+def _caption_model_config(directory: str) -> dict:
     config = read_config(directory)
     if "classifier" in config:
         raise BundleError(f"{directory}: an activity classifier, not a caption model; use `classify`, or "
                           "`evaluate --labels`")
+    return config
+
+
+def read_encoder(directory: str) -> dict:
+    """The encoder fingerprint of a caption model, without loading the decoder (to build both at once)."""
+    return with_defaults(_caption_model_config(directory)["encoder"])
+
+
+def load_bundle(directory: str) -> Bundle:
+    """Rebuild the decoder from config.json and load its weights; every mismatch is a BundleError."""
+    from captioner.model import DecoderConfig, build_decoder
+
+    config = _caption_model_config(directory)
     check_files(directory, config, (VOCAB, WEIGHTS))
     try:
         vocab = Vocabulary.load(os.path.join(directory, VOCAB))

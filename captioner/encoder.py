@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from captioner import vgg16
 from captioner.errors import UsageError
 
 LAYER = "fc2"
@@ -22,6 +23,7 @@ PREPROCESSING = {
 # keras.applications verifies the download against this hash; we record it as the weights' identity.
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 IMAGENET_HASH = "64373286793e3c8b2b4e3219cbf3544b"
+IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + IMAGENET_FILE
 RANDOM_INIT = "he-uniform-numpy-v1"
 # --precision -> the Keras dtype policy of the VGG16 layers. Mixed policies keep float32 weights and compute in
 # 16 bits (tensor cores on a GPU); the preprocessing and the returned features stay float32.
@@ -96,7 +98,8 @@ class Encoder:
 
     def __init__(self, weights: str = "imagenet", seed: int = 0, precision: str = "fp32"):
         self.fingerprint = fingerprint(weights, seed, precision)
-        self.model = _build(weights, seed, precision)
+        # The arrays first: numpy and h5py only, so a caller's thread can do this while Keras is imported.
+        self.model = _build(weight_arrays(weights, seed), weights, precision)
         self.model.trainable = False
 
     @property
@@ -110,33 +113,49 @@ class Encoder:
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
-def _build(weights: str, seed: int, precision: str = "fp32"):
+def weight_arrays(weights: str, seed: int) -> list[np.ndarray] | None:
+    """VGG16's weights up to fc2 as arrays, or None for a weights file in a layout only Keras itself reads."""
+    if weights == "random":
+        return _random_weights(vgg16.shapes(), seed)
+    path = _imagenet_file() if weights == "imagenet" else weights
+    try:
+        return vgg16.read_weights_file(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _imagenet_file() -> str:
+    """The ImageNet weights keras.applications uses, downloaded once into ~/.keras/models and checked by hash."""
+    from captioner.backend import import_keras
+
+    try:
+        return import_keras().utils.get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models",
+                                             file_hash=IMAGENET_HASH)
+    except Exception as exc:  # offline, proxy, disk: the user needs the alternatives, not a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(
+            f"cannot get the ImageNet VGG16 weights ({reason[:200]}); offline, use --weights FILE with a local "
+            f"copy of {IMAGENET_FILE}, or --weights random for a test run") from None
+
+
+def _build(arrays: list[np.ndarray] | None, weights: str, precision: str = "fp32"):
     from captioner.backend import import_keras
 
     keras = import_keras()
-
-    if weights == "imagenet":
-        try:
-            full = keras.applications.VGG16(weights="imagenet", include_top=True)
-        except Exception as exc:  # offline, proxy, disk: the user needs the alternatives, not a traceback
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(
-                f"cannot get the ImageNet VGG16 weights ({reason[:200]}); offline, use --weights FILE with a local "
-                f"copy of {IMAGENET_FILE}, or --weights random for a test run") from None
-    else:
+    policy = None if precision == "fp32" else PRECISIONS[precision]
+    if arrays is not None:
+        features = vgg16.build(keras, arrays, policy)
+    else:  # a weights file in another layout: keras.applications' model reads it
         full = keras.applications.VGG16(weights=None, include_top=True)
-    features = keras.Model(full.input, full.get_layer(LAYER).output, name="vgg16_fc2")
-    if weights == "random":
-        features.set_weights(_random_weights(features, seed))
-    elif weights != "imagenet":
         try:
             full.load_weights(weights)
         except Exception as exc:
             raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
+        features = keras.Model(full.input, full.get_layer(LAYER).output, name="vgg16_fc2")
+        if policy:
+            features = _with_policy(keras, features, policy)
     if tuple(features.output.shape[1:]) != (DIM,):  # fc2, never the 1,000-way softmax
         raise AssertionError(f"encoder output {features.output.shape}, expected (None, {DIM})")
-    if precision != "fp32":
-        features = _with_policy(keras, features, PRECISIONS[precision])
     pixels = keras.Input((224, 224, 3), dtype="uint8", name="pixels")
     return keras.Model(pixels, features(_preprocess_layer(keras)(pixels)), name="vgg16_fc2_encoder")
 
@@ -152,12 +171,11 @@ def _with_policy(keras, model, policy: str):
     return mixed
 
 
-def _random_weights(model, seed: int) -> list[np.ndarray]:
+def _random_weights(shapes: list[tuple[int, ...]], seed: int) -> list[np.ndarray]:
     """He-uniform kernels and zero biases from numpy: identical under every Keras backend and version."""
     rng = np.random.default_rng(seed)
     out = []
-    for w in model.weights:
-        shape = tuple(w.shape)
+    for shape in shapes:
         if len(shape) == 1:
             out.append(np.zeros(shape, np.float32))
             continue

@@ -75,3 +75,28 @@ def test_precision_is_part_of_the_encoder_identity(tmp_path):
     del meta["fingerprint"]["precision"]
     (old / "cache.json").write_text(json.dumps(meta))
     assert FeatureCache.open(str(old), fingerprint("random")).fingerprint["precision"] == "fp32"
+
+
+def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
+    """Our VGG16 (built straight from its arrays) against keras.applications' VGG16: the seeded random weights
+    give the same features as before, and a weights file in the layout keras.applications ships (the ImageNet
+    file's) loads to the same model as keras.applications loads it."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from captioner.backend import import_keras
+    from captioner.encoder import _random_weights
+
+    keras = import_keras()
+    full = keras.applications.VGG16(weights=None, include_top=True)
+    fc2 = keras.Model(full.input, full.get_layer("fc2").output)
+    fc2.set_weights(_random_weights([tuple(w.shape) for w in fc2.weights], 0))
+    batch = np.random.default_rng(4).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(random_encoder.encode(batch), np.asarray(fc2.predict_on_batch(preprocess(batch))))
+
+    path = str(tmp_path / "vgg16.h5")
+    with h5py.File(path, "w") as f:  # what keras.applications' ImageNet file is: Keras' HDF5 weights layout
+        legacy_h5_format.save_weights_to_hdf5_group(f, full)
+    from_file = Encoder(path)
+    assert from_file.fingerprint["weights"] == "file"
+    np.testing.assert_array_equal(from_file.encode(batch), random_encoder.encode(batch))

@@ -104,3 +104,49 @@ def test_score_matches_search():
     step = TableStep(table({1: {A: 0.9, B: 0.1}, A: {C: 0.8, END: 0.2}, C: {END: 1.0}}))
     tokens = np.array([[1, A, C, END, PAD, PAD], [1, B, END, PAD, PAD, PAD]])
     np.testing.assert_allclose(score(step, FEATURES, tokens), np.log([0.72, 0.1 * 0.2]), atol=1e-3)  # B's row is uniform over 5 allowed tokens
+
+
+def test_beam_search_gives_keras_nlps_beams_on_random_tables():
+    """Our beam loop against keras-nlp's BeamSampler (the library recipe) on random next-token tables."""
+    import keras_nlp
+
+    from captioner.search import _next_fn, ops
+
+    rng = np.random.default_rng(3)
+    for trial in range(4):
+        probs = rng.dirichlet(np.full(len(WORDS), 0.5), size=len(WORDS))
+        step = TableStep(probs)
+        features = np.zeros((3, 3), np.float32)
+        ours = Searcher(step, 5, SearchSettings(beam_size=3, num_captions=3), compiled=False)(features)
+        sampler = keras_nlp.samplers.BeamSampler(num_beams=3, return_all_beams=True)
+        prompt = np.zeros((3, 7), np.int32)
+        prompt[:, 0] = 1
+        mask = prompt == 1
+        tokens, logps = sampler(_next_fn(step.step, 7), ops.convert_to_tensor(prompt), cache=step.initial_state(features),
+                                index=1, mask=mask, stop_token_ids=(END,))
+        for i in range(3):
+            assert [list(t) for t, _ in ours[i]] == [list(t) for t in np.asarray(tokens)[i]], trial
+            np.testing.assert_allclose([s for _, s in ours[i]], np.asarray(logps)[i], atol=1e-4)
+
+
+def test_greedy_log_probabilities_come_from_the_search_itself():
+    step = TableStep(table({1: {A: 0.9, B: 0.1}, A: {C: 0.8, END: 0.2}, C: {END: 1.0}}))
+    (best,), _ = Searcher(step, 6)(FEATURES)
+    assert best[1] == pytest.approx(float(score(step, FEATURES[:1], best[0][None])[0]), abs=1e-4)
+    (unscored,), _ = Searcher(step, 6)(FEATURES, scores=False)
+    assert list(unscored[0]) == list(best[0]) and np.isnan(unscored[1])
+
+
+def test_chunked_top_k_is_exact():
+    from captioner.beam_search import top_k_rows
+    from captioner.search import ops
+
+    rng = np.random.default_rng(0)
+    for vocab in (3000, 3001, 700, 36):
+        x = rng.standard_normal((64, vocab)).astype(np.float32)
+        x[0, :] = 0.0  # ties
+        values, ids = top_k_rows(ops.convert_to_tensor(x), 5)
+        values, ids = np.asarray(values), np.asarray(ids)
+        np.testing.assert_allclose(np.sort(values, 1), np.sort(x, 1)[:, -5:])
+        np.testing.assert_array_equal(np.take_along_axis(x, ids, 1), values)
+        assert (ids < vocab).all() and all(len(set(row)) == 5 for row in ids)

@@ -30,10 +30,14 @@ def add_arguments(parser) -> None:
                         help="encoder weights, only needed when the model was trained with a local weights file")
 
 
-def run(args) -> int:
+# Up to this many files are captioned by an eager search: compiling it (seconds) costs more than it saves.
+EAGER_UP_TO = 64
 
-    from captioner.bundle import load_bundle
-    from captioner.captioning import Captioner
+
+def run(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from captioner.bundle import load_bundle, read_encoder
     from captioner.clip_features import stack_clips
     from captioner.errors import UsageError
     from captioner.extraction import decoded_batches
@@ -43,11 +47,17 @@ def run(args) -> int:
 
     if args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
-    bundle = load_bundle(args.model)
-    note_if_random(bundle.encoder)
-    encoder = encoder_for(bundle.encoder, args.weights)
-    captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
-                          feature_dtype=bundle.feature_dtype)
+    # Cold start: the encoder (seconds: 138M weights) is made in a thread while Keras is imported (here, by the
+    # search) and the decoder loads; its arrays need only numpy, so that part overlaps the import.
+    with ThreadPoolExecutor(max_workers=1) as building:
+        encoder_future = building.submit(encoder_for, read_encoder(args.model), args.weights)
+        from captioner.captioning import Captioner
+
+        bundle = load_bundle(args.model)
+        note_if_random(bundle.encoder)
+        captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
+                              feature_dtype=bundle.feature_dtype, compiled=len(args.images) > EAGER_UP_TO)
+        encoder = encoder_future.result()
     items = [ImageFile(p, p, bundle.frames) for p in args.images]
     failed = 0
     for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, 32):
