@@ -58,17 +58,6 @@ def _next_fn(step, length: int):
     return next_
 
 
-def _ArgmaxSampler(greedy_sampler):
-    """keras-nlp's GreedySampler without the softmax it applies before its argmax (same token, one pass less
-    over the vocabulary per step)."""
-
-    class ArgmaxSampler(greedy_sampler):
-        def compute_probabilities(self, logits):
-            return logits
-
-    return ArgmaxSampler
-
-
 class Searcher:
     """Compiled greedy/beam generation for one step model; reuse it across batches."""
 
@@ -82,7 +71,7 @@ class Searcher:
         if settings.beam_size == 1:
             import keras_nlp  # here, not at the top: beam search does not need it (a second of a cold start)
 
-            self.sampler = _ArgmaxSampler(keras_nlp.samplers.GreedySampler)()
+            self.sampler = keras_nlp.samplers.GreedySampler()
         self._generate = compile_function(self._run) if compiled else self._run
         # Greedy with log-probabilities: a beam of one scores as it goes (compiled on first use).
         self._generate_scored = None

@@ -28,26 +28,31 @@ def main(argv=None) -> int:
     return 0
 
 
-def measure(images: str | None, count: int, batch_size: int, weights: str = "random") -> dict:
+def measure(images: str | None, count: int, batch_size: int, weights: str = "random", decode: str = "cpu",
+            precision: str = "fp32", processes: bool | None = None) -> dict:
+    """`decode`: where JPEGs are decoded ("gpu" needs nvImageCodec and a GPU); `processes`: CPU decoding in
+    processes (None: the default for this machine's core count)."""
     import numpy as np
 
     from captioner.datasets.synthetic import write_synthetic
     from captioner.encoder import Encoder
     from captioner.extraction import decoded_batches, extract_to_cache
     from captioner.features import FeatureCache
+    from captioner.gpu_decoding import gpu_decoder
     from captioner.images import find_images
 
     with tempfile.TemporaryDirectory() as tmp:
         if images is None:
             images = write_synthetic(tmp + "/synthetic", num_images=count).rsplit("/", 1)[0] + "/Images"
         items = find_images([images])[0][:count]
-        encoder = Encoder(weights)
+        encoder = Encoder(weights, precision=precision)
+        gpu = gpu_decoder(decode)
         warm = np.zeros((batch_size, 224, 224, 3), np.uint8)
         encoder.encode(warm)
         encoder.encode(warm[: len(items) % batch_size or batch_size])  # trace the last batch's shape too
 
         start = time.perf_counter()
-        pixels = [p for _, p, _, _ in decoded_batches(items, 224, batch_size)]
+        pixels = [p for _, p, _, _ in decoded_batches(items, 224, batch_size, gpu=gpu, processes=processes)]
         decode_only = len(items) / (time.perf_counter() - start)
         start = time.perf_counter()
         for batch in pixels:
@@ -56,9 +61,10 @@ def measure(images: str | None, count: int, batch_size: int, weights: str = "ran
 
         with FeatureCache.open(tmp + "/cache", encoder.fingerprint, "float16", writable=True) as cache:
             start = time.perf_counter()
-            report = extract_to_cache(items, encoder, cache, batch_size, show_progress=False)
+            report = extract_to_cache(items, encoder, cache, batch_size, show_progress=False, gpu=gpu)
             pipeline = report.extracted / (time.perf_counter() - start)
-    return {"images": len(items), "batch_size": batch_size, "weights": weights,
+    return {"images": len(items), "batch_size": batch_size, "weights": weights, "decode": decode,
+            "precision": precision, "processes": processes,
             "decode_only_images_per_s": round(decode_only, 1),
             "bare_forward_images_per_s": round(bare, 2), "extract_images_per_s": round(pipeline, 2),
             "ratio": round(pipeline / bare, 3)}
