@@ -12,6 +12,7 @@ from captioner.encoder import Encoder
 from captioner.errors import UsageError
 from captioner.extraction import extract_to_cache, is_cached
 from captioner.features import FeatureCache, fingerprint_difference
+from captioner.gpu_decoding import gpu_decoder
 from captioner.images import ImageFile
 from captioner.report import note_if_random, skipped
 
@@ -61,7 +62,7 @@ def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weig
     if missing:
         encoder = encoder_for(cache.fingerprint, weights)
         note_if_random(cache.fingerprint)
-        report = extract_to_cache(missing, encoder, cache, batch_size, show_progress)
+        report = extract_to_cache(missing, encoder, cache, batch_size, show_progress, gpu=gpu_decoder("auto"))
         failed.extend(report.failed)
     else:
         cache.compact()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from captioner.clip_features import cached_inputs, stack_clips
 from captioner.extraction import cache_keys, decoded_batches, is_cached
+from captioner.gpu_decoding import gpu_decoder
 from captioner.outputs import ResultWriter
 from captioner.progress import Progress
 from captioner.report import skipped
@@ -57,7 +58,8 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
-        for good, pixels, counts, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size):
+        for good, pixels, counts, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size,
+                                                         gpu=gpu_decoder("auto") if fresh else None):
             records = []
             for item, reason in bad:
                 records.append({"image": item.key, "error": reason})

@@ -41,6 +41,7 @@ def run(args) -> int:
     from captioner.clip_features import stack_clips
     from captioner.errors import UsageError
     from captioner.extraction import decoded_batches
+    from captioner.gpu_decoding import gpu_decoder
     from captioner.features_for import encoder_for
     from captioner.images import ImageFile
     from captioner.report import note_if_random, skipped
@@ -60,7 +61,7 @@ def run(args) -> int:
         encoder = encoder_future.result()
     items = [ImageFile(p, p, bundle.frames) for p in args.images]
     failed = 0
-    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, 32):
+    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, 32, gpu=gpu_decoder("auto")):
         for item, reason in bad:
             skipped(item.path, reason)
             failed += 1
