@@ -41,8 +41,8 @@ def run(args) -> int:
     from captioner.clip_features import stack_clips
     from captioner.errors import UsageError
     from captioner.extraction import decoded_batches
-    from captioner.gpu_decoding import gpu_decoder
     from captioner.features_for import encoder_for
+    from captioner.gpu_decoding import gpu_decoder
     from captioner.images import ImageFile
     from captioner.report import note_if_random, skipped
 
