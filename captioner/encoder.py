@@ -99,7 +99,7 @@ class Encoder:
     def __init__(self, weights: str = "imagenet", seed: int = 0, precision: str = "fp32"):
         self.fingerprint = fingerprint(weights, seed, precision)
         # The arrays first: numpy and h5py only, so a caller's thread can do this while Keras is imported.
-        self.model = _build(weight_arrays(weights, seed), weights, precision)
+        self.model = _build(weight_arrays(weights, seed), precision)
         self.model.trainable = False
 
     @property
@@ -113,15 +113,28 @@ class Encoder:
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
-def weight_arrays(weights: str, seed: int) -> list[np.ndarray] | None:
-    """VGG16's weights up to fc2 as arrays, or None for a weights file in a layout only Keras itself reads."""
+def weight_arrays(weights: str, seed: int) -> list[np.ndarray]:
+    """VGG16's weights up to fc2 as arrays, in `vgg16.shapes()` order."""
     if weights == "random":
         return _random_weights(vgg16.shapes(), seed)
     path = _imagenet_file() if weights == "imagenet" else weights
     try:
-        return vgg16.read_weights_file(path)
+        arrays = vgg16.read_weights_file(path)
     except (OSError, KeyError, ValueError) as exc:
         raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
+    return arrays if arrays is not None else _arrays_read_by_keras(path)
+
+
+def _arrays_read_by_keras(path: str) -> list[np.ndarray]:
+    """A weights file in a layout our reader does not know: keras.applications' model reads it for us."""
+    from captioner.backend import import_keras
+
+    full = import_keras().applications.VGG16(weights=None, include_top=True)
+    try:
+        full.load_weights(path)
+    except Exception as exc:
+        raise UsageError(f"{path}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
+    return [w for name in vgg16.layer_names() for w in full.get_layer(name).get_weights()]
 
 
 def _imagenet_file() -> str:
@@ -138,37 +151,15 @@ def _imagenet_file() -> str:
             f"copy of {IMAGENET_FILE}, or --weights random for a test run") from None
 
 
-def _build(arrays: list[np.ndarray] | None, weights: str, precision: str = "fp32"):
+def _build(arrays: list[np.ndarray], precision: str = "fp32"):
     from captioner.backend import import_keras
 
     keras = import_keras()
-    policy = None if precision == "fp32" else PRECISIONS[precision]
-    if arrays is not None:
-        features = vgg16.build(keras, arrays, policy)
-    else:  # a weights file in another layout: keras.applications' model reads it
-        full = keras.applications.VGG16(weights=None, include_top=True)
-        try:
-            full.load_weights(weights)
-        except Exception as exc:
-            raise UsageError(f"{weights}: not a VGG16 weights file ({str(exc).splitlines()[0][:200]})") from None
-        features = keras.Model(full.input, full.get_layer(LAYER).output, name="vgg16_fc2")
-        if policy:
-            features = _with_policy(keras, features, policy)
+    features = vgg16.build(keras, arrays, None if precision == "fp32" else PRECISIONS[precision])
     if tuple(features.output.shape[1:]) != (DIM,):  # fc2, never the 1,000-way softmax
         raise AssertionError(f"encoder output {features.output.shape}, expected (None, {DIM})")
     pixels = keras.Input((224, 224, 3), dtype="uint8", name="pixels")
     return keras.Model(pixels, features(_preprocess_layer(keras)(pixels)), name="vgg16_fc2_encoder")
-
-
-def _with_policy(keras, model, policy: str):
-    """The same layers and weights, computing under a mixed dtype policy (float32 weights, 16-bit maths)."""
-
-    def clone(layer):
-        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
-
-    mixed = keras.models.clone_model(model, clone_function=clone)
-    mixed.set_weights(model.get_weights())
-    return mixed
 
 
 def _random_weights(shapes: list[tuple[int, ...]], seed: int) -> list[np.ndarray]:

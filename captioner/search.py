@@ -92,7 +92,7 @@ class Searcher:
             return beam_search(_next_fn(step, self.length), prompt, state, 1, self.settings.beam_size, END)
         out = self.sampler(_next_fn(step, self.length), prompt, cache=state, index=1, mask=mask,
                            stop_token_ids=(END,))
-        return out[:, None, :], ops.zeros((batch, 1))  # greedy: scores filled in by `score`
+        return out[:, None, :], ops.zeros((batch, 1))  # greedy without scores: `__call__` makes them NaN
 
     def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[tuple[np.ndarray, float]]]:
         """For each image, the best `num_captions` (token ids, log-probability), best first.
@@ -131,20 +131,3 @@ def _words(tokens) -> int:
             break
         n += 1
     return n
-
-
-def score(step_model, features: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """Log-probability of each token sequence (B, L), `<start>` first, up to and including `<end>`."""
-    state = step_model.initial_state(features)
-    total = np.zeros(len(tokens))
-    alive = np.ones(len(tokens), dtype=bool)
-    for i in range(1, tokens.shape[1]):
-        logits, state = step_model.step(tokens[:, i - 1], state)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits[:, list(NEVER)] = NEG
-        logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-        total += np.where(alive, logp[np.arange(len(tokens)), tokens[:, i]], 0.0)
-        alive &= tokens[:, i] != END
-        if not alive.any():
-            break
-    return total

@@ -102,3 +102,8 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     from_file = Encoder(path)
     assert from_file.fingerprint["weights"] == "file"
     np.testing.assert_array_equal(from_file.encode(batch), random_encoder.encode(batch))
+
+    # A file in another layout (Keras 3's own .weights.h5) is read through keras.applications' model instead.
+    keras3 = str(tmp_path / "vgg16.weights.h5")
+    full.save_weights(keras3)
+    np.testing.assert_array_equal(Encoder(keras3).encode(batch), random_encoder.encode(batch))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from captioner.search import END, PAD, Searcher, SearchSettings, score
+from captioner.search import END, NEG, NEVER, PAD, Searcher, SearchSettings
 
 # Token ids: 0 <pad>, 1 <start>, 2 <end>, 3 <unk>, then words.
 WORDS = ["<pad>", "<start>", "<end>", "<unk>", "a", "b", "c", "d"]
@@ -25,6 +25,24 @@ class TableStep:
         from captioner.search import ops
 
         return ops.take(ops.convert_to_tensor(self.table), tokens, axis=0), state
+
+
+def score(step_model, features, tokens):
+    """Log-probability of each token sequence (B, L), `<start>` first, up to and including `<end>`: an eager
+    numpy oracle, one step at a time, independent of the compiled search."""
+    state = step_model.initial_state(features)
+    total = np.zeros(len(tokens))
+    alive = np.ones(len(tokens), dtype=bool)
+    for i in range(1, tokens.shape[1]):
+        logits, state = step_model.step(tokens[:, i - 1], state)
+        logits = np.asarray(logits, dtype=np.float64)
+        logits[:, list(NEVER)] = NEG
+        logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        total += np.where(alive, logp[np.arange(len(tokens)), tokens[:, i]], 0.0)
+        alive &= tokens[:, i] != END
+        if not alive.any():
+            break
+    return total
 
 
 def table(rows):
