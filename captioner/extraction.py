@@ -42,7 +42,7 @@ class ExtractReport:
                 f"{self.cached} already cached, {len(self.failed)} skipped")
 
 
-def _decode(item: ImageFile, size: int):
+def decode_item(item: ImageFile, size: int):
     """(item, pixels, None) or (item, None, reason); module-level so that a process pool can run it."""
     try:
         return item, load_item(item, size), None
@@ -79,7 +79,7 @@ def decoded_batches(items: list[ImageFile], size: int, batch_size: int, workers:
     processes = (cores >= 8 and gpu is None) if processes is None else processes
     ahead = 2 if workers <= 2 else 4
     chunks = _chunks(items, batch_size)
-    job = partial(_read_for_gpu, size=size) if gpu is not None else partial(_decode, size=size)
+    job = partial(_read_for_gpu, size=size) if gpu is not None else partial(decode_item, size=size)
     with _pool(workers, processes) as pool:
         # At most `ahead` batches decode ahead: memory stays bounded whatever the folder size.
         pending = []
@@ -114,7 +114,7 @@ def _read_for_gpu(item: ImageFile, size: int):
     data = jpeg_bytes(item)
     if data is not None:
         return item, data, None, None
-    _, pixels, reason = _decode(item, size)
+    _, pixels, reason = decode_item(item, size)
     return item, None, pixels, reason
 
 
@@ -129,7 +129,7 @@ def _on_device(results, gpu, size: int):
     for i, image in zip(on_gpu, decoded):
         if image is None:
             item = results[i][0]
-            _, pixels, reason = _decode(item, size)  # a JPEG nvImageCodec refused: Pillow decodes it or says why
+            _, pixels, reason = decode_item(item, size)  # a JPEG nvImageCodec refused: Pillow decodes it or says why
             results[i] = (item, None, pixels, reason)
         else:
             device_images[i] = from_dlpack(image)
@@ -157,6 +157,28 @@ def _on_device(results, gpu, size: int):
     return [results[i][0] for i in good], pixels, counts, bad
 
 
+@dataclass
+class EncodedBatch:
+    """A batch of files after the encoder, from whichever engine ran it (local, or Ray)."""
+
+    good: list[ImageFile]
+    features: np.ndarray | None  # (frames, D) float32: the good items' rows, in order (None when none is good)
+    counts: list[int]  # frames per good item
+    bad: list[tuple[ImageFile, str]]  # (item, reason)
+    records: list[dict] | None = None  # caption-folder's record of each good item, where the engine made them
+
+
+def encoded_locally(items: list[ImageFile], encoder, batch_size: int, gpu=None, describe=None
+                    ) -> Iterator[EncodedBatch]:
+    """The local engine: decoding in threads (or on the GPU) overlapped with the encoder in this process.
+
+    `describe(features, counts) -> [record]`, if given, makes each good item's record from its features."""
+    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, batch_size, gpu=gpu):
+        features = encoder.encode(pixels) if good else None
+        records = describe(features, counts) if describe is not None and good else None
+        yield EncodedBatch(good, features, counts, bad, records)
+
+
 def is_cached(cache: FeatureCache, item: ImageFile) -> bool:
     return item.cache_keys(1)[0] in cache
 
@@ -167,32 +189,33 @@ def cache_keys(items: list[ImageFile], counts: list[int]) -> list[str]:
 
 
 def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch_size: int = 32,
-                     show_progress: bool = True, on_failure=None, gpu=None) -> ExtractReport:
+                     show_progress: bool = True, on_failure=None, gpu=None, engine=None) -> ExtractReport:
     """Encode every image or clip not yet in `cache`; commit after each batch so a kill loses at most one batch.
 
-    `gpu`: a `gpu_decoding` decoder, to decode JPEGs on the device (None: on the CPU)."""
+    `gpu`: a `gpu_decoding` decoder, to decode JPEGs on the device (None: on the CPU).
+    `engine(items, batch_size) -> EncodedBatch...` runs the encoder elsewhere (Ray); `encoder` is then unused."""
     report = ExtractReport(total=len(items), clips=any(it.frames for it in items))
     todo = [it for it in items if not is_cached(cache, it)]
     report.cached = len(items) - len(todo)
     progress = Progress(len(todo), "clip" if report.clips else "img", "extract ", enabled=show_progress)
+    batches = engine(todo, batch_size) if engine is not None else encoded_locally(todo, encoder, batch_size, gpu)
     start = time.perf_counter()
     # Commits (write + fsync) run in their own thread, one in flight, in order: the encoder never waits on disk.
     with ThreadPoolExecutor(max_workers=1) as committer:
         writing = None
-        for good, pixels, counts, bad in decoded_batches(todo, encoder.input_size, batch_size, gpu=gpu):
-            for item, reason in bad:
+        for batch in batches:
+            for item, reason in batch.bad:
                 report.failed.append((item.path, reason))
                 if on_failure:
                     on_failure(item.path, reason)
-            if good:
-                features = encoder.encode(pixels)
+            if batch.good:
                 if writing is not None:
                     writing.result()  # surfaces a failed write here
                 # One append per batch: a clip's frames are committed together or not at all.
-                writing = committer.submit(cache.append, cache_keys(good, counts), features)
-                report.extracted += len(good)
-                report.frames += len(pixels)
-            progress.update(len(good) + len(bad))
+                writing = committer.submit(cache.append, cache_keys(batch.good, batch.counts), batch.features)
+                report.extracted += len(batch.good)
+                report.frames += len(batch.features)
+            progress.update(len(batch.good) + len(batch.bad))
         if writing is not None:
             writing.result()
     progress.close()

@@ -9,6 +9,7 @@ import numpy as np
 from captioner.clip_features import cached_inputs
 from captioner.datasets import DatasetError, resolve_clip, resolve_image
 from captioner.encoder import Encoder
+from captioner.encoder import fingerprint as encoder_fingerprint
 from captioner.errors import UsageError
 from captioner.extraction import extract_to_cache, is_cached
 from captioner.features import FeatureCache, fingerprint_difference
@@ -32,13 +33,20 @@ def seed_of(fingerprint: dict) -> int:
     return int(ident.split()[0].split("=")[1]) if ident.startswith("seed=") else 0
 
 
+def encoder_args(fingerprint: dict, weights: str | None = None) -> tuple[str, int, str]:
+    """(weights, seed, precision) of the encoder that produced `fingerprint`, refusing a --weights that would
+    give another one; checked without building it (a Ray worker builds it)."""
+    args = weights_for(fingerprint, weights), seed_of(fingerprint), fingerprint.get("precision", "fp32")
+    have = encoder_fingerprint(*args)
+    if have != fingerprint:
+        raise UsageError(f"--weights {weights} is not the encoder expected here "
+                         f"({fingerprint_difference(have, fingerprint)})")
+    return args
+
+
 def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
     """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one."""
-    encoder = Encoder(weights_for(fingerprint, weights), seed_of(fingerprint), fingerprint.get("precision", "fp32"))
-    if encoder.fingerprint != fingerprint:
-        raise UsageError(f"--weights {weights} is not the encoder expected here "
-                         f"({fingerprint_difference(encoder.fingerprint, fingerprint)})")
-    return encoder
+    return Encoder(*encoder_args(fingerprint, weights))
 
 
 def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weights: str | None = None,

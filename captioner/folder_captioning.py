@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from captioner.clip_features import cached_inputs, stack_clips
-from captioner.extraction import cache_keys, decoded_batches, is_cached
+from captioner.extraction import cache_keys, encoded_locally, is_cached
 from captioner.gpu_decoding import gpu_decoder
 from captioner.outputs import ResultWriter
 from captioner.progress import Progress
@@ -34,7 +34,9 @@ class FolderReport:
 
 
 def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out_path: str, batch_size: int,
-                   cache=None, show_progress: bool = True) -> FolderReport:
+                   cache=None, show_progress: bool = True, engine=None) -> FolderReport:
+    """`engine(items, batch_size) -> EncodedBatch...` with records runs encoder and search elsewhere (Ray);
+    `encoder` is then unused, and `captioner` captions only what the cache already holds."""
     report = FolderReport(total=len(items) + len(problems), unit="clips" if captioner.frames else "images",
                           verb=getattr(captioner, "verb", "captioned"))
     kept = [{**earlier[it.key], "image": it.key} for it in items if it.key in earlier]
@@ -58,29 +60,39 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
             writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
-        for good, pixels, counts, bad in decoded_batches(fresh, encoder.input_size if encoder else 224, batch_size,
-                                                         gpu=gpu_decoder("auto") if fresh else None):
+        for batch in _encoded(fresh, encoder, captioner, batch_size, engine):
             records = []
-            for item, reason in bad:
+            for item, reason in batch.bad:
                 records.append({"image": item.key, "error": reason})
                 skipped(item.path, reason)
-            if good:
-                features = encoder.encode(pixels)  # (frames, D)
+            if batch.good:
                 if cache is not None:
-                    cache.append(cache_keys(good, counts), features)
-                records += [{"image": it.key, **record}
-                            for it, record in zip(good, captioner.records(stack_clips(features, counts, frames)))]
+                    cache.append(cache_keys(batch.good, batch.counts), batch.features)
+                records += [{"image": it.key, **record} for it, record in zip(batch.good, batch.records)]
             for record in sorted(records, key=lambda r: r["image"]):
                 writer.write(record)
             writer.flush()
-            report.captioned += len(good)
-            report.failed += len(bad)
-            progress.update(len(good) + len(bad))
+            report.captioned += len(batch.good)
+            report.failed += len(batch.bad)
+            progress.update(len(batch.good) + len(batch.bad))
         progress.close()
         writer.commit()
     finally:
         writer.close()  # on an error the journal stays, for --resume
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _encoded(items, encoder, captioner, batch_size: int, engine):
+    """Batches with their records, from `engine` or made here."""
+    if not items:
+        return []
+    if engine is not None:
+        return engine(items, batch_size)
+
+    def describe(features, counts):
+        return captioner.records(stack_clips(features, counts, captioner.frames))
+
+    return encoded_locally(items, encoder, batch_size, gpu_decoder("auto"), describe)
 
 
