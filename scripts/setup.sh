@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Creates .venv (once) and installs requirements.txt into it. Safe to run again.
+# Optional extras by name: `bash scripts/setup.sh ray` also installs Ray Data (for --engine ray).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+for extra in "$@"; do
+  case "$extra" in
+    ray) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[data]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    *) echo "setup.sh: unknown extra '$extra' (known: ray)" >&2; exit 2 ;;
+  esac
+done
 # Make `python -m captioner` and `import vocab` work from any folder, without packaging metadata.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 pwd > "$site/captioner-checkout.pth"

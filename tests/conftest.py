@@ -62,4 +62,6 @@ def run_cli(capsys):
 
 def pytest_configure(config):
     # Keras' TensorFlow backend calls np.array(tensor) in a way numpy 2 flags; not ours, and harmless.
+    config.addinivalue_line("markers", "backend_independent: exercises no Keras code of its own beyond what other "
+                                       "tests cover under each backend; scripts/test.sh runs it under TensorFlow only")
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")

@@ -8,9 +8,9 @@ import subprocess
 import time
 
 
-def kill_after_shards(cmd: list[str], cache_dir, shards: int = 3, timeout: float = 240) -> None:
+def kill_after_shards(cmd: list[str], cache_dir, shards: int = 3, timeout: float = 240, env=None) -> None:
     """Run `cmd` and SIGKILL it once `cache_dir` holds `shards` committed shards (or at `timeout`)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + timeout
     folder = os.path.join(cache_dir, "shards")
     while time.time() < deadline and proc.poll() is None:

@@ -12,7 +12,7 @@ With --resume, images already captioned (in the old output or the journal) are k
 from __future__ import annotations
 
 from captioner.commands.caption import add_search_options
-from captioner.commands.options import add_quiet, positive_int
+from captioner.commands.options import add_engine_options, add_quiet, positive_int
 
 HELP = "caption a whole folder into a JSONL/CSV/COCO-json file"
 
@@ -31,6 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true", help="keep captions already in --out or in an interrupted run's journal; do the rest")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
+    add_engine_options(parser)
     add_quiet(parser)
 
 
@@ -40,16 +41,19 @@ def run(args) -> int:
     from captioner.bundle import load_bundle
     from captioner.captioning import Captioner
     from captioner.errors import UsageError
+    from captioner.extraction import is_cached
     from captioner.features import FeatureCache
     from captioner.features_for import encoder_for
     from captioner.folder_captioning import caption_folder
     from captioner.filetypes import looks_like_media
     from captioner.images import ImageFile, find_images
     from captioner.outputs import earlier_captions, output_format
+    from captioner.ray_engine import check_engine_options
     from captioner.report import note_if_random
     from captioner.report_file import check_html_path
 
     output_format(args.out)
+    check_engine_options(args)
     if args.html:
         check_html_path(args.html)
     if not os.path.isdir(args.folder):
@@ -63,11 +67,15 @@ def run(args) -> int:
     captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, 1, args.length_penalty,
                           feature_dtype=bundle.feature_dtype)
     todo = [it for it in items if it.key not in earlier]
-    encoder = encoder_for(bundle.encoder, args.weights) if todo else None
     cache = FeatureCache.open(args.cache, bundle.encoder, writable=True) if args.cache else None
     try:
-        report = caption_folder(items, problems, args.folder, earlier, encoder, captioner, args.out,
-                                args.batch_size, cache, show_progress=not args.quiet)
+        fresh = [it for it in todo if cache is None or not is_cached(cache, it)]  # what needs the encoder
+        if args.engine == "ray" and fresh:
+            report = _caption_on_ray(args, bundle, items, problems, earlier, captioner, cache)
+        else:
+            encoder = encoder_for(bundle.encoder, args.weights) if fresh else None
+            report = caption_folder(items, problems, args.folder, earlier, encoder, captioner, args.out,
+                                    args.batch_size, cache, show_progress=not args.quiet)
     finally:
         if cache is not None:
             cache.compact()
@@ -77,6 +85,25 @@ def run(args) -> int:
         _write_page(args, bundle, {it.key: it.path for it in items})
         print(f"wrote {args.html}")
     return 1 if report.failed else 0
+
+
+def _caption_on_ray(args, bundle, items, problems, earlier, captioner, cache):
+    """Encoder and search in Ray's actors, each loading the bundle (so --model must be readable on every node)."""
+    import os
+
+    from captioner.features_for import encoder_args
+    from captioner.folder_captioning import caption_folder
+    from captioner.ray_engine import ray_engine
+    from captioner.ray_stages import CaptionFiles
+
+    weights, seed, precision = encoder_args(bundle.encoder, args.weights)  # checked here, built on the workers
+    stage_args = {"weights": os.path.abspath(weights) if os.path.isfile(weights) else weights, "seed": seed,
+                  "precision": precision, "model": os.path.abspath(args.model), "beam_size": args.beam_size,
+                  "length_penalty": args.length_penalty,
+                  "feature_dtype": cache.dtype.name if cache is not None else None}
+    with ray_engine(args, CaptionFiles, stage_args) as engine:
+        return caption_folder(items, problems, args.folder, earlier, None, captioner, args.out, args.batch_size,
+                              cache, show_progress=not args.quiet, engine=engine)
 
 
 def _write_page(args, bundle, paths: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ the reason and skipped.
 
 from __future__ import annotations
 
-from captioner.commands.options import DEFAULT_FRAMES, add_encoder_options, add_quiet, positive_int
+from captioner.commands.options import DEFAULT_FRAMES, add_encoder_options, add_engine_options, add_quiet, positive_int
 
 HELP = "encode images and clips into a feature cache"
 
@@ -24,6 +24,7 @@ def add_arguments(parser) -> None:
                         help=f"frames sampled per video clip (default: {DEFAULT_FRAMES}); giving it also reads "
                              "animated GIF/WebP files as clips (else they are images: their first frame)")
     add_encoder_options(parser)
+    add_engine_options(parser)
     add_quiet(parser)
 
 
@@ -35,6 +36,7 @@ def run(args) -> int:
     from captioner.frames import is_animated
     from captioner.gpu_decoding import gpu_decoder
     from captioner.images import ImageFile, find_images
+    from captioner.ray_engine import check_engine_options
     from captioner.report import note_if_random, skipped
 
     items, problems, root = find_images(args.paths, root=args.root, accept=looks_like_media)
@@ -44,16 +46,36 @@ def run(args) -> int:
     for path, reason in problems:
         skipped(path, reason)
     fp = fingerprint(args.weights, args.seed, args.precision)
-    gpu = gpu_decoder(args.decode)
+    check_engine_options(args)
+    gpu = gpu_decoder(args.decode) if args.engine == "local" else None
     with FeatureCache.open(args.cache, fp, args.dtype, writable=True) as cache:
         todo = [it for it in items if not is_cached(cache, it)]
-        encoder = Encoder(args.weights, args.seed, args.precision) if todo else None
         note_if_random(fp)
-        report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped, gpu) \
-            if encoder else _nothing_to_do(items, cache)
+        if not todo:
+            report = _nothing_to_do(items, cache)
+        elif args.engine == "ray":
+            report = _extract_on_ray(args, items, cache)
+        else:
+            encoder = Encoder(args.weights, args.seed, args.precision)
+            report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped, gpu)
     report.failed[:0] = problems
     print(f"{report.summary()}; cache {args.cache} (keys relative to {root})")
     return 1 if report.failed else 0
+
+
+def _extract_on_ray(args, items, cache):
+    import os
+
+    from captioner.extraction import extract_to_cache
+    from captioner.ray_engine import ray_engine
+    from captioner.ray_stages import EncodeFiles
+    from captioner.report import skipped
+
+    # Absolute paths: Ray's workers do not share this process's working directory.
+    weights = os.path.abspath(args.weights) if os.path.isfile(args.weights) else args.weights
+    stage_args = {"weights": weights, "seed": args.seed, "precision": args.precision, "feature_dtype": cache.dtype.name}
+    with ray_engine(args, EncodeFiles, stage_args) as engine:
+        return extract_to_cache(items, None, cache, args.batch_size, not args.quiet, skipped, engine=engine)
 
 
 def _nothing_to_do(items, cache):

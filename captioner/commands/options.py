@@ -39,6 +39,17 @@ def add_precision(parser: argparse.ArgumentParser) -> None:
                              "the cache's encoder identity (default: fp32)")
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="where the work runs: this process ('local', default) or Ray ('ray': decoding in CPU "
+                             "tasks, the encoder in a pool of actors; needs the [ray] extra)")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="with --engine ray: join the Ray cluster at ADDRESS (e.g. ray://head:10001 or "
+                             "head:6379; default: start a local Ray on this machine)")
+    parser.add_argument("--workers", type=positive_int, default=None,
+                        help="with --engine ray: encoder actors (default: one per GPU in the cluster, else 1)")
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
