@@ -91,6 +91,12 @@ def _runtime_env() -> dict:
     return {**env, "env_vars": {"KERAS_BACKEND": backend}} if backend else env
 
 
+def weights_for_workers(weights: str) -> str:
+    """--weights as the workers need it: a local file by its absolute path (they do not share this process's
+    working directory), `imagenet` and `random` as they are."""
+    return weights if weights in ("imagenet", "random") else os.path.abspath(weights)
+
+
 class RayEngine:
     """Called with files and a batch size, yields `EncodedBatch`es as Ray finishes them (in no fixed order).
 

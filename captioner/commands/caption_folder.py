@@ -93,12 +93,12 @@ def _caption_on_ray(args, bundle, items, problems, earlier, captioner, cache):
 
     from captioner.features_for import encoder_args
     from captioner.folder_captioning import caption_folder
-    from captioner.ray_engine import ray_engine
+    from captioner.ray_engine import ray_engine, weights_for_workers
     from captioner.ray_stages import CaptionFiles
 
     weights, seed, precision = encoder_args(bundle.encoder, args.weights)  # checked here, built on the workers
-    stage_args = {"weights": os.path.abspath(weights) if os.path.isfile(weights) else weights, "seed": seed,
-                  "precision": precision, "model": os.path.abspath(args.model), "beam_size": args.beam_size,
+    stage_args = {"weights": weights_for_workers(weights), "seed": seed, "precision": precision,
+                  "model": os.path.abspath(args.model), "beam_size": args.beam_size,
                   "length_penalty": args.length_penalty,
                   "feature_dtype": cache.dtype.name if cache is not None else None}
     with ray_engine(args, CaptionFiles, stage_args) as engine:

@@ -64,16 +64,13 @@ def run(args) -> int:
 
 
 def _extract_on_ray(args, items, cache):
-    import os
-
     from captioner.extraction import extract_to_cache
-    from captioner.ray_engine import ray_engine
+    from captioner.ray_engine import ray_engine, weights_for_workers
     from captioner.ray_stages import EncodeFiles
     from captioner.report import skipped
 
-    # Absolute paths: Ray's workers do not share this process's working directory.
-    weights = os.path.abspath(args.weights) if os.path.isfile(args.weights) else args.weights
-    stage_args = {"weights": weights, "seed": args.seed, "precision": args.precision, "feature_dtype": cache.dtype.name}
+    stage_args = {"weights": weights_for_workers(args.weights), "seed": args.seed, "precision": args.precision,
+                  "feature_dtype": cache.dtype.name}
     with ray_engine(args, EncodeFiles, stage_args) as engine:
         return extract_to_cache(items, None, cache, args.batch_size, not args.quiet, skipped, engine=engine)
 
