@@ -27,20 +27,19 @@ def decode_files(batch: dict, size: int) -> dict:
         pixels.append(arr.tobytes() if reason is None else b"")
         counts.append(0 if reason is not None else len(arr))
         errors.append(reason or "")
-    return {"key": batch["key"], "path": batch["path"], "frames": batch["frames"], "count": np.array(counts),
-            "pixels": _objects(pixels), "error": _objects(errors)}
+    return {"key": batch["key"], "count": np.array(counts), "pixels": _objects(pixels), "error": _objects(errors)}
 
 
 class EncodeFiles:
     """Actor: VGG16 built once, then each batch's frames encoded in one forward pass."""
 
-    def __init__(self, weights: str, seed: int, precision: str, feature_dtype: str = "float32"):
+    def __init__(self, weights: str, seed: int, precision: str, feature_dtype: str | None = "float32"):
         from captioner.encoder import Encoder
 
         self.encoder = Encoder(weights, seed, precision)
         # Vectors travel in the dtype the driver stores them in (the cache's): float16 halves the traffic, and
-        # rounding here or on the driver gives the same bits.
-        self.feature_dtype = np.dtype(feature_dtype)
+        # rounding here or on the driver gives the same bits. None: the driver keeps no vectors.
+        self.feature_dtype = np.dtype(feature_dtype) if feature_dtype else None
 
     def __call__(self, batch: dict) -> dict:
         features, counts = self.encode(batch)
@@ -84,8 +83,7 @@ class CaptionFiles(EncodeFiles):
         from captioner.bundle import load_bundle
         from captioner.captioning import Captioner
 
-        super().__init__(weights, seed, precision)
-        self.feature_dtype = np.dtype(feature_dtype) if feature_dtype else None
+        super().__init__(weights, seed, precision, feature_dtype)
         bundle = load_bundle(model)
         self.captioner = Captioner(bundle.decoder, bundle.vocab, beam_size, 1, length_penalty,
                                    feature_dtype=bundle.feature_dtype)
