@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import socket
+import warnings
 from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
@@ -61,6 +62,9 @@ def ray_session(address: str | None, workers: int | None):
                                  f"({_first_line(exc)}); a cluster with token authentication also needs "
                                  "RAY_AUTH_MODE=token and its token") from None
             raise UsageError(f"--engine ray: could not start a local Ray ({_first_line(exc)})") from None
+        # Ray Data's tuning hints (e.g. "only received 1 input" for a small folder) are not the user's to act on.
+        stack.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.data")
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the command's own progress bar counts the files
         logging.getLogger("ray.data").setLevel(logging.ERROR)
