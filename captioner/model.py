@@ -113,15 +113,32 @@ class CaptionDecoder(FrameReader, keras.Model):
         zeros = ops.zeros((ops.shape(image)[0], self.config.units))
         return zeros, zeros, self.image_proj(image)
 
-    def inference_step(self):
-        """A `step` for frozen weights: each token's input-side LSTM gates are looked up, not computed.
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
 
-        x W + b depends only on the token, so it is precomputed once for the whole vocabulary (V, 4U); each
-        step then costs one (B, U) x (U, 4U) product instead of two. Same numbers as `step`.
+    def search_tables(self, logit_bias):
+        """What a search step with frozen weights reads, computed once from the weights (see `inference_step`).
+
+        - Each token's input-side LSTM gates: x W + b depends only on the token, so it is precomputed for the whole
+          vocabulary (V, 4U) and looked up; each step then costs one (B, U) x (U, 4U) product instead of two.
+        - The classifier with its bias plus `logit_bias` ((V',) with V' >= V) as one more row, (U + 1, V'): the
+          logits come out of the matrix product whole, with no pass of their own adding biases. Columns past V
+          have a zero kernel, so their logits are exactly `logit_bias` there (a search pads its vocabulary so).
         """
         cell = self.lstm.cell
         token_gates = ops.matmul(self.embedding.embeddings, cell.kernel) + cell.bias  # (V, 4U)
-        recurrent = cell.recurrent_kernel  # (U, 4U)
+        kernel = self.classifier.kernel
+        extra = ops.shape(logit_bias)[0] - ops.shape(kernel)[1]
+        if extra:
+            kernel = ops.concatenate([kernel, ops.zeros((ops.shape(kernel)[0], extra), kernel.dtype)], axis=1)
+        bias = ops.pad(self.classifier.bias, [[0, extra]]) + logit_bias
+        return token_gates, ops.concatenate([kernel, bias[None, :]], axis=0)
+
+    def inference_step(self, tables):
+        """A `step` for frozen weights reading `search_tables`: same numbers as `step` (plus the logit bias)."""
+        token_gates, classifier = tables
+        recurrent = self.lstm.cell.recurrent_kernel  # (U, 4U)
 
         def step(tokens, state):
             h, c, image = state
@@ -130,7 +147,8 @@ class CaptionDecoder(FrameReader, keras.Model):
             c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
             h = ops.sigmoid(o) * ops.tanh(c)
             out = self.merge_dense(h + image) if self.config.design == "merge" else h
-            return self.classifier(out), (h, c, image)
+            out = ops.concatenate([out, ops.ones_like(out[:, :1])], axis=1)  # the bias row's input
+            return ops.matmul(out, classifier), (h, c, image)
 
         return step
 

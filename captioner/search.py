@@ -1,11 +1,14 @@
-"""Greedy and beam search over any step model: greedy driven by keras-nlp's GreedySampler, beam search by
-`beam_search` (keras-nlp's BeamSampler's results with less work per step; tests compare the two).
+"""Greedy and beam search over any step model, each one compiled loop (`greedy_search`, `beam_search`); they
+return what keras-nlp's GreedySampler and BeamSampler return under the same token rules, with less work per step
+(tests compare them on random tables).
 
-A step model has `initial_state(features) -> state` and `step(tokens (B,), state) -> (logits (B, V), state)`
-(and optionally `inference_step()`, returning a faster `step` for frozen weights);
-the state is the sampler's cache, so each new token costs one LSTM step and no prefix is re-run. Finished
-sequences are frozen: after `<end>` (or `<pad>`) the only allowed token is `<pad>` with log-probability 0, so a
-finished beam keeps its score and stops growing. `<pad>`, `<start>` and `<unk>` are never generated.
+A step model has `initial_state(features) -> state` and `step(tokens (B,), state) -> (logits (B, V), state)`;
+each new token costs one LSTM step and no prefix is re-run. It may also offer a faster step for frozen weights:
+`vocab_size`, `search_tables(logit_bias)` (arrays computed once from the weights, the never-generated tokens'
+NEG folded into the classifier's bias) and `inference_step(tables)`; the Searcher reads the tables once, so
+after changing the weights call `reload_weights()`. Finished sequences are frozen: after `<end>` the only token is `<pad>` with
+log-probability 0, so a finished beam keeps its score and stops growing. `<pad>`, `<start>` and `<unk>` are
+never generated (`captioner.search_tokens`).
 """
 
 from __future__ import annotations
@@ -15,15 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from captioner.backend import import_keras
-from captioner.beam_search import beam_search
+from captioner.beam_search import CHUNK, beam_search
 from captioner.compile import compile_function
+from captioner.greedy_search import greedy_search
+from captioner.search_tokens import END, PAD, never_bias
 
-keras = import_keras()
-ops = keras.ops
-
-PAD, START, END, UNK = 0, 1, 2, 3
-NEVER = (PAD, START, UNK)  # tokens that are never generated
-NEG = -1e9
+ops = import_keras().ops
 
 
 @dataclass(frozen=True)
@@ -32,30 +32,6 @@ class SearchSettings:
     num_captions: int = 1  # best K per image (K <= beam_size)
     length_penalty: float = 0.0  # rank by logprob / (words + 1) ** length_penalty; 0 = raw log-probability
     batch_size: int = 256  # images per compiled call
-
-
-def _next_fn(step, length: int):
-    """The sampler's `next(prompt, cache, index)`, with finished-sequence freezing and banned tokens.
-
-    The last position of the `length`-token prompt may only hold `<end>`: at most length - 2 words.
-    """
-
-    def next_(prompt, cache, index):
-        last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
-        logits, cache = step(last, cache)
-        logits = ops.cast(logits, "float32")
-        vocab = ops.shape(logits)[-1]
-        ids = ops.arange(vocab)
-        banned = ops.any(ids[:, None] == ops.convert_to_tensor(NEVER, "int32")[None, :], axis=1)
-        logits = ops.where(banned[None, :], NEG, logits)
-        end_only = ops.where(ids == END, 0.0, NEG)[None, :]
-        logits = ops.where(index >= length - 1, end_only, logits)
-        finished = (last == END) | (last == PAD)
-        pad_only = ops.where(ids == PAD, 0.0, NEG)[None, :]
-        logits = ops.where(finished[:, None], pad_only, logits)
-        return logits, None, cache
-
-    return next_
 
 
 class Searcher:
@@ -68,37 +44,55 @@ class Searcher:
             raise ValueError(f"num_captions ({settings.num_captions}) must not exceed beam_size ({settings.beam_size})")
         self.step_model, self.settings = step_model, settings
         self.length = max_length + 2  # <start> + words + <end>
-        if settings.beam_size == 1:
-            import keras_nlp  # here, not at the top: beam search does not need it (a second of a cold start)
-
-            self.sampler = keras_nlp.samplers.GreedySampler()
         self._generate = compile_function(self._run) if compiled else self._run
-        # Greedy with log-probabilities: a beam of one scores as it goes (compiled on first use).
+        # Greedy with log-probabilities: one more reduction per step (its own loop, compiled on first use).
         self._generate_scored = None
         self._compiled = compiled
+        self._tables = None
 
-    def _run_scored(self, features):
-        return self._run(features, scored=True)
+    def reload_weights(self):
+        """Read the step model's weights again (after training changed them); the compiled search is kept."""
+        self._tables = None
 
-    def _run(self, features, scored: bool = False):
+    def _search_tables(self):
+        """The step model's tables (arguments of the compiled search, so new weights need no new compile)."""
+        if self._tables is None:
+            if hasattr(self.step_model, "search_tables"):
+                vocab = self.step_model.vocab_size
+                # A beam search's vocabulary chunks need whole chunks: padded columns at NEG are never chosen.
+                width = -(-vocab // CHUNK) * CHUNK if self.settings.beam_size > 1 else vocab
+                self._tables = self.step_model.search_tables(never_bias(vocab, width))
+            else:
+                self._tables = ()
+        return self._tables
+
+    def _step(self, tables):
+        if tables:
+            return self.step_model.inference_step(tables)
+
+        def step(tokens, state):
+            logits, state = self.step_model.step(tokens, state)
+            return logits + never_bias(ops.shape(logits)[-1])[None, :], state
+
+        return step
+
+    def _run_scored(self, features, tables):
+        return self._run(features, tables, scored=True)
+
+    def _run(self, features, tables, scored: bool = False):
         state = self.step_model.initial_state(features)
         batch = ops.shape(features)[0]
-        prompt = ops.concatenate([ops.full((batch, 1), START, "int32"),
-                                  ops.full((batch, self.length - 1), PAD, "int32")], axis=1)
-        mask = ops.concatenate([ops.ones((batch, 1), "bool"), ops.zeros((batch, self.length - 1), "bool")], axis=1)
-        # A step model may offer a faster step for frozen weights (the decoder precomputes token gates).
-        step = self.step_model.inference_step() if hasattr(self.step_model, "inference_step") else self.step_model.step
-        if self.settings.beam_size > 1 or scored:  # (B, K, L) best first, (B, K) log-probabilities
-            return beam_search(_next_fn(step, self.length), prompt, state, 1, self.settings.beam_size, END)
-        out = self.sampler(_next_fn(step, self.length), prompt, cache=state, index=1, mask=mask,
-                           stop_token_ids=(END,))
-        return out[:, None, :], ops.zeros((batch, 1))  # greedy without scores: `__call__` makes them NaN
+        step = self._step(tables)
+        if self.settings.beam_size > 1:  # (B, K, L) best first, (B, K) log-probabilities
+            return beam_search(step, state, batch, self.length, self.settings.beam_size)
+        tokens, log_probs = greedy_search(step, state, batch, self.length, scored)
+        return tokens[:, None, :], log_probs[:, None]  # unscored: zeros, which `__call__` makes NaN
 
     def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[tuple[np.ndarray, float]]]:
         """For each image, the best `num_captions` (token ids, log-probability), best first.
 
-        Beam search has the log-probabilities for free; greedy search adds them up as a beam of one (a
-        log-softmax over the vocabulary per step), so `scores=False` skips that (the log-probability is then NaN).
+        Beam search has the log-probabilities for free; greedy search adds them up as it goes (one more pass over
+        the logits per step), so `scores=False` skips that (the log-probability is then NaN).
         """
         greedy_scored = scores and self.settings.beam_size == 1
         if greedy_scored and self._generate_scored is None:
@@ -107,7 +101,7 @@ class Searcher:
         results = []
         for start in range(0, len(features), self.settings.batch_size):
             chunk = np.asarray(features[start:start + self.settings.batch_size], dtype=np.float32)
-            tokens, logps = generate(chunk)
+            tokens, logps = generate(chunk, self._search_tables())
             tokens = np.asarray(tokens)
             logps = np.asarray(logps) if scores or self.settings.beam_size > 1 else np.full((len(chunk), 1), np.nan)
             results.extend(self._rank(tokens, logps))

@@ -13,8 +13,9 @@ from captioner.ptb_tokens import PtbTokenizer
 class ValidationBleu:
     """Call it with the decoder being trained; references are tokenised once, the search compiled once.
 
-    TensorFlow's compiled search reads the live weights; under JAX (or torch) a compiled function keeps the
-    weights it was traced with, so there the search is rebuilt every epoch to see the new ones.
+    TensorFlow's compiled search reads the live weights (the tables it takes as arguments are read again each
+    epoch); under JAX (or torch) a compiled function keeps the weights it was traced with, so there the search is
+    rebuilt every epoch to see the new ones.
     """
 
     def __init__(self, vocab, features: np.ndarray, references: list[list[str]], feature_dtype: str):
@@ -28,6 +29,7 @@ class ValidationBleu:
         """Greedy captions of the validation images with the decoder's weights as they are now."""
         if self._captioner is None or not self.reuse:
             self._captioner = Captioner(decoder, self.vocab, feature_dtype=self.feature_dtype)
+        self._captioner.searcher.reload_weights()
         return self._captioner.best(self.features)
 
     def __call__(self, decoder) -> dict[str, float]:

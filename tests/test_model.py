@@ -105,12 +105,15 @@ def test_inference_step_equals_step(design):
     decoder = build_decoder(tiny(design))
     rng = np.random.default_rng(1)
     features = rng.standard_normal((2, 4096)).astype("float32")
-    fast = decoder.inference_step()
+    vocab = decoder.vocab_size
+    logit_bias = rng.standard_normal(vocab + 3).astype("float32")  # 3 padding columns, as a beam search asks
+    fast = decoder.inference_step(decoder.search_tables(logit_bias))
     a = b = decoder.initial_state(features)
     for token in ([1, 1], [5, 7], [2, 9]):
         la, a = decoder.step(np.array(token), a)
         lb, b = fast(np.array(token), b)
-        np.testing.assert_allclose(np.asarray(lb), np.asarray(la), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(lb)[:, :vocab], np.asarray(la) + logit_bias[:vocab], atol=1e-5)
+        np.testing.assert_allclose(np.asarray(lb)[:, vocab:], np.broadcast_to(logit_bias[vocab:], (2, 3)), atol=1e-6)
 
 
 def test_validation_bleu_after_an_epoch_sees_the_weights_of_that_epoch():

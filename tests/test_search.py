@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from captioner.search import END, NEG, NEVER, PAD, Searcher, SearchSettings
+from captioner.search import Searcher, SearchSettings
+from captioner.search_tokens import END, NEG, NEVER, PAD
 
 # Token ids: 0 <pad>, 1 <start>, 2 <end>, 3 <unk>, then words.
 WORDS = ["<pad>", "<start>", "<end>", "<unk>", "a", "b", "c", "d"]
@@ -29,11 +30,12 @@ class TableStep:
 
 def score(step_model, features, tokens):
     """Log-probability of each token sequence (B, L), `<start>` first, up to and including `<end>`: an eager
-    numpy oracle, one step at a time, independent of the compiled search."""
+    numpy oracle, one step at a time, independent of the compiled search. An `<end>` in the last position is the
+    only token allowed there: it adds nothing."""
     state = step_model.initial_state(features)
     total = np.zeros(len(tokens))
     alive = np.ones(len(tokens), dtype=bool)
-    for i in range(1, tokens.shape[1]):
+    for i in range(1, tokens.shape[1] - 1):
         logits, state = step_model.step(tokens[:, i - 1], state)
         logits = np.asarray(logits, dtype=np.float64)
         logits[:, list(NEVER)] = NEG
@@ -124,27 +126,68 @@ def test_score_matches_search():
     np.testing.assert_allclose(score(step, FEATURES, tokens), np.log([0.72, 0.1 * 0.2]), atol=1e-3)  # B's row is uniform over 5 allowed tokens
 
 
-def test_beam_search_gives_keras_nlps_beams_on_random_tables():
-    """Our beam loop against keras-nlp's BeamSampler (the library recipe) on random next-token tables."""
+def keras_nlp_next(step, length: int):
+    """A keras-nlp sampler's `next(prompt, cache, index)` under our token rules, written the plain way: a row of
+    logits rewritten per rule (banned tokens, `<end>` only at the last position, `<pad>` only after `<end>`)."""
+    from captioner.search import ops
+
+    def next_(prompt, cache, index):
+        last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
+        logits, cache = step(last, cache)
+        logits = ops.cast(logits, "float32")
+        ids = ops.arange(ops.shape(logits)[-1])
+        banned = ops.any(ids[:, None] == ops.convert_to_tensor(NEVER, "int32")[None, :], axis=1)
+        logits = ops.where(banned[None, :], NEG, logits)
+        logits = ops.where(index >= length - 1, ops.where(ids == END, 0.0, NEG)[None, :], logits)
+        finished = (last == END) | (last == PAD)
+        logits = ops.where(finished[:, None], ops.where(ids == PAD, 0.0, NEG)[None, :], logits)
+        return logits, None, cache
+
+    return next_
+
+
+def keras_nlp_search(sampler, step, features, length):
+    from captioner.search import ops
+
+    prompt = np.zeros((len(features), length), np.int32)
+    prompt[:, 0] = 1
+    return sampler(keras_nlp_next(step.step, length), ops.convert_to_tensor(prompt), cache=step.initial_state(features),
+                   index=1, mask=prompt == 1, stop_token_ids=(END,))
+
+
+# Random next-token tables: 8 tokens (captions end early) and 100 (several vocabulary chunks, one partial, and
+# captions that run to the last position); odd trials compiled (XLA), even ones eager.
+RANDOM_TABLES = [(vocab, trial) for vocab in (8, 100) for trial in range(3)]
+
+
+@pytest.mark.parametrize("vocab,trial", RANDOM_TABLES)
+def test_beam_search_gives_keras_nlps_beams_on_random_tables(vocab, trial):
+    """Our beam loop against keras-nlp's BeamSampler (the library recipe)."""
     import keras_nlp
 
-    from captioner.search import _next_fn, ops
+    rng = np.random.default_rng(100 * vocab + trial)
+    step = TableStep(rng.dirichlet(np.full(vocab, 0.5), size=vocab))
+    features = np.zeros((3, 3), np.float32)
+    ours = Searcher(step, 5, SearchSettings(beam_size=3, num_captions=3), compiled=trial % 2 == 1)(features)
+    sampler = keras_nlp.samplers.BeamSampler(num_beams=3, return_all_beams=True)
+    tokens, logps = keras_nlp_search(sampler, step, features, 7)
+    for i in range(3):
+        assert [list(t) for t, _ in ours[i]] == [list(t) for t in np.asarray(tokens)[i]]
+        np.testing.assert_allclose([s for _, s in ours[i]], np.asarray(logps)[i], atol=1e-4)
 
-    rng = np.random.default_rng(3)
-    for trial in range(4):
-        probs = rng.dirichlet(np.full(len(WORDS), 0.5), size=len(WORDS))
-        step = TableStep(probs)
-        features = np.zeros((3, 3), np.float32)
-        ours = Searcher(step, 5, SearchSettings(beam_size=3, num_captions=3), compiled=False)(features)
-        sampler = keras_nlp.samplers.BeamSampler(num_beams=3, return_all_beams=True)
-        prompt = np.zeros((3, 7), np.int32)
-        prompt[:, 0] = 1
-        mask = prompt == 1
-        tokens, logps = sampler(_next_fn(step.step, 7), ops.convert_to_tensor(prompt), cache=step.initial_state(features),
-                                index=1, mask=mask, stop_token_ids=(END,))
-        for i in range(3):
-            assert [list(t) for t, _ in ours[i]] == [list(t) for t in np.asarray(tokens)[i]], trial
-            np.testing.assert_allclose([s for _, s in ours[i]], np.asarray(logps)[i], atol=1e-4)
+
+@pytest.mark.parametrize("vocab,trial", RANDOM_TABLES)
+def test_greedy_gives_keras_nlps_tokens_on_random_tables(vocab, trial):
+    """Our greedy loop against keras-nlp's GreedySampler; its log-probabilities against the eager oracle."""
+    import keras_nlp
+
+    rng = np.random.default_rng(100 * vocab + trial)
+    step = TableStep(rng.dirichlet(np.full(vocab, 0.5), size=vocab))
+    features = np.zeros((3, 3), np.float32)
+    ours = Searcher(step, 5, compiled=trial % 2 == 1)(features)
+    theirs = np.asarray(keras_nlp_search(keras_nlp.samplers.GreedySampler(), step, features, 7))
+    assert [list(r[0][0]) for r in ours] == [list(t) for t in theirs]
+    np.testing.assert_allclose([r[0][1] for r in ours], score(step, features, theirs), atol=1e-4)
 
 
 def test_greedy_log_probabilities_come_from_the_search_itself():
@@ -155,16 +198,30 @@ def test_greedy_log_probabilities_come_from_the_search_itself():
     assert list(unscored[0]) == list(best[0]) and np.isnan(unscored[1])
 
 
-def test_chunked_top_k_is_exact():
-    from captioner.beam_search import top_k_rows
+def test_best_continuations_are_exact():
+    """The chunked ranking against all K * V candidates of each image, ranked in numpy."""
+    from captioner.beam_search import FIRST_BEAM_ONLY, best_continuations
     from captioner.search import ops
 
     rng = np.random.default_rng(0)
-    for vocab in (3000, 3001, 700, 36):
-        x = rng.standard_normal((64, vocab)).astype(np.float32)
-        x[0, :] = 0.0  # ties
-        values, ids = top_k_rows(ops.convert_to_tensor(x), 5)
-        values, ids = np.asarray(values), np.asarray(ids)
-        np.testing.assert_allclose(np.sort(values, 1), np.sort(x, 1)[:, -5:])
-        np.testing.assert_array_equal(np.take_along_axis(x, ids, 1), values)
-        assert (ids < vocab).all() and all(len(set(row)) == 5 for row in ids)
+    k = 5
+    for vocab in (3000, 3001, 700, 36, 7):
+        logits = rng.standard_normal((4 * k, vocab)).astype(np.float32)
+        logits[:k, :] = 0.0  # ties
+        log_probs = rng.standard_normal(4 * k).astype(np.float32) * 3
+        log_probs[k + 1:2 * k] = FIRST_BEAM_ONLY  # image 1: the first step
+        done = np.zeros(4 * k, bool)
+        done[2 * k:2 * k + 3] = True  # image 2: three finished beams
+        done[3 * k:] = True  # image 3: all finished
+        scores, beams, tokens = (np.asarray(x) for x in best_continuations(
+            ops.convert_to_tensor(logits), ops.convert_to_tensor(log_probs), ops.convert_to_tensor(done), k))
+        norm = np.log(np.exp(logits.astype(np.float64)).sum(1, keepdims=True))
+        cand = np.where(done[:, None], -np.inf, log_probs[:, None] + logits - norm)
+        cand[done, PAD] = log_probs[done]
+        cand = cand.reshape(4, k * vocab)
+        for image in range(4):
+            best = np.sort(cand[image])[::-1][:k]
+            np.testing.assert_allclose(np.sort(scores[image])[::-1], best, rtol=1e-5, atol=1e-5)
+            picked = cand[image, beams[image] * vocab + tokens[image]]
+            np.testing.assert_allclose(picked, scores[image], rtol=1e-5, atol=1e-5)
+            assert len(set(zip(beams[image], tokens[image]))) == k and (tokens[image] < vocab).all()
