@@ -13,46 +13,71 @@ reordered by whole-row copies. XLA's CPU top-k over a 3,000-wide row is slow; ov
 from __future__ import annotations
 
 from captioner.backend import import_keras
-from captioner.search_tokens import END, PAD, close, first_prompt
+from captioner.search_tokens import END, PAD, START, close, first_prompt
 
 keras = import_keras()
 ops = keras.ops
 
-FIRST_BEAM_ONLY = -1e9  # at the start all K beams are the same prompt: only beam 0 may extend it
 CHUNK = 32  # vocabulary chunk (measured on the 2-core CPU: 25-50 best for 3,000 words)
 
 
-def best_continuations(logits, log_probs, done, k: int):
+def best_continuations(logits, log_probs, done, k: int, per_image: int | None = None):
     """The K best (score, beam, token) per image among every open beam's continuations and every finished beam.
 
-    logits (B*K, V) float32 with the never-generated tokens already at NEG; log_probs, done (B*K,).
-    -> scores, beams (0..K-1 within the image), tokens: each (B, K), in no particular order.
+    logits (B*N, V) float32 with the never-generated tokens already at NEG; log_probs, done (B*N,), N = `per_image`
+    beams of each image (K unless given: 1 for the first step, where all K beams would be the same prompt).
+    -> scores, beams (0..N-1 within the image), tokens: each (B, K), in no particular order.
     """
+    n = per_image or k
     rows, vocab = ops.shape(logits)
-    batch, chunks = rows // k, -(-vocab // CHUNK)
+    batch = rows // n
+    if not chunked(vocab, k):  # a small vocabulary: rank all N * V candidates at once
+        norm = ops.logsumexp(logits, axis=-1, keepdims=True)
+        offset = ops.where(done[:, None], float("-inf"), log_probs[:, None] - norm)
+        values, at = ops.top_k(ops.reshape(logits + offset, (batch, n * vocab)), k, sorted=False)
+        beams, tokens = at // vocab, at % vocab
+    else:
+        values, beams, tokens = _best_in_chunks(logits, log_probs, done, k, n)
+    # Finished beams: one candidate each, `<pad>` at the beam's own score.
+    finished = ops.where(ops.reshape(done, (batch, n)), ops.reshape(log_probs, (batch, n)), float("-inf"))
+    values = ops.concatenate([values, finished], axis=1)  # (B, K + N)
+    beams = ops.concatenate([beams, ops.tile(ops.arange(n, dtype=beams.dtype)[None, :], (batch, 1))], axis=1)
+    tokens = ops.concatenate([tokens, ops.full((batch, n), PAD, tokens.dtype)], axis=1)
+    scores, pick = ops.top_k(values, k, sorted=False)
+    return scores, ops.take_along_axis(beams, pick, axis=1), ops.take_along_axis(tokens, pick, axis=1)
+
+
+def chunked(vocab: int, k: int) -> bool:
+    """Whether `best_continuations` ranks by vocabulary chunks (else all candidates at once: small vocabularies)."""
+    return vocab >= 4 * k * CHUNK
+
+
+def vocab_width(vocab: int, k: int) -> int:
+    """The logits' width the beam search reads fastest: whole chunks where it ranks by chunks."""
+    return -(-vocab // CHUNK) * CHUNK if chunked(vocab, k) else vocab
+
+
+def _best_in_chunks(logits, log_probs, done, k: int, n: int):
+    """`best_continuations` for the open beams (N per image) of a large vocabulary, by chunks."""
+    rows, vocab = ops.shape(logits)
+    batch, chunks = rows // n, -(-vocab // CHUNK)
     if chunks * CHUNK != vocab:  # a copy: the decoder's search tables pad its vocabulary to whole chunks instead
         logits = ops.pad(logits, [[0, 0], [0, chunks * CHUNK - vocab]], constant_values=float("-inf"))
     blocks = ops.reshape(logits, (rows, chunks, CHUNK))
     chunk_max = ops.max(blocks, axis=-1)  # (B*K, chunks)
-    row_max = ops.max(chunk_max, axis=-1, keepdims=True)
+    row_max = ops.top_k(chunk_max, 1)[0]  # as ops.max, XLA would fold it into a second pass over the logits
     norm = row_max + ops.log(ops.sum(ops.exp(logits - row_max), axis=-1, keepdims=True))  # logsumexp
     offset = ops.where(done[:, None], float("-inf"), log_probs[:, None] - norm)  # (B*K, 1); finished: no chunks
-    ranked = ops.reshape(chunk_max + offset, (batch, k * chunks))
-    _, best_chunks = ops.top_k(ranked, k, sorted=False)  # (B, K) ids into the image's K * chunks
+    ranked = ops.reshape(chunk_max + offset, (batch, n * chunks))
+    _, best_chunks = ops.top_k(ranked, k, sorted=False)  # (B, K) ids into the image's N * chunks
     beam_of = best_chunks // chunks
-    inside = ops.take_along_axis(ops.reshape(blocks, (batch, k * chunks, CHUNK)), best_chunks[:, :, None], axis=1)
-    inside = inside + ops.take_along_axis(ops.reshape(offset, (batch, k)), beam_of, axis=1)[:, :, None]
+    inside = ops.take_along_axis(ops.reshape(blocks, (batch, n * chunks, CHUNK)), best_chunks[:, :, None], axis=1)
+    inside = inside + ops.take_along_axis(ops.reshape(offset, (batch, n)), beam_of, axis=1)[:, :, None]
     values, at = ops.top_k(ops.reshape(inside, (batch, k * CHUNK)), k, sorted=False)
     beams = ops.take_along_axis(beam_of, at // CHUNK, axis=1)
     tokens = ops.take_along_axis(best_chunks % chunks, at // CHUNK, axis=1) * CHUNK + at % CHUNK
     tokens = ops.minimum(tokens, vocab - 1)  # a padding column can only win where nothing finite is left
-    # Finished beams: one candidate each, `<pad>` at the beam's own score.
-    finished = ops.where(ops.reshape(done, (batch, k)), ops.reshape(log_probs, (batch, k)), float("-inf"))
-    values = ops.concatenate([values, finished], axis=1)  # (B, 2K)
-    beams = ops.concatenate([beams, ops.tile(ops.arange(k, dtype=beams.dtype)[None, :], (batch, 1))], axis=1)
-    tokens = ops.concatenate([tokens, ops.full((batch, k), PAD, tokens.dtype)], axis=1)
-    scores, pick = ops.top_k(values, k, sorted=False)
-    return scores, ops.take_along_axis(beams, pick, axis=1), ops.take_along_axis(tokens, pick, axis=1)
+    return values, beams, tokens
 
 
 def beam_search(step, state, batch: int, length: int, num_beams: int):
@@ -84,11 +109,18 @@ def beam_search(step, state, batch: int, length: int, num_beams: int):
         done = (tokens == END) | (tokens == PAD)
         return index + 1, tokens, cache, prompt, done, ops.reshape(scores, (rows,))
 
-    start = ops.convert_to_tensor([0.0] + [FIRST_BEAM_ONLY] * (k - 1), "float32")
     prompt = first_prompt(rows, length)
-    loop = (ops.convert_to_tensor(1, "int32"), prompt[:, 0], keras.tree.map_structure(per_beam, state), prompt,
-            ops.zeros((rows,), "bool"), ops.reshape(ops.tile(start[None, :], (batch, 1)), (rows,)))
-    _, _, _, prompt, done, log_probs = ops.while_loop(cond, body, loop, maximum_iterations=length - 2)
+    if length < 3:  # no room for a word
+        done, log_probs = ops.zeros((rows,), "bool"), ops.zeros((rows,), "float32")
+    else:  # the first step once per image (its K beams would all be the same prompt), then K rows per image
+        logits, state = step(ops.full((batch,), START, "int32"), state)
+        zeros = ops.zeros((batch,), "float32")
+        scores, _, tokens = best_continuations(ops.cast(logits, "float32"), zeros, zeros > 0, k, per_image=1)
+        tokens, log_probs = ops.reshape(ops.cast(tokens, "int32"), (rows,)), ops.reshape(scores, (rows,))
+        prompt, done = ops.slice_update(prompt, [0, 1], tokens[:, None]), tokens == END
+        loop = (ops.convert_to_tensor(2, "int32"), tokens, keras.tree.map_structure(per_beam, state), prompt, done,
+                log_probs)
+        _, _, _, prompt, done, log_probs = ops.while_loop(cond, body, loop, maximum_iterations=length - 3)
     prompt, log_probs = ops.reshape(close(prompt, done), (batch, k, length)), ops.reshape(log_probs, (batch, k))
     order = ops.argsort(-log_probs, axis=-1)
     return ops.take_along_axis(prompt, order[:, :, None], axis=1), ops.take_along_axis(log_probs, order, axis=1)

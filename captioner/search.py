@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from captioner.backend import import_keras
-from captioner.beam_search import CHUNK, beam_search
+from captioner.beam_search import beam_search, vocab_width
 from captioner.compile import compile_function
 from captioner.greedy_search import greedy_search
 from captioner.search_tokens import END, PAD, never_bias
@@ -59,8 +59,8 @@ class Searcher:
         if self._tables is None:
             if hasattr(self.step_model, "search_tables"):
                 vocab = self.step_model.vocab_size
-                # A beam search's vocabulary chunks need whole chunks: padded columns at NEG are never chosen.
-                width = -(-vocab // CHUNK) * CHUNK if self.settings.beam_size > 1 else vocab
+                # A beam search may rank by vocabulary chunks: padded to whole ones, columns at NEG never chosen.
+                width = vocab_width(vocab, self.settings.beam_size) if self.settings.beam_size > 1 else vocab
                 self._tables = self.step_model.search_tables(never_bias(vocab, width))
             else:
                 self._tables = ()

@@ -155,9 +155,9 @@ def keras_nlp_search(sampler, step, features, length):
                    index=1, mask=prompt == 1, stop_token_ids=(END,))
 
 
-# Random next-token tables: 8 tokens (captions end early) and 100 (several vocabulary chunks, one partial, and
-# captions that run to the last position); odd trials compiled (XLA), even ones eager.
-RANDOM_TABLES = [(vocab, trial) for vocab in (8, 100) for trial in range(3)]
+# Random next-token tables: 8 tokens (captions end early), 100 (captions that run to the last position) and 400
+# (beam search ranks by vocabulary chunks, the last one partial); odd trials compiled (XLA), even ones eager.
+RANDOM_TABLES = [(vocab, trial) for vocab in (8, 100, 400) for trial in range(3)]
 
 
 @pytest.mark.parametrize("vocab,trial", RANDOM_TABLES)
@@ -190,6 +190,32 @@ def test_greedy_gives_keras_nlps_tokens_on_random_tables(vocab, trial):
     np.testing.assert_allclose([r[0][1] for r in ours], score(step, features, theirs), atol=1e-4)
 
 
+class StepOnly:
+    """A decoder seen only through `initial_state` and `step`: the search's generic path (no search tables)."""
+
+    def __init__(self, decoder):
+        self.initial_state, self.step = decoder.initial_state, decoder.step
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_decoder_search_tables_give_the_generic_steps_captions(beam_size):
+    """The decoder's tables (token gates, classifier + biases in one product, vocabulary padded to whole chunks)
+    against its plain `step`, at a vocabulary large enough for the chunked beam ranking."""
+    from captioner.beam_search import chunked
+    from captioner.model import DecoderConfig, build_decoder
+
+    decoder = build_decoder(DecoderConfig(vocab_size=401, max_length=6, units=32, embed_dim=16))
+    assert chunked(401, 3)
+    rng = np.random.default_rng(0)
+    decoder.classifier.bias.assign(rng.standard_normal(401).astype(np.float32))  # zeros when built
+    features = rng.standard_normal((4, 4096)).astype(np.float32)
+    settings = SearchSettings(beam_size=beam_size, num_captions=beam_size)
+    fast, plain = Searcher(decoder, 6, settings)(features), Searcher(StepOnly(decoder), 6, settings)(features)
+    for a, b in zip(fast, plain):
+        assert [list(t) for t, _ in a] == [list(t) for t, _ in b]
+        np.testing.assert_allclose([s for _, s in a], [s for _, s in b], atol=1e-4)
+
+
 def test_greedy_log_probabilities_come_from_the_search_itself():
     step = TableStep(table({1: {A: 0.9, B: 0.1}, A: {C: 0.8, END: 0.2}, C: {END: 1.0}}))
     (best,), _ = Searcher(step, 6)(FEATURES)
@@ -200,7 +226,7 @@ def test_greedy_log_probabilities_come_from_the_search_itself():
 
 def test_best_continuations_are_exact():
     """The chunked ranking against all K * V candidates of each image, ranked in numpy."""
-    from captioner.beam_search import FIRST_BEAM_ONLY, best_continuations
+    from captioner.beam_search import best_continuations
     from captioner.search import ops
 
     rng = np.random.default_rng(0)
@@ -209,7 +235,7 @@ def test_best_continuations_are_exact():
         logits = rng.standard_normal((4 * k, vocab)).astype(np.float32)
         logits[:k, :] = 0.0  # ties
         log_probs = rng.standard_normal(4 * k).astype(np.float32) * 3
-        log_probs[k + 1:2 * k] = FIRST_BEAM_ONLY  # image 1: the first step
+        log_probs[k + 1:2 * k] = -1e9  # image 1: one beam far ahead of the others
         done = np.zeros(4 * k, bool)
         done[2 * k:2 * k + 3] = True  # image 2: three finished beams
         done[3 * k:] = True  # image 3: all finished
@@ -225,3 +251,9 @@ def test_best_continuations_are_exact():
             picked = cand[image, beams[image] * vocab + tokens[image]]
             np.testing.assert_allclose(picked, scores[image], rtol=1e-5, atol=1e-5)
             assert len(set(zip(beams[image], tokens[image]))) == k and (tokens[image] < vocab).all()
+        # The first step: one row per image, K continuations of it.
+        scores, beams, tokens = (np.asarray(x) for x in best_continuations(
+            ops.convert_to_tensor(logits[::k]), ops.zeros((4,)), ops.zeros((4,)) > 0, k, per_image=1))
+        best = np.sort(logits[::k] - norm[::k], axis=1)[:, ::-1][:, :k]
+        np.testing.assert_allclose(np.sort(scores, 1)[:, ::-1], best, rtol=1e-5, atol=1e-5)
+        assert (beams == 0).all() and all(len(set(row)) == k for row in tokens)
