@@ -6,9 +6,9 @@ A step model has `initial_state(features) -> state` and `step(tokens (B,), state
 each new token costs one LSTM step and no prefix is re-run. It may also offer a faster step for frozen weights:
 `vocab_size`, `search_tables(logit_bias)` (arrays computed once from the weights, the never-generated tokens'
 NEG folded into the classifier's bias) and `inference_step(tables)`; the Searcher reads the tables once, so
-after changing the weights call `reload_weights()`. Finished sequences are frozen: after `<end>` the only token is `<pad>` with
-log-probability 0, so a finished beam keeps its score and stops growing. `<pad>`, `<start>` and `<unk>` are
-never generated (`captioner.search_tokens`).
+after changing the weights call `reload_weights()`. Finished sequences are frozen: after `<end>` the only token
+is `<pad>` with log-probability 0, so a finished beam keeps its score and stops growing. `<pad>`, `<start>` and
+`<unk>` are never generated (`captioner.search_tokens`).
 """
 
 from __future__ import annotations
