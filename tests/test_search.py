@@ -257,3 +257,18 @@ def test_best_continuations_are_exact():
         best = np.sort(logits[::k] - norm[::k], axis=1)[:, ::-1][:, :k]
         np.testing.assert_allclose(np.sort(scores, 1)[:, ::-1], best, rtol=1e-5, atol=1e-5)
         assert (beams == 0).all() and all(len(set(row)) == k for row in tokens)
+
+
+def test_first_argmax_is_numpys_argmax():
+    from captioner.greedy_search import first_argmax
+    from captioner.search import ops
+
+    rng = np.random.default_rng(1)
+    for vocab in (3008, 3000, 200, 36):
+        x = rng.standard_normal((16, vocab)).astype(np.float32)
+        x[0, :] = 1.0  # ties everywhere: the first index
+        x[1, [min(40, vocab - 3), vocab - 2, vocab - 1]] = 9.0  # ties (across and within chunks)
+        x[2, -1] = 9.0  # the last column
+        top, ids = (np.asarray(a) for a in first_argmax(ops.convert_to_tensor(x)))
+        np.testing.assert_array_equal(ids, np.argmax(x, axis=1))
+        np.testing.assert_array_equal(top[:, 0], x.max(axis=1))
