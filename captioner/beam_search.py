@@ -7,7 +7,7 @@ vocabulary chunk and each row's log-normaliser, logsumexp(logits); then only sma
 candidates lie in at most K chunks, so the K chunks with the largest (chunk maximum + the beam's log-probability
 - its normaliser) hold them all; a top-k over those K chunks' entries finishes it. A finished beam takes part as
 one candidate (`<pad>`, its score unchanged) added after the chunks, not as a row of logits rewritten; beams are
-reordered by whole-row copies. XLA's CPU top-k over a 3,000-wide row is slow; over these it is not.
+reordered by whole-row copies; the first step runs once per image. XLA's CPU top-k over a 3,000-wide row is slow; over these it is not.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ CHUNK = 32  # vocabulary chunk (measured on the 2-core CPU: 25-50 best for 3,000
 def best_continuations(logits, log_probs, done, k: int, per_image: int | None = None):
     """The K best (score, beam, token) per image among every open beam's continuations and every finished beam.
 
-    logits (B*N, V) float32 with the never-generated tokens already at NEG; log_probs, done (B*N,), N = `per_image`
+    logits (B*N, V) with the never-generated tokens already at NEG; log_probs, done (B*N,), N = `per_image`
     beams of each image (K unless given: 1 for the first step, where all K beams would be the same prompt).
     -> scores, beams (0..N-1 within the image), tokens: each (B, K), in no particular order.
     """
     n = per_image or k
+    logits = ops.cast(logits, "float32")
     rows, vocab = ops.shape(logits)
     batch = rows // n
     if not chunked(vocab, k):  # a small vocabulary: rank all N * V candidates at once
@@ -100,7 +101,6 @@ def beam_search(step, state, batch: int, length: int, num_beams: int):
 
     def body(index, last, cache, prompt, done, log_probs):
         logits, cache = step(last, cache)
-        logits = ops.cast(logits, "float32")
         scores, beams, tokens = best_continuations(logits, log_probs, done, k)
         tokens = ops.reshape(ops.cast(tokens, "int32"), (rows,))
         rows_from = ops.reshape(beams + ops.arange(batch, dtype=beams.dtype)[:, None] * k, (rows,))
@@ -114,8 +114,8 @@ def beam_search(step, state, batch: int, length: int, num_beams: int):
         done, log_probs = ops.zeros((rows,), "bool"), ops.zeros((rows,), "float32")
     else:  # the first step once per image (its K beams would all be the same prompt), then K rows per image
         logits, state = step(ops.full((batch,), START, "int32"), state)
-        zeros = ops.zeros((batch,), "float32")
-        scores, _, tokens = best_continuations(ops.cast(logits, "float32"), zeros, zeros > 0, k, per_image=1)
+        scores, _, tokens = best_continuations(logits, ops.zeros((batch,), "float32"), ops.zeros((batch,), "bool"), k,
+                                               per_image=1)
         tokens, log_probs = ops.reshape(ops.cast(tokens, "int32"), (rows,)), ops.reshape(scores, (rows,))
         prompt, done = ops.slice_update(prompt, [0, 1], tokens[:, None]), tokens == END
         loop = (ops.convert_to_tensor(2, "int32"), tokens, keras.tree.map_structure(per_beam, state), prompt, done,
