@@ -11,7 +11,7 @@ from captioner import vgg16
 from captioner.errors import UsageError
 
 LAYER = "fc2"
-DIM = 4096
+DIM = 4096  # VGG16's fc2; `random-tiny` gives 64
 # What keras.applications.vgg16.preprocess_input does ("caffe" mode), written down so it can be recorded.
 PREPROCESSING = {
     "input_size": 224,
@@ -25,6 +25,9 @@ IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 IMAGENET_HASH = "64373286793e3c8b2b4e3219cbf3544b"
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + IMAGENET_FILE
 RANDOM_INIT = "he-uniform-numpy-v1"
+# --weights for seeded random encoders -> (the fingerprint's architecture, the layers' widths). `random-tiny`
+# is VGG16 at 1/16 of the width: the pipeline end to end in seconds, for tests and for trying a set-up.
+RANDOM = {"random": ("VGG16", vgg16.VGG16), "random-tiny": ("VGG16-tiny", vgg16.TINY)}
 # --precision -> the Keras dtype policy of the VGG16 layers. Mixed policies keep float32 weights and compute in
 # 16 bits (tensor cores on a GPU); the preprocessing and the returned features stay float32.
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -62,21 +65,33 @@ def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32
         raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if weights == "imagenet":
         source, ident = "imagenet", f"{IMAGENET_FILE} md5:{IMAGENET_HASH}"
-    elif weights == "random":
+    elif weights in RANDOM:
         source, ident = "random", f"seed={seed} {RANDOM_INIT}"
     else:
         if not os.path.isfile(weights):
-            raise UsageError(f"{weights}: no such weights file (use --weights imagenet, random, or a local .h5 file)")
+            raise UsageError(f"{weights}: no such weights file (use --weights imagenet, random, random-tiny, or a "
+                             "local .h5 file)")
         source, ident = "file", f"sha256:{file_sha256(weights)}"
     return {
-        "architecture": "VGG16",
+        "architecture": RANDOM[weights][0] if weights in RANDOM else "VGG16",
         "layer": LAYER,
-        "dim": DIM,
+        "dim": widths_of(weights).fc,
         "weights": source,
         "weights_id": ident,
         "preprocessing": dict(PREPROCESSING),
         "precision": precision,
     }
+
+
+def widths_of(weights: str) -> vgg16.Widths:
+    return RANDOM[weights][1] if weights in RANDOM else vgg16.VGG16
+
+
+def weights_option(fp: dict) -> str | None:
+    """The --weights value that rebuilds the encoder of `fp` (None for a local file: only the user knows it)."""
+    if fp["weights"] == "random":
+        return next(name for name, (arch, _) in RANDOM.items() if arch == fp["architecture"])
+    return "imagenet" if fp["weights"] == "imagenet" else None
 
 
 def with_defaults(fp: dict) -> dict:
@@ -88,8 +103,9 @@ def describe(fp: dict) -> str:
     """One phrase for reports; a random encoder always says so."""
     precision = "" if fp.get("precision", "fp32") == "fp32" else f", {fp['precision']}"
     if fp.get("weights") == "random":
-        return (f"RANDOM weights ({fp.get('weights_id')}{precision}) - not ImageNet; captions will be poor on "
-                "real photos")
+        tiny = ", tiny VGG16" if fp.get("architecture") == "VGG16-tiny" else ""
+        return (f"RANDOM weights ({fp.get('weights_id')}{tiny}{precision}) - not ImageNet; captions will be poor "
+                "on real photos")
     return f"{fp.get('architecture')} {fp.get('layer')} {fp.get('weights')} ({fp.get('weights_id')}{precision})"
 
 
@@ -99,7 +115,7 @@ class Encoder:
     def __init__(self, weights: str = "imagenet", seed: int = 0, precision: str = "fp32"):
         self.fingerprint = fingerprint(weights, seed, precision)
         # The arrays first: numpy and h5py only, so a caller's thread can do this while Keras is imported.
-        self.model = _build(weight_arrays(weights, seed), precision)
+        self.model = _build(weight_arrays(weights, seed), precision, widths_of(weights))
         self.model.trainable = False
 
     @property
@@ -107,7 +123,8 @@ class Encoder:
         return PREPROCESSING["input_size"]
 
     def encode(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 224, 224, 3) uint8 RGB -> (N, 4096) float32. A device tensor (GPU decoding) stays where it is."""
+        """(N, 224, 224, 3) uint8 RGB -> (N, dim) float32 (dim 4096; 64 for `random-tiny`). A device tensor (GPU
+        decoding) stays where it is."""
         if isinstance(batch, (np.ndarray, list)):
             batch = np.asarray(batch, dtype=np.uint8)
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
@@ -115,8 +132,8 @@ class Encoder:
 
 def weight_arrays(weights: str, seed: int) -> list[np.ndarray]:
     """VGG16's weights up to fc2 as arrays, in `vgg16.shapes()` order."""
-    if weights == "random":
-        return _random_weights(vgg16.shapes(), seed)
+    if weights in RANDOM:
+        return _random_weights(vgg16.shapes(widths_of(weights)), seed)
     path = _imagenet_file() if weights == "imagenet" else weights
     try:
         arrays = vgg16.read_weights_file(path)
@@ -151,13 +168,13 @@ def _imagenet_file() -> str:
             f"copy of {IMAGENET_FILE}, or --weights random for a test run") from None
 
 
-def _build(arrays: list[np.ndarray], precision: str = "fp32"):
+def _build(arrays: list[np.ndarray], precision: str = "fp32", widths: vgg16.Widths = vgg16.VGG16):
     from captioner.backend import import_keras
 
     keras = import_keras()
-    features = vgg16.build(keras, arrays, None if precision == "fp32" else PRECISIONS[precision])
-    if tuple(features.output.shape[1:]) != (DIM,):  # fc2, never the 1,000-way softmax
-        raise AssertionError(f"encoder output {features.output.shape}, expected (None, {DIM})")
+    features = vgg16.build(keras, arrays, None if precision == "fp32" else PRECISIONS[precision], widths)
+    if tuple(features.output.shape[1:]) != (widths.fc,):  # fc2, never the 1,000-way softmax
+        raise AssertionError(f"encoder output {features.output.shape}, expected (None, {widths.fc})")
     pixels = keras.Input((224, 224, 3), dtype="uint8", name="pixels")
     return keras.Model(pixels, features(_preprocess_layer(keras)(pixels)), name="vgg16_fc2_encoder")
 

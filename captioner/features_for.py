@@ -8,7 +8,7 @@ import numpy as np
 
 from captioner.clip_features import cached_inputs
 from captioner.datasets import DatasetError, resolve_clip, resolve_image
-from captioner.encoder import Encoder
+from captioner.encoder import Encoder, weights_option
 from captioner.encoder import fingerprint as encoder_fingerprint
 from captioner.errors import UsageError
 from captioner.extraction import extract_to_cache, is_cached
@@ -22,8 +22,8 @@ def weights_for(fingerprint: dict, weights: str | None) -> str:
     """The --weights value that reproduces `fingerprint` (a local file must be named by the user)."""
     if weights:
         return weights
-    if fingerprint["weights"] in ("imagenet", "random"):
-        return fingerprint["weights"]
+    if weights_option(fingerprint):
+        return weights_option(fingerprint)
     raise UsageError("this encoder used a local weights file: pass the same file with --weights FILE")
 
 

@@ -97,8 +97,10 @@ def _runtime_env() -> dict:
 
 def weights_for_workers(weights: str) -> str:
     """--weights as the workers need it: a local file by its absolute path (they do not share this process's
-    working directory), `imagenet` and `random` as they are."""
-    return weights if weights in ("imagenet", "random") else os.path.abspath(weights)
+    working directory), `imagenet` and the random ones as they are."""
+    from captioner.encoder import RANDOM
+
+    return weights if weights == "imagenet" or weights in RANDOM else os.path.abspath(weights)
 
 
 class RayEngine:

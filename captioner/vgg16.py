@@ -9,31 +9,46 @@ another layout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))  # (filters, convolutions) per block
 FC = ("fc1", "fc2")
+
+
+@dataclass(frozen=True)
+class Widths:
+    """How wide each layer is; the layers themselves (13 convolutions in 5 blocks, 2 dense) are VGG16's."""
+
+    blocks: tuple[tuple[int, int], ...]  # (filters, convolutions) per block
+    fc: int  # units of fc1 and fc2: the feature vector's size
+
+
+VGG16 = Widths(((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), 4096)
+# The same network at 1/16 of the width with 64-d features: ~240x less arithmetic, no weights file exists for
+# it. It runs the whole pipeline in seconds (tests, trying a set-up); its features mean nothing.
+TINY = Widths(((4, 2), (8, 2), (16, 3), (32, 3), (32, 3)), 64)
 
 
 def layer_names() -> list[str]:
     """The layers with weights, up to fc2, in keras.applications' order."""
-    convs = [f"block{b}_conv{c}" for b, (_, n) in enumerate(BLOCKS, 1) for c in range(1, n + 1)]
+    convs = [f"block{b}_conv{c}" for b, (_, n) in enumerate(VGG16.blocks, 1) for c in range(1, n + 1)]
     return convs + list(FC)
 
 
-def shapes() -> list[tuple[int, ...]]:
+def shapes(widths: Widths = VGG16) -> list[tuple[int, ...]]:
     """(kernel, bias) shapes of `layer_names()`, flattened in that order: the order of `model.weights`."""
     out, channels = [], 3
-    for filters, n in BLOCKS:
+    for filters, n in widths.blocks:
         for _ in range(n):
             out += [(3, 3, channels, filters), (filters,)]
             channels = filters
-    return out + [(7 * 7 * 512, 4096), (4096,), (4096, 4096), (4096,)]
+    return out + [(7 * 7 * channels, widths.fc), (widths.fc,), (widths.fc, widths.fc), (widths.fc,)]
 
 
-def build(keras, arrays: list[np.ndarray], policy=None):
-    """The fc2 feature model: (224, 224, 3) preprocessed float input -> (4096,), weights from `arrays`."""
-    if [tuple(a.shape) for a in arrays] != shapes():
+def build(keras, arrays: list[np.ndarray], policy=None, widths: Widths = VGG16):
+    """The fc2 feature model: (224, 224, 3) preprocessed float input -> (fc,), weights from `arrays`."""
+    if [tuple(a.shape) for a in arrays] != shapes(widths):
         raise ValueError("weight arrays do not have VGG16's shapes up to fc2")
     given = iter(arrays)
 
@@ -44,14 +59,14 @@ def build(keras, arrays: list[np.ndarray], policy=None):
     layers = keras.layers
     inputs = keras.Input((224, 224, 3), name="input_layer")
     x = inputs
-    for b, (filters, n) in enumerate(BLOCKS, 1):
+    for b, (filters, n) in enumerate(widths.blocks, 1):
         for c in range(1, n + 1):
             x = layers.Conv2D(filters, (3, 3), activation="relu", padding="same", name=f"block{b}_conv{c}",
                               kernel_initializer=init(), bias_initializer=init(), dtype=policy)(x)
         x = layers.MaxPooling2D((2, 2), strides=(2, 2), name=f"block{b}_pool", dtype=policy)(x)
     x = layers.Flatten(name="flatten", dtype=policy)(x)
     for name in FC:
-        x = layers.Dense(4096, activation="relu", name=name, kernel_initializer=init(), bias_initializer=init(),
+        x = layers.Dense(widths.fc, activation="relu", name=name, kernel_initializer=init(), bias_initializer=init(),
                          dtype=policy)(x)
     return keras.Model(inputs, x, name="vgg16_fc2")
 

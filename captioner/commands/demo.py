@@ -20,8 +20,9 @@ HELP = "run the whole pipeline on the built-in synthetic dataset"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--workdir", default="demo-run", metavar="DIR", help="where everything goes (default: demo-run)")
-    parser.add_argument("--weights", default="random", metavar="imagenet|random|FILE",
-                        help="encoder weights (default: random, so the demo runs offline)")
+    parser.add_argument("--weights", default="random", metavar="imagenet|random|random-tiny|FILE",
+                        help="encoder weights (default: random, so the demo runs offline; random-tiny: a tiny "
+                             "VGG16, the pipeline in seconds)")
     parser.add_argument("--images", type=positive_int, default=1000, help="synthetic images (default: 1000)")
     parser.add_argument("--epochs", type=positive_int, default=60, help="most training epochs (default: 60)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -18,9 +18,10 @@ def positive_int(text: str) -> int:
 
 
 def add_encoder_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
-                        help="VGG16 weights: 'imagenet' (downloads once), 'random' (seeded, offline tests only) "
-                             "or a local .h5 file (default: imagenet)")
+    parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|random-tiny|FILE",
+                        help="VGG16 weights: 'imagenet' (downloads once), 'random' (seeded, offline tests only), "
+                             "'random-tiny' (VGG16 at 1/16 of the width, 64-d features, seeded: the pipeline in "
+                             "seconds, for tests) or a local .h5 file (default: imagenet)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoder weights (default: 0)")
     add_precision(parser)
     parser.add_argument("--batch-size", type=positive_int, default=32,
