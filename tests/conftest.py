@@ -39,7 +39,7 @@ def trained(synthetic, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("trained")
     code = main(["train", "--captions", str(synthetic / "captions.token.txt"), "--images", str(synthetic / "Images"),
-                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random",
+                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random-tiny",
                  "--epochs", "3", "--units", "32", "--embed-dim", "16", "--quiet"])
     assert code == 0
     return work
@@ -58,10 +58,11 @@ def run_cli(capsys):
     return run
 
 
-
-
 def pytest_configure(config):
-    # Keras' TensorFlow backend calls np.array(tensor) in a way numpy 2 flags; not ours, and harmless.
     config.addinivalue_line("markers", "backend_independent: exercises no Keras code of its own beyond what other "
                                        "tests cover under each backend; scripts/test.sh runs it under TensorFlow only")
+    config.addinivalue_line("markers", "slow: processes killed or started (subprocesses, Ray, Chromium), demos, "
+                                       "the clip and classifier trainings, keras.applications' VGG16; "
+                                       "`scripts/test.sh --quick` leaves these out")
+    # Keras' TensorFlow backend calls np.array(tensor) in a way numpy 2 flags; not ours, and harmless.
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")

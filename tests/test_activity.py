@@ -30,6 +30,7 @@ LISTS = {"classInd.txt": "1 ApplyEyeMakeup\n2 Basketball\n",
          "testlist01.txt": "ApplyEyeMakeup/v_A_g03_c01.avi\nBasketball/v_B_g03_c01.gif\n"}
 
 
+@pytest.mark.backend_independent  # a layout parser
 def test_ucf101_layout_with_its_split_files(tmp_path):
     labels = load_labels(str(layout(tmp_path / "ucf", UCF, LISTS)))
     assert labels.classes == ["ApplyEyeMakeup", "Basketball"]
@@ -39,6 +40,7 @@ def test_ucf101_layout_with_its_split_files(tmp_path):
     assert "trainlist01.txt" in labels.split_source and labels.label("Basketball/v_B_g01_c01.avi") == 1
 
 
+@pytest.mark.backend_independent  # a layout parser
 def test_without_split_files_a_seeded_split_stratified_by_class(tmp_path):
     classes = {c: [f"{c}_{i}.mp4" for i in range(10)] for c in ("jump", "run", "swim")}
     root = str(layout(tmp_path / "d", classes))
@@ -50,6 +52,7 @@ def test_without_split_files_a_seeded_split_stratified_by_class(tmp_path):
     assert load_labels(root, seed=4).splits != a.splits
 
 
+@pytest.mark.backend_independent  # a layout parser
 def test_class_names_with_spaces_and_unicode_work_even_in_another_normal_form(tmp_path):
     decomposed = unicodedata.normalize("NFD", "Café Crème")  # a folder as macOS writes it
     classes = {"Playing Guitar": ["a.mp4", "b.mp4"], decomposed: ["c.mp4", "d.mp4"], "跳舞": ["e.mp4", "f.mp4"]}
@@ -88,6 +91,7 @@ BAD = [  # (what, change to the good layout, the reason that must be printed)
 ]
 
 
+@pytest.mark.backend_independent  # a layout parser
 @pytest.mark.parametrize("what,change,reason", BAD, ids=[b[0] for b in BAD])
 def test_bad_activity_data_is_one_line_naming_file_and_line(tmp_path, run_cli, what, change, reason):
     classes, lists = {c: list(v) for c, v in UCF.items()}, dict(LISTS)
@@ -101,6 +105,7 @@ def test_bad_activity_data_is_one_line_naming_file_and_line(tmp_path, run_cli, w
     assert code == 2 and err.startswith("error: ") and reason in err and "Traceback" not in err
 
 
+@pytest.mark.backend_independent  # a layout parser
 def test_one_list_without_the_other_is_refused(tmp_path):
     root = layout(tmp_path / "one", UCF, {"trainlist01.txt": LISTS["trainlist01.txt"]})
     with pytest.raises(DatasetError, match="trainlist01.txt without testlist01.txt"):
@@ -167,11 +172,12 @@ def activity(tmp_path_factory):
     work = tmp_path_factory.mktemp("activity")
     root = write_activity_set(str(work / "clips"), num_clips=16, seed=0)
     code = main(["train", "--labels", root, "--cache", str(work / "cache"), "--out", str(work / "model"),
-                 "--weights", "random", "--frames", str(FRAMES), "--epochs", "3", "--units", "16", "--quiet"])
+                 "--weights", "random-tiny", "--frames", str(FRAMES), "--epochs", "3", "--units", "16", "--quiet"])
     assert code == 0
     return work
 
 
+@pytest.mark.slow  # trains the classifier
 def test_train_evaluate_and_classify_agree(activity, run_cli, tmp_path):
     root, model, cache = activity / "clips", activity / "model", activity / "cache"
     config = json.loads((model / "config.json").read_text())
@@ -210,6 +216,8 @@ def test_train_evaluate_and_classify_agree(activity, run_cli, tmp_path):
     assert {r["image"]: r["label"] for r in records if "label" in r and r["image"] in predicted} == predicted
 
 
+@pytest.mark.slow  # trains the classifier
+@pytest.mark.backend_independent  # refusals before any Keras
 def test_commands_name_the_other_kind_of_model(activity, trained, synthetic, run_cli):
     code, _, err = run_cli("caption", "--model", activity / "model", synthetic / "Images" / "shapes_00000.jpg")
     assert code == 2 and "an activity classifier, not a caption model" in err
@@ -223,6 +231,7 @@ def test_commands_name_the_other_kind_of_model(activity, trained, synthetic, run
     assert code == 2 and "without --captions/--images" in err
 
 
+@pytest.mark.slow  # trains the classifier
 def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, monkeypatch, capsys):
     from captioner.datasets.ucf101 import load_labels
     from captioner.encoder import fingerprint
@@ -242,22 +251,25 @@ def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, 
 
     monkeypatch.setattr(ClipBatches, "__getitem__", dies_in_epoch_three)
     with pytest.raises((Exception, KeyboardInterrupt)):
-        train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random"), "random",
-                         settings, FRAMES, units=16, show_progress=False)
+        train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random-tiny"),
+                         "random-tiny", settings, FRAMES, units=16, show_progress=False)
     state = json.loads((tmp_path / "m" / "checkpoints" / "state.json").read_text())
     assert state["epochs_done"] == 2 and not (tmp_path / "m" / "config.json").exists()
     monkeypatch.setattr(ClipBatches, "__getitem__", real)
-    summary = train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random"), "random",
-                               settings, FRAMES, units=16, resume=True, show_progress=False)
+    summary = train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random-tiny"),
+                               "random-tiny", settings, FRAMES, units=16, resume=True, show_progress=False)
     assert "resuming after epoch 2" in capsys.readouterr().err
     assert [h["epoch"] for h in summary["history"]] == [1, 2, 3, 4]
     assert (tmp_path / "m" / "config.json").exists()
 
 
+@pytest.mark.slow  # trains the classifier
+@pytest.mark.backend_independent  # the demo's glue; the classifier per backend above
 def test_activity_demo_on_a_finished_run_scores_and_classifies(activity, run_cli, tmp_path):
     import shutil
 
     shutil.copytree(activity, tmp_path / "a")  # the demo's own layout: clips/, cache/, model/
-    code, out, _ = run_cli("demo", "--activity", "--workdir", tmp_path / "a", "--frames", str(FRAMES), "--quiet")
+    code, out, _ = run_cli("demo", "--activity", "--workdir", tmp_path / "a", "--frames", str(FRAMES), "--quiet",
+                           "--weights", "random-tiny")
     assert code == 0 and "4 classes (left, right, up, down)" in out and "| top-1 accuracy |" in out
     assert "4. a few test clips:" in out and "RANDOM" in out

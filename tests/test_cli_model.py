@@ -18,14 +18,16 @@ def test_train_writes_a_bundle_and_reports_bleu(trained, synthetic, run_cli, tmp
     assert set(config["training"]["val_bleu_greedy"]) == {"bleu1", "bleu2", "bleu3", "bleu4"}
     # the same --out again without --resume is refused, clearly
     code, _, err = run_cli("train", "--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images",
-                           "--cache", trained / "cache", "--out", trained / "model", "--weights", "random", "--quiet")
+                           "--cache", trained / "cache", "--out", trained / "model", "--weights", "random-tiny",
+                           "--quiet")
     assert code == 2 and "--resume" in err
 
 
+@pytest.mark.backend_independent  # what train prints
 def test_train_stdout_names_bleu_and_random_encoder(synthetic, run_cli, tmp_path, trained):
     shutil.copytree(trained / "cache", tmp_path / "cache")
     code, out, _ = run_cli("train", "--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images",
-                           "--cache", tmp_path / "cache", "--out", tmp_path / "m", "--weights", "random",
+                           "--cache", tmp_path / "cache", "--out", tmp_path / "m", "--weights", "random-tiny",
                            "--epochs", "1", "--units", "8", "--embed-dim", "8", "--quiet")
     assert code == 0
     assert "validation BLEU (greedy): BLEU-1" in out and "BLEU-4" in out and "RANDOM" in out
@@ -78,6 +80,7 @@ def test_caption_json_and_num_captions(trained, synthetic, run_cli):
     assert code == 2 and "--beam-size" in err
 
 
+@pytest.mark.backend_independent  # output formats and failures
 def test_caption_folder_formats_and_errors(trained, synthetic, run_cli, tmp_path):
     folder = tmp_path / "f"
     (folder / "sub").mkdir(parents=True)
@@ -102,9 +105,11 @@ def test_caption_folder_formats_and_errors(trained, synthetic, run_cli, tmp_path
     assert run_cli("caption-folder", "--model", trained / "model", folder, "--out", tmp_path / "r.txt")[0] == 2
 
 
+@pytest.mark.slow
+@pytest.mark.backend_independent  # the demo's glue; its stages run per backend in the tests above
 def test_demo_runs_end_to_end(run_cli, tmp_path):
     code, out, _ = run_cli("demo", "--workdir", tmp_path / "demo", "--images", "12", "--epochs", "2", "--quiet",
-                           "--no-meteor")
+                           "--no-meteor", "--weights", "random-tiny")
     assert code == 0
     assert "greedy  BLEU-1" in out and "beam 3  BLEU-1" in out and "colour+shape right" in out and "CIDEr-D" in out
     assert "RANDOM" in out and (tmp_path / "demo" / "model" / "config.json").exists()
@@ -122,6 +127,7 @@ def test_training_curves_are_in_the_bundle_and_the_last_bleu_is_the_live_model(t
         assert best[f"val_bleu{n}"] == pytest.approx(training["val_bleu_greedy"][f"bleu{n}"], abs=1e-4)
 
 
+@pytest.mark.backend_independent  # the results file and the scorers
 def test_coco_results_file_is_read_by_pycocotools_and_scores_as_coco_caption_does(trained, synthetic, run_cli,
                                                                                    tmp_path):
     from pycocoevalcap.bleu.bleu import Bleu

@@ -6,6 +6,8 @@ import pytest
 
 from captioner.datasets import DatasetError, load_captions, resolve_clip
 
+pytestmark = pytest.mark.backend_independent  # caption file parsers: no Keras
+
 MSVD_HEADER = "VideoID,Start,End,WorkerID,Source,AnnotationTime,Language,Description\n"
 
 

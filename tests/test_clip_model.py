@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -51,12 +50,13 @@ def clip_model(clips, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("clip_model")
     code = main(["train", "--captions", str(clips / "captions.csv"), "--images", str(clips / "Clips"),
-                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random",
+                 "--cache", str(work / "cache"), "--out", str(work / "model"), "--weights", "random-tiny",
                  "--frames", str(FRAMES), "--epochs", "2", "--units", "16", "--embed-dim", "8", "--quiet"])
     assert code == 0
     return work
 
 
+@pytest.mark.slow  # trains the clip model
 def test_bundle_says_it_takes_clips(clip_model):
     from captioner.bundle import load_bundle
 
@@ -66,6 +66,7 @@ def test_bundle_says_it_takes_clips(clip_model):
     assert load_bundle(str(clip_model / "model")).takes == f"clips of {FRAMES} frames"
 
 
+@pytest.mark.slow  # trains the clip model
 def test_caption_caption_folder_and_evaluate_agree_on_clips(clips, clip_model, run_cli, tmp_path):
     model, cache = clip_model / "model", clip_model / "cache"
     code, out, _ = run_cli("evaluate", "--model", model, "--captions", clips / "captions.csv", "--images",
@@ -95,6 +96,8 @@ def test_caption_caption_folder_and_evaluate_agree_on_clips(clips, clip_model, r
     assert from_eval == from_caption == from_folder
 
 
+@pytest.mark.slow  # trains the clip model
+@pytest.mark.backend_independent  # a caption file layout
 def test_msrvtt_layout_trains_and_evaluates(clips, clip_model, run_cli, tmp_path):
     truth = json.loads((clips / "truth.json").read_text())
     split = dict(line.split("\t") for line in (clips / "split.tsv").read_text().splitlines())
@@ -105,13 +108,15 @@ def test_msrvtt_layout_trains_and_evaluates(clips, clip_model, run_cli, tmp_path
     shutil.copytree(clip_model / "cache", tmp_path / "cache")  # same clip ids: nothing is extracted again
     common = ["--captions", tmp_path / "videodatainfo.json", "--images", clips / "Clips", "--cache", tmp_path / "cache",
               "--quiet"]
-    code, out, _ = run_cli("train", *common, "--out", tmp_path / "m", "--weights", "random", "--frames", FRAMES,
+    code, out, _ = run_cli("train", *common, "--out", tmp_path / "m", "--weights", "random-tiny", "--frames", FRAMES,
                            "--epochs", "1", "--units", "8", "--embed-dim", "8", "--frame-encoder", "mean")
     assert code == 0 and "msrvtt captions: 20 clips" in out
-    code, out, _ = run_cli("evaluate", "--model", tmp_path / "m", *common, "--split", "test")
+    code, out, _ = run_cli("evaluate", "--model", tmp_path / "m", *common, "--split", "test", "--no-meteor")
     assert code == 0 and "clips 4" in out
 
 
+@pytest.mark.slow  # trains the clip model
+@pytest.mark.backend_independent  # which file goes to which model
 def test_mixed_folders_report_the_other_kind(clips, clip_model, trained, synthetic, run_cli, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -134,6 +139,8 @@ def test_mixed_folders_report_the_other_kind(clips, clip_model, trained, synthet
     assert "caption" in records["photo.jpg"]
 
 
+@pytest.mark.slow  # trains the clip model
+@pytest.mark.backend_independent  # bad files, named
 def test_bad_clips_are_named_once_by_caption_and_caption_folder(clip_model, run_cli, tmp_path):
     expect = make_bad_clips(str(tmp_path / "bad"))
     code, out, err = run_cli("caption-folder", "--model", clip_model / "model", tmp_path / "bad", "--out",
@@ -148,32 +155,38 @@ def test_bad_clips_are_named_once_by_caption_and_caption_folder(clip_model, run_
     assert code == 1 and "audio.mp4: no video stream" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # trains the clip model
+@pytest.mark.backend_independent  # a refusal before any Keras
 def test_image_model_refuses_a_clip_caption_file(clips, trained, run_cli, tmp_path):
     code, _, err = run_cli("evaluate", "--model", trained / "model", "--captions", clips / "captions.csv", "--images",
                            clips / "Clips", "--cache", tmp_path / "c", "--quiet")
     assert code == 2 and "describes images" in err and "captions.csv" in err
 
 
-def test_clip_extraction_killed_midway_resumes_without_duplicates(clips, tmp_path):
-    cmd = [sys.executable, "-m", "captioner", "extract", str(clips / "Clips"), "--weights", "random", "--frames",
-           str(FRAMES), "--batch-size", str(FRAMES), "--quiet", "--cache"]
+@pytest.mark.slow
+@pytest.mark.backend_independent  # a kill and a resume
+def test_clip_extraction_killed_midway_resumes_without_duplicates(clips, tmp_path, run_cli):
+    args = ["extract", str(clips / "Clips"), "--weights", "random-tiny", "--frames", str(FRAMES), "--batch-size",
+            str(FRAMES), "--quiet", "--cache"]
     killed = tmp_path / "killed"
-    kill_after_shards(cmd + [str(killed)], killed)
+    kill_after_shards([sys.executable, "-m", "captioner", *args, str(killed)], killed)
     from captioner.features import FeatureCache
 
     partial = {k.split("@")[0] for k in FeatureCache.open(str(killed)).keys()}
     assert 0 < len(partial) < 20, "the kill should land midway"
-    rerun = subprocess.run(cmd + [str(killed)], capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"{20 - len(partial)} extracted" in rerun.stdout and f"{len(partial)} already cached" in rerun.stdout
+    code, out, err = run_cli(*args, killed)  # the rerun needs no process of its own
+    assert code == 0, err
+    assert f"{20 - len(partial)} extracted" in out and f"{len(partial)} already cached" in out
     keys = FeatureCache.open(str(killed)).keys()
     assert len(keys) == len(set(keys)) == 20 * FRAMES  # every clip has >= 12 frames: FRAMES each, no duplicates
     assert {k.split("@")[1].split(":")[0] for k in keys} == {str(FRAMES)}
 
 
+@pytest.mark.slow
+@pytest.mark.backend_independent  # the demo's glue; clip models per backend above
 def test_video_demo_runs_end_to_end(run_cli, tmp_path):
     code, out, _ = run_cli("demo", "--video", "--workdir", tmp_path / "vd", "--clips", "10", "--frames", "2",
-                           "--epochs", "1", "--quiet", "--no-meteor")
+                           "--epochs", "1", "--quiet", "--no-meteor", "--weights", "random-tiny")
     assert code == 0
     assert "greedy  BLEU-1" in out and "direction right" in out and "colour right" in out and "RANDOM" in out
     assert "CIDEr-D" in out and (tmp_path / "vd" / "report.html").exists()

@@ -4,6 +4,8 @@ import pytest
 
 from captioner.datasets import DatasetError, load_captions, resolve_image, safe_key
 
+pytestmark = pytest.mark.backend_independent  # caption file parsers: no Keras
+
 
 def write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from captioner.encoder import DIM, Encoder, fingerprint, preprocess
 
@@ -14,12 +15,13 @@ def test_output_is_fc2_4096_and_frozen(random_encoder):
     assert not np.allclose(out[0], out[1])
 
 
-def test_random_weights_are_deterministic_under_a_seed(random_encoder):
+def test_random_weights_are_deterministic_under_a_seed():
+    """On the tiny VGG16 (the same seeded init and build; the full one's seed-0 weights are checked against
+    keras.applications' model in test_built_from_arrays_equals_keras_applications)."""
     batch = np.random.default_rng(1).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
-    again = Encoder("random", seed=0)
-    np.testing.assert_allclose(again.encode(batch), random_encoder.encode(batch), rtol=1e-5, atol=1e-4)
-    other = Encoder("random", seed=1)
-    assert not np.allclose(other.encode(batch), random_encoder.encode(batch))
+    first = Encoder("random-tiny", seed=0).encode(batch)
+    np.testing.assert_allclose(Encoder("random-tiny", seed=0).encode(batch), first, rtol=1e-5, atol=1e-4)
+    assert not np.allclose(Encoder("random-tiny", seed=1).encode(batch), first)
 
 
 def test_fingerprint_records_weights_and_preprocessing():
@@ -59,8 +61,6 @@ def test_bf16_features_match_fp32(random_encoder, shared_data):
 def test_precision_is_part_of_the_encoder_identity(tmp_path):
     import json
 
-    import pytest
-
     from captioner.features import CacheError, FeatureCache
 
     assert fingerprint("random", precision="bf16") != fingerprint("random")
@@ -77,6 +77,7 @@ def test_precision_is_part_of_the_encoder_identity(tmp_path):
     assert FeatureCache.open(str(old), fingerprint("random")).fingerprint["precision"] == "fp32"
 
 
+@pytest.mark.slow
 def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     """Our VGG16 (built straight from its arrays) against keras.applications' VGG16: the seeded random weights
     give the same features as before, and a weights file in the layout keras.applications ships (the ImageNet
@@ -107,3 +108,25 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     keras3 = str(tmp_path / "vgg16.weights.h5")
     full.save_weights(keras3)
     np.testing.assert_array_equal(Encoder(keras3).encode(batch), random_encoder.encode(batch))
+
+
+def test_tiny_encoder_is_vgg16s_layers_at_a_sixteenth_of_the_width(random_encoder):
+    """`random-tiny` (the tests' encoder): the same layers, 64-d features, its own identity everywhere."""
+    from captioner.encoder import describe, weights_option
+    from captioner.features_for import encoder_args
+
+    tiny = Encoder("random-tiny", seed=3)
+    names = [layer.name for layer in tiny.model.get_layer("vgg16_fc2").layers]
+    assert names == [layer.name for layer in random_encoder.model.get_layer("vgg16_fc2").layers]
+    assert tiny.model.get_layer("vgg16_fc2").get_layer("block1_conv1").filters == 4
+    assert tiny.model.trainable_weights == []
+    batch = np.random.default_rng(5).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    out = tiny.encode(batch)
+    assert out.shape == (2, 64) and out.dtype == np.float32 and not np.allclose(out[0], out[1])
+    fp = tiny.fingerprint
+    assert fp["architecture"] == "VGG16-tiny" and fp["dim"] == 64 and fp["weights"] == "random"
+    assert fp != fingerprint("random", 3) and "tiny VGG16" in describe(fp) and "RANDOM" in describe(fp)
+    # a bundle or cache made with it rebuilds it, never the full VGG16 under the same seed
+    assert encoder_args(fp) == ("random-tiny", 3, "fp32")
+    assert weights_option(fingerprint("random")) == "random" and weights_option(fingerprint("imagenet")) == "imagenet"
+    np.testing.assert_array_equal(Encoder(*encoder_args(fp)).encode(batch), out)

@@ -4,6 +4,8 @@ import pytest
 from captioner.encoder import fingerprint
 from captioner.features import CacheError, FeatureCache
 
+pytestmark = pytest.mark.backend_independent  # the cache is numpy and files: no Keras
+
 FP = fingerprint("random", 0)
 
 
@@ -43,6 +45,24 @@ def test_uncommitted_shard_from_a_kill_is_ignored_and_removed(tmp_path):
     assert FeatureCache.open(str(d)).keys() == ["a.jpg"]
     FeatureCache.open(str(d), writable=True).close()
     assert not (d / "shards" / "000007.npy").exists()
+
+
+def test_a_batch_killed_while_its_rows_are_written_is_not_in_the_cache(tmp_path, monkeypatch):
+    """The keys file is the commit: written after the rows, so a kill before it leaves the old cache intact."""
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, FP, "float32", writable=True) as cache:
+        cache.append(["a.jpg"], rows(1, 0))
+
+        def killed_while_writing(*args, **kwargs):
+            raise KeyboardInterrupt  # the process dies with the rows half-written
+
+        monkeypatch.setattr(np, "save", killed_while_writing)
+        with pytest.raises(KeyboardInterrupt):
+            cache.append(["b.jpg"], rows(1, 1))
+    monkeypatch.undo()
+    reopened = FeatureCache.open(d, FP, writable=True)
+    assert reopened.keys() == ["a.jpg"] and "b.jpg" not in reopened
+    np.testing.assert_array_equal(reopened.get(["a.jpg"]), rows(1, 0))
 
 
 def test_other_encoder_and_dtype_are_refused(tmp_path):

@@ -7,6 +7,8 @@ from oddclips import frames_of, make_bad_clips, write_gif, write_video  # tests/
 from captioner.frames import FrameSampler, load_clip, load_item, sample_indices
 from captioner.images import ImageError, ImageFile
 
+pytestmark = pytest.mark.backend_independent  # PyAV/Pillow decoding: no Keras
+
 
 def test_sample_indices_are_segment_centres():
     assert sample_indices(16, 4) == [2, 6, 10, 14]

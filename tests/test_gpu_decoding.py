@@ -113,6 +113,7 @@ def test_a_jpeg_the_device_refuses_falls_back_to_the_cpu_in_order(mixed_folder):
     np.testing.assert_array_equal(np.asarray(dev[0][1])[0], host[0][1][0])
 
 
+@pytest.mark.backend_independent  # Pillow in processes and threads
 def test_process_decoding_equals_thread_decoding(mixed_folder):
     items, _, _ = find_images([str(mixed_folder)])
     threads = list(decoded_batches(items, 224, 4, workers=2, processes=False))

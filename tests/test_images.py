@@ -4,6 +4,8 @@ from PIL import Image
 
 from captioner.images import ImageError, find_images, load_image
 
+pytestmark = pytest.mark.backend_independent  # Pillow decoding: no Keras
+
 
 def save(img, path, **kw):
     img.save(path, **kw)

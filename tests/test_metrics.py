@@ -8,6 +8,8 @@ import pytest
 from captioner.metrics import WEIGHTS, bleu_scores, corpus_bleu_scores, score_captions, sentence_bleu4, tokenized
 from captioner.ptb_tokens import PtbTokenizer
 
+pytestmark = pytest.mark.backend_independent  # nltk and pycocoevalcap on strings: no Keras
+
 
 def test_weights_are_uniform_and_sum_to_one():
     for n, w in enumerate(WEIGHTS, start=1):

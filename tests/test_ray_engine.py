@@ -16,6 +16,8 @@ import pytest
 
 from killing import kill_after_shards  # tests/killing.py
 
+pytestmark = pytest.mark.slow  # Ray clusters, and a command process per Ray run
+
 HERE = pathlib.Path(__file__).resolve().parent
 PHOTOS = 40
 # Clusters from Ray 2.59 on ask for a token (~/.ray/auth_token, written when the test cluster starts); older
@@ -61,10 +63,17 @@ def photos(shared_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_export(photos, tmp_path_factory):
-    """The local engine's cache of the photos, exported."""
+    """The local engine's cache of the photos (made in this process), exported."""
     work = tmp_path_factory.mktemp("local")
-    _cli("extract", photos, "--cache", work / "cache", "--weights", "random", "--batch-size", "4")
+    _in_process("extract", photos, "--cache", work / "cache", "--weights", "random-tiny", "--batch-size", "4")
     return _export(work / "cache")
+
+
+def _in_process(*args):
+    """A local-engine command in this process: no Ray in it, so nothing here needs a process of its own."""
+    from captioner.cli import main
+
+    assert main([*map(str, args), "--quiet"]) == 0
 
 
 def _cli(*args, check=True):
@@ -96,10 +105,11 @@ def assert_same_cache(got: dict, want: dict) -> None:
     assert np.all(np.abs(a - b) <= step + 1e-6 * scale)
 
 
+@pytest.mark.backend_independent  # Ray's own start; actors under each backend: the next test
 def test_extract_on_a_local_ray_gives_the_local_engines_cache(photos, local_export, tmp_path):
     """No --ray-address: the command starts a Ray of its own on this machine."""
     _ray_or_skip()
-    proc = _cli("extract", photos, "--cache", tmp_path / "cache", "--weights", "random", "--batch-size", "4",
+    proc = _cli("extract", photos, "--cache", tmp_path / "cache", "--weights", "random-tiny", "--batch-size", "4",
                 "--engine", "ray")
     assert f"{PHOTOS} extracted" in proc.stdout
     got = _export(tmp_path / "cache")
@@ -107,23 +117,17 @@ def test_extract_on_a_local_ray_gives_the_local_engines_cache(photos, local_expo
     assert np.array_equal(got["features"], local_export["features"])  # measured: same batches, same bits
 
 
-@pytest.fixture(scope="module")
-def model(synthetic, trained, tmp_path_factory):
-    """A caption model trained long enough (40 epochs, on the cached synthetic set) that its captions of the
-    photos differ from photo to photo, so that equal captions say something."""
-    out = tmp_path_factory.mktemp("model") / "model"
-    _cli("train", "--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images", "--cache",
-         trained / "cache", "--out", out, "--weights", "random", "--epochs", "40", "--units", "32", "--embed-dim", "16")
-    return out
-
-
-def test_caption_folder_on_ray_gives_the_local_captions_and_cache(cluster, photos, model, tmp_path):
-    """Two encoder+search actors; the cache the run fills equals the local engine's."""
+def test_caption_folder_on_ray_gives_the_local_captions_and_cache(cluster, photos, trained, tmp_path):
+    """Two encoder+search actors; the cache the run fills equals the local engine's. The suite's model (3 epochs,
+    tiny encoder) already captions these photos in several ways (9 distinct captions of 40 measured), so that
+    equal captions say something."""
+    model = trained / "model"
     results = {}
     for engine, extra in (("local", []), ("ray", ["--engine", "ray", "--ray-address", cluster, "--workers", "2"])):
         out = tmp_path / f"{engine}.jsonl"
-        _cli("caption-folder", "--model", model, photos, "--out", out, "--cache", tmp_path / engine,
-             "--batch-size", "8", *extra)
+        run = _cli if engine == "ray" else _in_process
+        run("caption-folder", "--model", model, photos, "--out", out, "--cache", tmp_path / engine,
+            "--batch-size", "8", *extra)
         records = [json.loads(line) for line in out.read_text().splitlines()]
         results[engine] = {r["image"]: r["caption"] for r in records}
         assert len(records) == len(results[engine]) == PHOTOS
@@ -136,8 +140,9 @@ def test_caption_folder_on_ray_gives_the_local_captions_and_cache(cluster, photo
 def test_a_killed_worker_is_replaced_and_its_batch_run_again(cluster, photos, local_export, tmp_path):
     cache = tmp_path / "cache"
     proc = subprocess.Popen([sys.executable, "-m", "captioner", "extract", str(photos), "--cache", str(cache),
-                             "--weights", "random", "--batch-size", "4", "--engine", "ray", "--ray-address", cluster,
-                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=RAY_ENV)
+                             "--weights", "random-tiny", "--batch-size", "1", "--engine", "ray",
+                             "--ray-address", cluster, "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=RAY_ENV)
     shards = cache / "shards"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and \
@@ -156,8 +161,8 @@ def test_a_killed_worker_is_replaced_and_its_batch_run_again(cluster, photos, lo
 @pytest.mark.backend_independent  # what is killed and retried is Ray's and ours, not Keras'
 def test_a_killed_driver_reruns_to_the_same_cache_without_duplicates(cluster, photos, local_export, tmp_path):
     cache = tmp_path / "cache"
-    cmd = [sys.executable, "-m", "captioner", "extract", str(photos), "--cache", str(cache), "--weights", "random",
-           "--batch-size", "4", "--engine", "ray", "--ray-address", cluster, "--quiet"]
+    cmd = [sys.executable, "-m", "captioner", "extract", str(photos), "--cache", str(cache), "--weights", "random-tiny",
+           "--batch-size", "1", "--engine", "ray", "--ray-address", cluster, "--quiet"]
     kill_after_shards(cmd, cache, shards=2, timeout=300, env=RAY_ENV)
     rerun = _cli(*cmd[3:-1])
     done = int(rerun.stdout.split(" already cached")[0].rsplit(" ", 1)[1])
@@ -169,7 +174,7 @@ def test_a_killed_driver_reruns_to_the_same_cache_without_duplicates(cluster, ph
 def test_a_killed_caption_folder_resumes_each_image_once(cluster, photos, trained, tmp_path):
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-m", "captioner", "caption-folder", "--model", str(trained / "model"), str(photos),
-           "--out", str(out), "--cache", str(tmp_path / "cache"), "--batch-size", "4", "--engine", "ray",
+           "--out", str(out), "--cache", str(tmp_path / "cache"), "--batch-size", "1", "--engine", "ray",
            "--ray-address", cluster, "--quiet"]
     kill_after_shards(cmd, tmp_path / "cache", shards=2, timeout=300, env=RAY_ENV)
     assert not out.exists()  # the output appears whole or not at all
@@ -182,13 +187,13 @@ def test_a_killed_caption_folder_resumes_each_image_once(cluster, photos, traine
 
 @pytest.mark.backend_independent  # argument checks
 def test_engine_options_are_checked(run_cli, photos, tmp_path, monkeypatch):
-    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random", "--workers", "2")
+    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random-tiny", "--workers", "2")
     assert code == 2 and "--engine ray" in err
-    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random", "--engine", "ray",
+    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random-tiny", "--engine", "ray",
                            "--ray-address", "127.0.0.1:1")
     assert code == 2 and "--ray-address 127.0.0.1:1: nothing answers there" in err
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the [ray] extra were not installed
-    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random", "--engine", "ray")
+    code, _, err = run_cli("extract", photos, "--cache", tmp_path / "c", "--weights", "random-tiny", "--engine", "ray")
     assert code == 2 and "needs Ray" in err and "pip install" in err
     assert err.count("\n") <= 2  # the random-encoder note and the one-line error
 

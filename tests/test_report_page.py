@@ -11,6 +11,8 @@ from captioner.html_report import render_report
 from captioner.report_file import write_report
 from browser import console_errors, start_browser  # tests/browser.py
 
+pytestmark = pytest.mark.backend_independent  # renders JSON; evaluate per backend: test_cli_model
+
 HOSTILE_NAME = "<img src=x onerror=\"document.title='pwned'\">.jpg"
 HOSTILE_REF = "<script>document.title='pwned';window.pwned=1</script> a dog"
 HOSTILE_CAPTION = "a cat </td></tr><img src=x onerror=\"window.pwned=2\">"
@@ -73,6 +75,7 @@ def visible_names(driver):
     return [r.get_attribute("data-name") for r in rows(driver) if r.is_displayed()]
 
 
+@pytest.mark.slow
 def test_report_in_chromium_sorts_filters_and_keeps_hostile_text_as_text(browser, tmp_path):
     data = evaluation(tmp_path)
     page = tmp_path / "r.html"
@@ -110,6 +113,7 @@ def test_report_in_chromium_sorts_filters_and_keeps_hostile_text_as_text(browser
     assert console_errors(browser) == []
 
 
+@pytest.mark.slow
 def test_evaluate_and_caption_folder_pages_show_one_row_per_image(browser, trained, synthetic, run_cli, tmp_path):
     model, cache = trained / "model", trained / "cache"
     code, out, _ = run_cli("evaluate", "--model", model, "--captions", synthetic / "captions.token.txt",

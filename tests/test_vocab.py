@@ -4,6 +4,8 @@ import pytest
 
 from vocab import END, PAD, SPECIALS, START, UNK, Vocabulary, VocabularyError, caption_stats, normalise
 
+pytestmark = pytest.mark.backend_independent  # no Keras in vocab/
+
 
 def test_normalise_lowercases_strips_punctuation_and_keeps_short_words():
     assert normalise("A dog's  ball, tri-colored!") == "a dogs ball tri colored"
