@@ -90,7 +90,7 @@ def widths_of(weights: str) -> vgg16.Widths:
 def weights_option(fp: dict) -> str | None:
     """The --weights value that rebuilds the encoder of `fp` (None for a local file: only the user knows it)."""
     if fp["weights"] == "random":
-        return next(name for name, (arch, _) in RANDOM.items() if arch == fp["architecture"])
+        return next((name for name, (arch, _) in RANDOM.items() if arch == fp.get("architecture")), None)
     return "imagenet" if fp["weights"] == "imagenet" else None
 
 

@@ -20,10 +20,9 @@ from captioner.report import note_if_random, skipped
 
 def weights_for(fingerprint: dict, weights: str | None) -> str:
     """The --weights value that reproduces `fingerprint` (a local file must be named by the user)."""
-    if weights:
-        return weights
-    if weights_option(fingerprint):
-        return weights_option(fingerprint)
+    option = weights or weights_option(fingerprint)
+    if option:
+        return option
     raise UsageError("this encoder used a local weights file: pass the same file with --weights FILE")
 
 
