@@ -66,3 +66,16 @@ def pytest_configure(config):
                                        "`scripts/test.sh --quick` leaves these out")
     # Keras' TensorFlow backend calls np.array(tensor) in a way numpy 2 flags; not ours, and harmless.
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")
+
+
+# The longest files first: the whole suite hands out a file at a time to each core's worker, and the Ray file
+# (about a third of the TensorFlow pass) started last kept one worker busy alone at the end.
+LONGEST_FIRST = ("test_ray_engine.py", "test_clip_model.py", "test_activity.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the other files, stays

@@ -78,6 +78,7 @@ def test_precision_is_part_of_the_encoder_identity(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent  # the same Keras layers; the encoder's output per backend: the tests above
 def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     """Our VGG16 (built straight from its arrays) against keras.applications' VGG16: the seeded random weights
     give the same features as before, and a weights file in the layout keras.applications ships (the ImageNet
