@@ -88,8 +88,8 @@ def test_missing_images_are_named_and_left_out(trained, synthetic, tmp_path, run
     captions = (synthetic / "captions.token.txt").read_text().splitlines()
     (tmp_path / "t.txt").write_text("\n".join(captions[:10] + ["ghost.jpg#0\tA ghost"]) + "\n")
     code, out, err = run_cli("evaluate", "--model", trained / "model", "--captions", tmp_path / "t.txt",
-                             "--images", synthetic / "Images", "--cache", trained / "cache", "--split", "all", "--quiet",
-                             "--no-meteor")
+                             "--images", synthetic / "Images", "--cache", trained / "cache", "--split", "all",
+                             "--quiet", "--no-meteor")
     _no_traceback(out, err)
     assert code == 1 and "ghost.jpg: file not found" in err and "images 2," in out
 
