@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from captioner.errors import CaptionerError
+from captioner.base.errors import CaptionerError
 
 COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "demo"]
 

@@ -34,14 +34,14 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_activity.json)")
     args = parser.parse_args(argv)
 
-    from captioner.backend import import_keras
-    from captioner.classification import evaluate_classifier
-    from captioner.classifier_bundle import load_classifier_bundle
+    from captioner.base.backend import import_keras
     from captioner.datasets.synthetic_activity import write_activity_set
     from captioner.datasets.ucf101 import load_labels
-    from captioner.encoder import fingerprint
-    from captioner.train import TrainSettings
-    from captioner.train_classifier import train_classifier
+    from captioner.evaluation.classification import evaluate_classifier
+    from captioner.features.encoder import fingerprint
+    from captioner.models.classifier_bundle import load_classifier_bundle
+    from captioner.training.train import TrainSettings
+    from captioner.training.train_classifier import train_classifier
 
     keras = import_keras()
     root = os.path.join(args.workdir, "clips")

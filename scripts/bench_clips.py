@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_clips.json)")
     args = parser.parse_args(argv)
 
-    from captioner.backend import import_keras
+    from captioner.base.backend import import_keras
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic_clips import write_synthetic_clips
 
@@ -69,11 +69,11 @@ def main(argv=None) -> int:
 def measure_speed(workdir: str, data_dir: str, frames: int) -> dict:
     """Clip extraction (frames/s) beside still-image extraction (images/s), and decoding alone."""
     from captioner.datasets.synthetic import write_synthetic
-    from captioner.encoder import Encoder
-    from captioner.extraction import extract_to_cache
-    from captioner.features import FeatureCache
-    from captioner.frames import load_clip
-    from captioner.images import ImageFile
+    from captioner.features.cache import FeatureCache
+    from captioner.features.encoder import Encoder
+    from captioner.features.extraction import extract_to_cache
+    from captioner.inputs.frames import load_clip
+    from captioner.inputs.images import ImageFile
 
     encoder = Encoder("random")
     clips_dir = os.path.join(data_dir, "Clips")
@@ -98,8 +98,8 @@ def measure_speed(workdir: str, data_dir: str, frames: int) -> dict:
 
 def derived_cache(source: str, target: str, keys: list[str], frames: int, how: str, seed: int = 0) -> None:
     """A copy of `source` with each clip's frames shuffled, or reduced to the middle frame."""
-    from captioner.clip_features import clip_keys
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
+    from captioner.features.clip_features import clip_keys
 
     if os.path.exists(os.path.join(target, "cache.json")):
         return
@@ -120,11 +120,11 @@ def derived_cache(source: str, target: str, keys: list[str], frames: int, how: s
 
 
 def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> dict:
-    from captioner.bundle import load_bundle
     from captioner.datasets.synthetic_clips import colour_correct, direction_correct
-    from captioner.encoder import fingerprint
-    from captioner.evaluation import evaluate
-    from captioner.train import TrainSettings, train
+    from captioner.evaluation.scoring import evaluate
+    from captioner.features.encoder import fingerprint
+    from captioner.models.bundle import load_bundle
+    from captioner.training.train import TrainSettings, train
 
     clips_dir = os.path.join(data_dir, "Clips")
     model_dir = os.path.join(args.workdir, f"model-{name}")
@@ -159,8 +159,8 @@ def clip_caption_rates(bundle, cache_dir: str, keys: list[str]) -> dict:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from bench_generation import generation_rates
 
-    from captioner.clip_features import cached_inputs
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
+    from captioner.features.clip_features import cached_inputs
 
     with FeatureCache.open(cache_dir) as cache:
         inputs = cached_inputs(cache, keys, bundle.frames).astype(np.float32)

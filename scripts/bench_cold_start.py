@@ -32,13 +32,13 @@ def phases(model: str, image: str, beam: int) -> dict:
     code = f"""
 import json, time
 t = [time.perf_counter()]
-from captioner.backend import import_keras; import_keras(); t.append(time.perf_counter())
-from captioner.bundle import load_bundle; b = load_bundle({model!r}); t.append(time.perf_counter())
-from captioner.features_for import encoder_for; e = encoder_for(b.encoder); t.append(time.perf_counter())
-from captioner.frames import load_item; from captioner.images import ImageFile
+from captioner.base.backend import import_keras; import_keras(); t.append(time.perf_counter())
+from captioner.models.bundle import load_bundle; b = load_bundle({model!r}); t.append(time.perf_counter())
+from captioner.features.features_for import encoder_for; e = encoder_for(b.encoder); t.append(time.perf_counter())
+from captioner.inputs.frames import load_item; from captioner.inputs.images import ImageFile
 x = load_item(ImageFile({image!r}, {image!r})); t.append(time.perf_counter())
 f = e.encode(x); t.append(time.perf_counter())
-from captioner.captioning import Captioner
+from captioner.search.captioning import Captioner
 c = Captioner(b.decoder, b.vocab, {beam}, feature_dtype=b.feature_dtype); c(f); t.append(time.perf_counter())
 names = ["import keras", "load bundle", "build encoder", "decode image", "encode", "search (build + first call)"]
 print(json.dumps({{n: round(b - a, 2) for n, a, b in zip(names, t, t[1:])}}))

@@ -35,11 +35,11 @@ def measure(images: str | None, count: int, batch_size: int, weights: str = "ran
     import numpy as np
 
     from captioner.datasets.synthetic import write_synthetic
-    from captioner.encoder import Encoder
-    from captioner.extraction import decoded_batches, extract_to_cache
-    from captioner.features import FeatureCache
-    from captioner.gpu_decoding import gpu_decoder
-    from captioner.images import find_images
+    from captioner.features.cache import FeatureCache
+    from captioner.features.encoder import Encoder
+    from captioner.features.extraction import decoded_batches, extract_to_cache
+    from captioner.inputs.gpu_decoding import gpu_decoder
+    from captioner.inputs.images import find_images
 
     with tempfile.TemporaryDirectory() as tmp:
         if images is None:

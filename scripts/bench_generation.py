@@ -21,7 +21,7 @@ def _timed(fn) -> float:
 
 def generation_rates(decoder, vocab, features: np.ndarray, batches=(1, 32, 256), beam_batch: int = 256) -> dict:
     """Greedy captions/s at each batch size, and beam-3 / beam-5 at `beam_batch` images per call."""
-    from captioner.captioning import Captioner
+    from captioner.search.captioning import Captioner
 
     rates = {}
     for batch in batches:
@@ -37,7 +37,7 @@ def generation_rates(decoder, vocab, features: np.ndarray, batches=(1, 32, 256),
 
 def big_vocab_decoder(n_features: int = 256):
     """An untrained decoder with a Flickr8k-sized vocabulary (3,000 tokens) and 34-word captions."""
-    from captioner.model import DecoderConfig, build_decoder
+    from captioner.models.decoder import DecoderConfig, build_decoder
     from vocab import SPECIALS, Vocabulary
 
     vocab = Vocabulary(list(SPECIALS) + [f"w{i}" for i in range(2996)])

@@ -32,11 +32,11 @@ def main(argv=None) -> int:
     from bench_extract import measure
     from bench_generation import big_vocab_decoder, generation_rates
 
-    from captioner.backend import import_keras
+    from captioner.base.backend import import_keras
 
     keras = import_keras()
     results = {"backend": keras.config.backend(), "devices": _devices(keras)}
-    from captioner.gpu_decoding import gpu_decoder
+    from captioner.inputs.gpu_decoding import gpu_decoder
 
     ways = [("cpu", "fp32", False), ("cpu", "fp32", True)]
     if gpu_decoder("auto") is not None:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         print(json.dumps(results["extract_command"]), flush=True)
     batches = (1, 32, 256, 1024)
     if args.bundle:
-        from captioner.bundle import load_bundle
+        from captioner.models.bundle import load_bundle
 
         bundle = load_bundle(args.bundle)
         features = np.random.default_rng(0).standard_normal((1024, 4096)).astype(np.float32)

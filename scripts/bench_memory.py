@@ -26,9 +26,9 @@ def peak_rss_kb() -> int:
 def main(argv=None) -> int:
     workdir, n = (argv or sys.argv[1:])[0], int((argv or sys.argv[1:])[1])
     from captioner.datasets import load_captions
-    from captioner.encoder import fingerprint
-    from captioner.features import FeatureCache
-    from captioner.train import TrainSettings, train
+    from captioner.features.cache import FeatureCache
+    from captioner.features.encoder import fingerprint
+    from captioner.training.train import TrainSettings, train
 
     rng = np.random.default_rng(n)
     os.makedirs(workdir, exist_ok=True)

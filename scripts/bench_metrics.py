@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_metrics.json)")
     args = parser.parse_args(argv)
 
-    from captioner.backend import import_keras
+    from captioner.base.backend import import_keras
     from captioner.datasets.synthetic import write_synthetic
 
     keras = import_keras()
@@ -58,13 +58,13 @@ def main(argv=None) -> int:
 
 
 def run(workdir: str, name: str, captions_path: str, images: str, min_count: int, truth: str | None = None) -> dict:
-    from captioner.bundle import load_bundle
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic import colour_shape_correct
-    from captioner.encoder import fingerprint
-    from captioner.evaluation import evaluate
-    from captioner.report_file import write_report
-    from captioner.train import TrainSettings, train
+    from captioner.evaluation.scoring import evaluate
+    from captioner.features.encoder import fingerprint
+    from captioner.models.bundle import load_bundle
+    from captioner.report.report_file import write_report
+    from captioner.training.train import TrainSettings, train
 
     cache, model = os.path.join(workdir, f"{name}-cache"), os.path.join(workdir, f"{name}-model")
     captions = load_captions(captions_path)

@@ -24,13 +24,13 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray encoder workers to try")
     args = parser.parse_args(argv)
 
-    from captioner.images import find_images
+    from captioner.inputs.images import find_images
 
     items = find_images([args.photos])[0][:args.images]
     results = {"images": len(items), "batch_size": args.batch_size, "cores": os.cpu_count()}
     results["local"] = _timed(lambda: _local(items, args.batch_size))
-    from captioner.ray_engine import RayEngine, ray_session
-    from captioner.ray_stages import EncodeFiles
+    from captioner.engines.ray_engine import RayEngine, ray_session
+    from captioner.engines.ray_stages import EncodeFiles
 
     stage_args = {"weights": "random", "seed": 0, "precision": "fp32"}
     for workers in args.workers:
@@ -49,8 +49,8 @@ def main(argv=None) -> int:
 
 
 def _local(items, batch_size):
-    from captioner.encoder import Encoder
-    from captioner.extraction import encoded_locally
+    from captioner.features.encoder import Encoder
+    from captioner.features.extraction import encoded_locally
 
     yield from encoded_locally(items, Encoder("random", 0), batch_size)
 

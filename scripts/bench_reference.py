@@ -21,7 +21,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def reference_training(data, epochs: int, max_epochs: int) -> dict:
-    from captioner.metrics import corpus_bleu_scores
+    from captioner.evaluation.metrics import corpus_bleu_scores
     from vocab import Vocabulary, caption_stats
 
     captions, cache = data["captions"], data["cache"]

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     from bench_generation import _rate, big_vocab_decoder, generation_rates
     from bench_reference import reference_greedy_rate
 
-    from captioner.captioning import Captioner
+    from captioner.search.captioning import Captioner
 
     decoder, vocab, features = big_vocab_decoder()
     reference = reference_greedy_rate(len(vocab), 34, features[:3])
@@ -39,8 +39,8 @@ def main(argv=None) -> int:
                "flickr8k_vocab": {k: {"captions_per_s": v, "ratio": round(v / reference, 1)} for k, v in ours.items()}}
     print(json.dumps(results, indent=2), flush=True)
     if args.bundle:
-        from captioner.bundle import load_bundle
-        from captioner.features import FeatureCache
+        from captioner.features.cache import FeatureCache
+        from captioner.models.bundle import load_bundle
 
         bundle = load_bundle(args.bundle)
         with FeatureCache.open(args.cache) as cache:

@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/benchmark.json)")
     args = parser.parse_args(argv)
 
-    from captioner.backend import import_keras
+    from captioner.base.backend import import_keras
 
     keras = import_keras()
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
 def prepare_data(args) -> dict:
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic import write_synthetic
-    from captioner.encoder import fingerprint
-    from captioner.features_for import prepared_cache
+    from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import prepared_cache
 
     if args.captions:
         token_file, images = args.captions, args.images_dir
@@ -87,9 +87,9 @@ def prepare_data(args) -> dict:
 def bench_training(data, args) -> dict:
     from bench_reference import reference_training
 
-    from captioner.bundle import load_bundle
-    from captioner.evaluation import evaluate
-    from captioner.train import TrainSettings, train
+    from captioner.evaluation.scoring import evaluate
+    from captioner.models.bundle import load_bundle
+    from captioner.training.train import TrainSettings, train
 
     out = {}
     for label, epochs, patience in (("same_epochs", args.epochs, args.epochs + 1), ("early_stop", args.max_epochs, 3)):
@@ -109,7 +109,7 @@ def bench_generation(data) -> dict:
     from bench_generation import generation_rates
     from bench_reference import reference_greedy_rate
 
-    from captioner.bundle import load_bundle
+    from captioner.models.bundle import load_bundle
 
     bundle = load_bundle(os.path.join(os.path.dirname(data["cache_dir"]), "model-same_epochs"))
     keys = data["cache"].keys()

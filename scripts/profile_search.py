@@ -35,8 +35,8 @@ def main(argv=None) -> int:
 
     from bench_generation import big_vocab_decoder
 
-    from captioner.backend import import_keras
-    from captioner.captioning import Captioner
+    from captioner.base.backend import import_keras
+    from captioner.search.captioning import Captioner
 
     if import_keras().config.backend() != "tensorflow":
         print("profile_search.py reads TensorFlow's profiler: run it with KERAS_BACKEND=tensorflow", file=sys.stderr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioner.backend import import_keras
+from captioner.base.backend import import_keras
 
 keras = import_keras()
 

@@ -27,7 +27,7 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="session")
 def random_encoder():
     """VGG16 fc2 with seeded random weights: building it costs seconds, so it is shared."""
-    from captioner.encoder import Encoder
+    from captioner.features.encoder import Encoder
 
     return Encoder("random", seed=0)
 

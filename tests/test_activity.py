@@ -115,14 +115,14 @@ def test_one_list_without_the_other_is_refused(tmp_path):
 # --- the head and its bundle -----------------------------------------------------------------------------
 
 def tiny_config(frame_encoder="lstm"):
-    from captioner.classifier import ClassifierConfig
+    from captioner.models.classifier import ClassifierConfig
 
     return ClassifierConfig(classes=3, frames=4, feature_dim=32, units=8, dropout=0.0, frame_encoder=frame_encoder)
 
 
 @pytest.mark.parametrize("frame_encoder", ["lstm", "mean"])
 def test_head_gives_probabilities_and_padding_frames_change_nothing(frame_encoder):
-    from captioner.classifier import build_classifier, probabilities
+    from captioner.models.classifier import build_classifier, probabilities
 
     model = build_classifier(tiny_config(frame_encoder))
     rng = np.random.default_rng(0)
@@ -131,7 +131,7 @@ def test_head_gives_probabilities_and_padding_frames_change_nothing(frame_encode
     assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-5)
     short = clip.copy()
     short[0, 2:] = 0.0  # a clip of two frames, padded
-    from captioner.classifier import ClassifierConfig, build_classifier as build
+    from captioner.models.classifier import ClassifierConfig, build_classifier as build
 
     two = build(ClassifierConfig(**{**tiny_config(frame_encoder).to_json(), "frames": 2}))
     two.set_weights(model.get_weights())
@@ -139,10 +139,10 @@ def test_head_gives_probabilities_and_padding_frames_change_nothing(frame_encode
 
 
 def test_classifier_bundle_round_trip_and_the_kinds_refuse_each_other(tmp_path):
-    from captioner.bundle import BundleError, load_bundle
-    from captioner.classifier import build_classifier, probabilities
-    from captioner.classifier_bundle import load_classifier_bundle, save_classifier_bundle
-    from captioner.encoder import fingerprint
+    from captioner.features.encoder import fingerprint
+    from captioner.models.bundle import BundleError, load_bundle
+    from captioner.models.classifier import build_classifier, probabilities
+    from captioner.models.classifier_bundle import load_classifier_bundle, save_classifier_bundle
 
     model = build_classifier(tiny_config())
     model.set_frame_statistics(np.random.default_rng(1).normal(size=(20, 32)))
@@ -234,9 +234,9 @@ def test_commands_name_the_other_kind_of_model(activity, trained, synthetic, run
 @pytest.mark.slow  # trains the classifier
 def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, monkeypatch, capsys):
     from captioner.datasets.ucf101 import load_labels
-    from captioner.encoder import fingerprint
-    from captioner.train import TrainSettings
-    from captioner.train_classifier import ClipBatches, train_classifier
+    from captioner.features.encoder import fingerprint
+    from captioner.training.train import TrainSettings
+    from captioner.training.train_classifier import ClipBatches, train_classifier
 
     labels = load_labels(str(activity / "clips"))
     settings = TrainSettings(epochs=4, patience=4, batch_size=4)

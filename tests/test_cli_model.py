@@ -161,7 +161,7 @@ def test_coco_results_file_is_read_by_pycocotools_and_scores_as_coco_caption_doe
         tokenizer = PTBTokenizer()
         gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
     else:
-        from captioner.ptb_tokens import PtbTokenizer
+        from captioner.evaluation.ptb_tokens import PtbTokenizer
 
         tok = PtbTokenizer()
         gts = {i: [tok(a["caption"]) for a in anns] for i, anns in gts.items()}

@@ -94,7 +94,7 @@ def test_drawn_clips_hide_the_direction_from_one_frame_and_from_the_set_of_frame
     from collections import Counter
 
     from captioner.datasets.synthetic_clips import ACROSS_ORDERS, DIRECTIONS, MIDDLE, positions
-    from captioner.frames import sample_indices
+    from captioner.inputs.frames import sample_indices
 
     for frames in (12, 16, 20, 24):
         seen = {}

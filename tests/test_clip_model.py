@@ -17,7 +17,7 @@ FRAMES = 4
 
 @pytest.mark.parametrize("frame_encoder", ["lstm", "mean"])
 def test_short_clips_are_masked_not_padded_with_copies(frame_encoder):
-    from captioner.model import DecoderConfig, build_decoder
+    from captioner.models.decoder import DecoderConfig, build_decoder
 
     def decoder(frames):
         return build_decoder(DecoderConfig(vocab_size=10, feature_dim=12, units=8, embed_dim=4, frames=frames,
@@ -58,7 +58,7 @@ def clip_model(clips, tmp_path_factory):
 
 @pytest.mark.slow  # trains the clip model
 def test_bundle_says_it_takes_clips(clip_model):
-    from captioner.bundle import load_bundle
+    from captioner.models.bundle import load_bundle
 
     config = json.loads((clip_model / "model" / "config.json").read_text())
     assert config["version"] == 2
@@ -170,7 +170,7 @@ def test_clip_extraction_killed_midway_resumes_without_duplicates(clips, tmp_pat
             str(FRAMES), "--quiet", "--cache"]
     killed = tmp_path / "killed"
     kill_after_shards([sys.executable, "-m", "captioner", *args, str(killed)], killed)
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
 
     partial = {k.split("@")[0] for k in FeatureCache.open(str(killed)).keys()}
     assert 0 < len(partial) < 20, "the kill should land midway"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from captioner.encoder import DIM, Encoder, fingerprint, preprocess
+from captioner.features.encoder import DIM, Encoder, fingerprint, preprocess
 
 
 def test_output_is_fc2_4096_and_frozen(random_encoder):
@@ -45,7 +45,7 @@ def test_in_graph_preprocessing_matches_the_recorded_recipe(random_encoder):
 
 def test_bf16_features_match_fp32(random_encoder, shared_data):
     """Mixed bf16 keeps float32 weights and computes in 16 bits: measured cosine >= 0.99996 on real photos."""
-    from captioner.images import load_image
+    from captioner.inputs.images import load_image
 
     photos = sorted((shared_data / "flickr8k_sample" / "Images").glob("*.jpg"))[:3]
     batch = np.stack([load_image(str(p)) for p in photos])
@@ -61,7 +61,7 @@ def test_bf16_features_match_fp32(random_encoder, shared_data):
 def test_precision_is_part_of_the_encoder_identity(tmp_path):
     import json
 
-    from captioner.features import CacheError, FeatureCache
+    from captioner.features.cache import CacheError, FeatureCache
 
     assert fingerprint("random", precision="bf16") != fingerprint("random")
     d = tmp_path / "c"
@@ -86,8 +86,8 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     import h5py
     from keras.src.legacy.saving import legacy_h5_format
 
-    from captioner.backend import import_keras
-    from captioner.encoder import _random_weights
+    from captioner.base.backend import import_keras
+    from captioner.features.encoder import _random_weights
 
     keras = import_keras()
     full = keras.applications.VGG16(weights=None, include_top=True)
@@ -113,8 +113,8 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
 
 def test_tiny_encoder_is_vgg16s_layers_at_a_sixteenth_of_the_width(random_encoder):
     """`random-tiny` (the tests' encoder): the same layers, 64-d features, its own identity everywhere."""
-    from captioner.encoder import describe, weights_option
-    from captioner.features_for import encoder_args
+    from captioner.features.encoder import describe, weights_option
+    from captioner.features.features_for import encoder_args
 
     tiny = Encoder("random-tiny", seed=3)
     names = [layer.name for layer in tiny.model.get_layer("vgg16_fc2").layers]

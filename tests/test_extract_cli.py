@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from killing import kill_after_shards  # tests/killing.py
 
-from captioner.features import FeatureCache
+from captioner.features.cache import FeatureCache
 
 pytestmark = pytest.mark.backend_independent  # files, counts, kills; the encoder per backend: test_encoder
 
@@ -65,7 +65,7 @@ def test_sigkill_midway_then_rerun_equals_uninterrupted(synthetic, tmp_path, run
 
 
 def test_output_piped_into_head_is_not_an_error(tmp_path):
-    from captioner.encoder import fingerprint
+    from captioner.features.encoder import fingerprint
 
     with FeatureCache.open(str(tmp_path / "c"), fingerprint("random"), writable=True) as cache:
         cache.append([f"{i:04d}.jpg" for i in range(5000)], np.zeros((5000, 4096), np.float32))

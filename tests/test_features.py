@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from captioner.encoder import fingerprint
-from captioner.features import CacheError, FeatureCache
+from captioner.features.cache import CacheError, FeatureCache
+from captioner.features.encoder import fingerprint
 
 pytestmark = pytest.mark.backend_independent  # the cache is numpy and files: no Keras
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from oddclips import frames_of, make_bad_clips, write_gif, write_video  # tests/oddclips.py
 
-from captioner.frames import FrameSampler, load_clip, load_item, sample_indices
-from captioner.images import ImageError, ImageFile
+from captioner.inputs.frames import FrameSampler, load_clip, load_item, sample_indices
+from captioner.inputs.images import ImageError, ImageFile
 
 pytestmark = pytest.mark.backend_independent  # PyAV/Pillow decoding: no Keras
 

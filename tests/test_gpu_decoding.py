@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from captioner.extraction import decoded_batches, extract_to_cache
-from captioner.features import FeatureCache
-from captioner.gpu_decoding import gpu_decoder, resize_on_device
-from captioner.images import find_images
+from captioner.features.cache import FeatureCache
+from captioner.features.extraction import decoded_batches, extract_to_cache
+from captioner.inputs.gpu_decoding import gpu_decoder, resize_on_device
+from captioner.inputs.images import find_images
 
 
 class PillowAsNvImageCodec:
@@ -125,7 +125,7 @@ def test_process_decoding_equals_thread_decoding(mixed_folder):
 
 
 def test_decode_choice_says_what_is_missing():
-    from captioner.errors import UsageError
+    from captioner.base.errors import UsageError
 
     assert gpu_decoder("cpu") is None
     assert gpu_decoder("auto") is None  # no nvImageCodec (and no GPU) here: the CPU path, silently

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from captioner.images import ImageError, find_images, load_image
+from captioner.inputs.images import ImageError, find_images, load_image
 
 pytestmark = pytest.mark.backend_independent  # Pillow decoding: no Keras
 

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from captioner.metrics import WEIGHTS, bleu_scores, corpus_bleu_scores, score_captions, sentence_bleu4, tokenized
-from captioner.ptb_tokens import PtbTokenizer
+from captioner.evaluation.metrics import WEIGHTS, bleu_scores, corpus_bleu_scores, score_captions, sentence_bleu4, tokenized
+from captioner.evaluation.ptb_tokens import PtbTokenizer
 
 pytestmark = pytest.mark.backend_independent  # nltk and pycocoevalcap on strings: no Keras
 
@@ -132,7 +132,7 @@ def test_cider_d_is_computed_once_over_the_whole_split_not_averaged_over_batches
 
 
 def test_text_reaching_the_meteor_jar_cannot_break_its_protocol():
-    from captioner.meteor import _clean
+    from captioner.evaluation.meteor import _clean
 
     # "|||" separates fields and a newline ends a request in the jar's protocol (METEOR itself runs in
     # tests/test_cli_model.py, through `evaluate`, wherever Java is present: one JVM start per suite).

@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from captioner.bundle import BundleError, load_bundle, save_bundle
-from captioner.encoder import fingerprint
-from captioner.features import CacheError, FeatureCache
-from captioner.model import DecoderConfig, build_decoder, keras
+from captioner.features.cache import CacheError, FeatureCache
+from captioner.features.encoder import fingerprint
+from captioner.models.bundle import BundleError, load_bundle, save_bundle
+from captioner.models.decoder import DecoderConfig, build_decoder, keras
 from vocab import Vocabulary
 
 FP = fingerprint("random", 0)
@@ -118,9 +118,9 @@ def test_inference_step_equals_step(design):
 
 def test_validation_bleu_after_an_epoch_sees_the_weights_of_that_epoch():
     """The per-epoch search is compiled once (TensorFlow); it must read the live weights, not the first ones."""
-    from captioner.captioning import Captioner
-    from captioner.metrics import corpus_bleu_scores
-    from captioner.validation_bleu import ValidationBleu
+    from captioner.evaluation.metrics import corpus_bleu_scores
+    from captioner.search.captioning import Captioner
+    from captioner.training.validation_bleu import ValidationBleu
 
     vocab = Vocabulary.build(["a red circle", "a blue square on the left"])
     decoder = build_decoder(tiny(vocab_size=len(vocab)))

@@ -85,7 +85,7 @@ def _cli(*args, check=True):
 
 
 def _export(cache) -> dict:
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
 
     out = str(cache) + ".npz"
     with FeatureCache.open(str(cache)) as opened:
@@ -215,7 +215,7 @@ def _encoder_actor_pids() -> list[int]:
 def test_rays_core_log_lines_are_kept_off_stderr_and_everything_else_passes():
     script = (
         "import os, sys\n"
-        "from captioner.ray_log_filter import without_core_logs\n"
+        "from captioner.engines.ray_log_filter import without_core_logs\n"
         "with without_core_logs():\n"
         "    os.write(2, b'[2026-11-27 06:43:58,463 E 5623 5623] core_worker.cc:2465: Actor with class name\\n')\n"
         "    print('skipped a.jpg: empty file (0 bytes)', file=sys.stderr, flush=True)\n"

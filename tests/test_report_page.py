@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from captioner.html_report import render_report
-from captioner.report_file import write_report
+from captioner.report.html_report import render_report
+from captioner.report.report_file import write_report
 from browser import console_errors, start_browser  # tests/browser.py
 
 pytestmark = pytest.mark.backend_independent  # renders JSON; evaluate per backend: test_cli_model
@@ -155,7 +155,7 @@ def test_a_report_path_that_is_not_html_is_refused_before_any_work(trained, synt
 def test_written_files_get_the_usual_permissions_not_mkstemps_0600(tmp_path):
     import os
 
-    from captioner.atomic import write_text
+    from captioner.base.atomic import write_text
 
     write_text(str(tmp_path / "page.html"), "<p>hi</p>")
     mask = os.umask(0)

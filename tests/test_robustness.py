@@ -11,7 +11,7 @@ import time
 import pytest
 from oddfiles import bomb_png, make_odd_folder  # tests/oddfiles.py
 
-from captioner.images import ImageError, load_image
+from captioner.inputs.images import ImageError, load_image
 
 pytestmark = pytest.mark.backend_independent  # messy inputs, kills, resumes: our code, not Keras
 
@@ -38,7 +38,7 @@ def test_extract_on_odd_folder(odd_folder, tmp_path, run_cli):
     code, out, err = run_cli("extract", root, "--cache", tmp_path / "c", "--weights", "random-tiny", "--quiet")
     _no_traceback(out, err)
     assert code == 1
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
 
     assert FeatureCache.open(str(tmp_path / "c")).keys() == sorted(k for k, good in expect.items() if good)
     skipped = [line for line in err.splitlines() if line.startswith("skipped ")]
@@ -109,7 +109,7 @@ def test_bundle_with_pickle_or_unknown_layers_is_refused(trained, tmp_path, run_
 
 
 def test_second_extract_into_a_locked_cache_is_refused(trained, synthetic, run_cli):
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
 
     with FeatureCache.open(str(trained / "cache"), writable=True):
         code, _, err = run_cli("extract", synthetic / "Images" / "shapes_00000.jpg", "--cache", trained / "cache",

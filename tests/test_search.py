@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from captioner.search import Searcher, SearchSettings
-from captioner.search_tokens import END, NEG, NEVER, PAD
+from captioner.search.search_tokens import END, NEG, NEVER, PAD
+from captioner.search.searcher import Searcher, SearchSettings
 
 # Token ids: 0 <pad>, 1 <start>, 2 <end>, 3 <unk>, then words.
 WORDS = ["<pad>", "<start>", "<end>", "<unk>", "a", "b", "c", "d"]
@@ -18,12 +18,12 @@ class TableStep:
         self.table = np.log(np.asarray(table, dtype=np.float32) + 1e-12)
 
     def initial_state(self, features):
-        from captioner.search import ops
+        from captioner.search.searcher import ops
 
         return (ops.zeros((ops.shape(features)[0], 1)),)
 
     def step(self, tokens, state):
-        from captioner.search import ops
+        from captioner.search.searcher import ops
 
         return ops.take(ops.convert_to_tensor(self.table), tokens, axis=0), state
 
@@ -129,7 +129,7 @@ def test_score_matches_search():
 def keras_nlp_next(step, length: int):
     """A keras-nlp sampler's `next(prompt, cache, index)` under our token rules, written the plain way: a row of
     logits rewritten per rule (banned tokens, `<end>` only at the last position, `<pad>` only after `<end>`)."""
-    from captioner.search import ops
+    from captioner.search.searcher import ops
 
     def next_(prompt, cache, index):
         last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
@@ -147,7 +147,7 @@ def keras_nlp_next(step, length: int):
 
 
 def keras_nlp_search(sampler, step, features, length):
-    from captioner.search import ops
+    from captioner.search.searcher import ops
 
     prompt = np.zeros((len(features), length), np.int32)
     prompt[:, 0] = 1
@@ -201,8 +201,8 @@ class StepOnly:
 def test_decoder_search_tables_give_the_generic_steps_captions(beam_size):
     """The decoder's tables (token gates, classifier + biases in one product, vocabulary padded to whole chunks)
     against its plain `step`, at a vocabulary large enough for the chunked beam ranking."""
-    from captioner.beam_search import chunked
-    from captioner.model import DecoderConfig, build_decoder
+    from captioner.models.decoder import DecoderConfig, build_decoder
+    from captioner.search.beam_search import chunked
 
     decoder = build_decoder(DecoderConfig(vocab_size=401, max_length=6, units=32, embed_dim=16))
     assert chunked(401, 3)
@@ -226,8 +226,8 @@ def test_greedy_log_probabilities_come_from_the_search_itself():
 
 def test_best_continuations_are_exact():
     """The chunked ranking against all K * V candidates of each image, ranked in numpy."""
-    from captioner.beam_search import best_continuations
-    from captioner.search import ops
+    from captioner.search.beam_search import best_continuations
+    from captioner.search.searcher import ops
 
     rng = np.random.default_rng(0)
     k = 5
@@ -260,8 +260,8 @@ def test_best_continuations_are_exact():
 
 
 def test_first_argmax_is_numpys_argmax():
-    from captioner.greedy_search import first_argmax
-    from captioner.search import ops
+    from captioner.search.greedy_search import first_argmax
+    from captioner.search.searcher import ops
 
     rng = np.random.default_rng(1)
     for vocab in (3008, 3000, 200, 36):

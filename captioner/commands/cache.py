@@ -15,8 +15,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from captioner.encoder import describe
-    from captioner.features import FeatureCache
+    from captioner.features.cache import FeatureCache
+    from captioner.features.encoder import describe
 
     cache = FeatureCache.open(args.directory)
     print(f"cache {args.directory}: {len(cache)} entries, {cache.dtype} x {cache.dim}")

@@ -37,14 +37,14 @@ EAGER_UP_TO = 64
 def run(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from captioner.bundle import load_bundle, read_encoder
-    from captioner.clip_features import stack_clips
-    from captioner.errors import UsageError
-    from captioner.extraction import decoded_batches
-    from captioner.features_for import encoder_for
-    from captioner.gpu_decoding import gpu_decoder
-    from captioner.images import ImageFile
-    from captioner.report import note_if_random, skipped
+    from captioner.base.errors import UsageError
+    from captioner.features.clip_features import stack_clips
+    from captioner.features.extraction import decoded_batches
+    from captioner.features.features_for import encoder_for
+    from captioner.features.notices import note_if_random, skipped
+    from captioner.inputs.gpu_decoding import gpu_decoder
+    from captioner.inputs.images import ImageFile
+    from captioner.models.bundle import load_bundle, read_encoder
 
     if args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
@@ -52,7 +52,7 @@ def run(args) -> int:
     # search) and the decoder loads; its arrays need only numpy, so that part overlaps the import.
     with ThreadPoolExecutor(max_workers=1) as building:
         encoder_future = building.submit(encoder_for, read_encoder(args.model), args.weights)
-        from captioner.captioning import Captioner
+        from captioner.search.captioning import Captioner
 
         bundle = load_bundle(args.model)
         note_if_random(bundle.encoder)

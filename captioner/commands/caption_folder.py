@@ -38,19 +38,19 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import os
 
-    from captioner.bundle import load_bundle
-    from captioner.captioning import Captioner
-    from captioner.errors import UsageError
-    from captioner.extraction import is_cached
-    from captioner.features import FeatureCache
-    from captioner.features_for import encoder_for
-    from captioner.folder_captioning import caption_folder
-    from captioner.filetypes import looks_like_media
-    from captioner.images import ImageFile, find_images
-    from captioner.outputs import earlier_captions, output_format
-    from captioner.ray_engine import check_engine_options
-    from captioner.report import note_if_random
-    from captioner.report_file import check_html_path
+    from captioner.base.errors import UsageError
+    from captioner.engines.folder_captioning import caption_folder
+    from captioner.engines.outputs import earlier_captions, output_format
+    from captioner.engines.ray_engine import check_engine_options
+    from captioner.features.cache import FeatureCache
+    from captioner.features.extraction import is_cached
+    from captioner.features.features_for import encoder_for
+    from captioner.features.notices import note_if_random
+    from captioner.inputs.filetypes import looks_like_media
+    from captioner.inputs.images import ImageFile, find_images
+    from captioner.models.bundle import load_bundle
+    from captioner.report.report_file import check_html_path
+    from captioner.search.captioning import Captioner
 
     output_format(args.out)
     check_engine_options(args)
@@ -91,10 +91,10 @@ def _caption_on_ray(args, bundle, items, problems, earlier, captioner, cache):
     """Encoder and search in Ray's actors, each loading the bundle (so --model must be readable on every node)."""
     import os
 
-    from captioner.features_for import encoder_args
-    from captioner.folder_captioning import caption_folder
-    from captioner.ray_engine import ray_engine, weights_for_workers
-    from captioner.ray_stages import CaptionFiles
+    from captioner.engines.folder_captioning import caption_folder
+    from captioner.engines.ray_engine import ray_engine, weights_for_workers
+    from captioner.engines.ray_stages import CaptionFiles
+    from captioner.features.features_for import encoder_args
 
     weights, seed, precision = encoder_args(bundle.encoder, args.weights)  # checked here, built on the workers
     stage_args = {"weights": weights_for_workers(weights), "seed": seed, "precision": precision,
@@ -108,8 +108,8 @@ def _caption_on_ray(args, bundle, items, problems, earlier, captioner, cache):
 
 def _write_page(args, bundle, paths: dict[str, str]) -> None:
     """The page is made from the finished results file, so a resumed run shows every image, old and new."""
-    from captioner.outputs import read_results
-    from captioner.report_file import write_report
+    from captioner.engines.outputs import read_results
+    from captioner.report.report_file import write_report
 
     records = [{**r, "file": paths[r["image"]]} if r["image"] in paths else r for r in read_results(args.out)]
     write_report(args.html, {"folder": args.folder, "model": args.model, "frames": bundle.frames,

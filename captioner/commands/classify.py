@@ -29,14 +29,14 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
 
-    from captioner.classification import Labeller
-    from captioner.classifier_bundle import load_classifier_bundle
-    from captioner.errors import UsageError
-    from captioner.features import FeatureCache
-    from captioner.features_for import encoder_for
-    from captioner.filetypes import looks_like_media
-    from captioner.images import ImageFile, default_root, find_images
-    from captioner.report import note_if_random
+    from captioner.base.errors import UsageError
+    from captioner.evaluation.classification import Labeller
+    from captioner.features.cache import FeatureCache
+    from captioner.features.features_for import encoder_for
+    from captioner.features.notices import note_if_random
+    from captioner.inputs.filetypes import looks_like_media
+    from captioner.inputs.images import ImageFile, default_root, find_images
+    from captioner.models.classifier_bundle import load_classifier_bundle
 
     if args.out and not args.out.lower().endswith(".jsonl"):
         raise UsageError(f"{args.out}: classify writes JSONL; name the file .jsonl")
@@ -52,7 +52,7 @@ def run(args) -> int:
     cache = FeatureCache.open(args.cache, bundle.encoder, writable=True) if args.cache else None
     try:
         if args.out:
-            from captioner.folder_captioning import caption_folder
+            from captioner.engines.folder_captioning import caption_folder
 
             report = caption_folder(items, problems, root, {}, encoder, labeller, args.out, args.batch_size, cache,
                                     show_progress=not args.quiet)
@@ -66,9 +66,9 @@ def run(args) -> int:
 
 
 def _print(items, problems, encoder, labeller, args) -> int:
-    from captioner.clip_features import stack_clips
-    from captioner.extraction import decoded_batches
-    from captioner.report import skipped
+    from captioner.features.clip_features import stack_clips
+    from captioner.features.extraction import decoded_batches
+    from captioner.features.notices import skipped
 
     failed = len(problems)
     for path, reason in problems:

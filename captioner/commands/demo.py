@@ -39,22 +39,22 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     if args.activity:
-        from captioner.activity_demo import run_activity_demo
+        from captioner.demos.activity import run_activity_demo
 
         workdir = os.path.join(args.workdir, "activity") if args.workdir == "demo-run" else args.workdir
         return run_activity_demo(workdir, args.weights, args.clips, args.frames, args.epochs, args.quiet)
     if args.video:
-        from captioner.video_demo import run_video_demo
+        from captioner.demos.video import run_video_demo
 
         return run_video_demo(os.path.join(args.workdir, "video") if args.workdir == "demo-run" else args.workdir,
                               args.weights, args.clips, args.frames, args.epochs, args.quiet, not args.no_meteor)
-    from captioner.bundle import load_bundle
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic import colour_shape_correct, write_synthetic
-    from captioner.encoder import describe, fingerprint
-    from captioner.evaluation import evaluate
-    from captioner.report_file import write_report
-    from captioner.train import TrainSettings, train
+    from captioner.evaluation.scoring import evaluate
+    from captioner.features.encoder import describe, fingerprint
+    from captioner.models.bundle import load_bundle
+    from captioner.report.report_file import write_report
+    from captioner.training.train import TrainSettings, train
 
     started = time.perf_counter()
     data_dir = os.path.join(args.workdir, "data")

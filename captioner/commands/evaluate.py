@@ -38,12 +38,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from captioner.atomic import write_json
-    from captioner.bundle import load_bundle
+    from captioner.base.atomic import write_json
     from captioner.datasets import load_captions
-    from captioner.encoder import describe
-    from captioner.evaluation import evaluate
-    from captioner.report_file import check_html_path, write_report
+    from captioner.evaluation.scoring import evaluate
+    from captioner.features.encoder import describe
+    from captioner.models.bundle import load_bundle
+    from captioner.report.report_file import check_html_path, write_report
 
     check_dataset_choice(args)
     if args.labels:
@@ -72,12 +72,12 @@ def run(args) -> int:
 
 
 def _evaluate_classifier(args) -> int:
-    from captioner.atomic import write_json
-    from captioner.classification import evaluate_classifier
-    from captioner.classifier_bundle import load_classifier_bundle
+    from captioner.base.atomic import write_json
+    from captioner.base.errors import UsageError
     from captioner.datasets.ucf101 import load_labels
-    from captioner.encoder import describe
-    from captioner.errors import UsageError
+    from captioner.evaluation.classification import evaluate_classifier
+    from captioner.features.encoder import describe
+    from captioner.models.classifier_bundle import load_classifier_bundle
 
     if args.html or args.coco_results:
         raise UsageError("--html and --coco-results are for caption models; a classifier's scores go to --json")

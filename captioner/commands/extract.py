@@ -29,15 +29,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from captioner.encoder import Encoder, fingerprint
-    from captioner.extraction import extract_to_cache, is_cached
-    from captioner.features import FeatureCache
-    from captioner.filetypes import looks_like_media, looks_like_video
-    from captioner.frames import is_animated
-    from captioner.gpu_decoding import gpu_decoder
-    from captioner.images import ImageFile, find_images
-    from captioner.ray_engine import check_engine_options
-    from captioner.report import note_if_random, skipped
+    from captioner.engines.ray_engine import check_engine_options
+    from captioner.features.cache import FeatureCache
+    from captioner.features.encoder import Encoder, fingerprint
+    from captioner.features.extraction import extract_to_cache, is_cached
+    from captioner.features.notices import note_if_random, skipped
+    from captioner.inputs.filetypes import looks_like_media, looks_like_video
+    from captioner.inputs.frames import is_animated
+    from captioner.inputs.gpu_decoding import gpu_decoder
+    from captioner.inputs.images import ImageFile, find_images
 
     items, problems, root = find_images(args.paths, root=args.root, accept=looks_like_media)
     frames = args.frames or DEFAULT_FRAMES
@@ -64,10 +64,10 @@ def run(args) -> int:
 
 
 def _extract_on_ray(args, items, cache):
-    from captioner.extraction import extract_to_cache
-    from captioner.ray_engine import ray_engine, weights_for_workers
-    from captioner.ray_stages import EncodeFiles
-    from captioner.report import skipped
+    from captioner.engines.ray_engine import ray_engine, weights_for_workers
+    from captioner.engines.ray_stages import EncodeFiles
+    from captioner.features.extraction import extract_to_cache
+    from captioner.features.notices import skipped
 
     stage_args = {"weights": weights_for_workers(args.weights), "seed": args.seed, "precision": args.precision,
                   "feature_dtype": cache.dtype.name}
@@ -76,7 +76,7 @@ def _extract_on_ray(args, items, cache):
 
 
 def _nothing_to_do(items, cache):
-    from captioner.extraction import ExtractReport
+    from captioner.features.extraction import ExtractReport
 
     cache.compact()
     return ExtractReport(total=len(items), cached=len(items))

@@ -72,7 +72,7 @@ def add_dataset_options(parser: argparse.ArgumentParser, labels: bool = False) -
 
 def check_dataset_choice(args) -> None:
     """Either --labels, or --captions with --images (argparse cannot say "one of two groups")."""
-    from captioner.errors import UsageError
+    from captioner.base.errors import UsageError
 
     if getattr(args, "labels", None):
         if args.captions or args.images:

@@ -57,8 +57,8 @@ def run(args) -> int:
     if args.labels:
         return _train_classifier(args)
     from captioner.datasets import load_captions
-    from captioner.encoder import describe, fingerprint
-    from captioner.train import TrainSettings, train
+    from captioner.features.encoder import describe, fingerprint
+    from captioner.training.train import TrainSettings, train
 
     captions = load_captions(args.captions)
     for line in captions.skipped:
@@ -90,9 +90,9 @@ def run(args) -> int:
 
 def _train_classifier(args) -> int:
     from captioner.datasets.ucf101 import load_labels
-    from captioner.encoder import describe, fingerprint
-    from captioner.train import TrainSettings
-    from captioner.train_classifier import train_classifier
+    from captioner.features.encoder import describe, fingerprint
+    from captioner.training.train import TrainSettings
+    from captioner.training.train_classifier import train_classifier
 
     labels = load_labels(args.labels, seed=args.seed)
     for line in labels.skipped:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
-from captioner.errors import UsageError
-from captioner.filetypes import looks_like_video, strip_clip_extension
+from captioner.base.errors import UsageError
+from captioner.inputs.filetypes import looks_like_video, strip_clip_extension
 
 SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"train": "train", "restval": "train", "val": "val", "dev": "val", "validate": "val", "test": "test"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from captioner.datasets.base import DatasetError
 from captioner.datasets.paths import safe_key
-from captioner.filetypes import looks_like_media
+from captioner.inputs.filetypes import looks_like_media
 
 
 class Collector:

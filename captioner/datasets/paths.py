@@ -6,7 +6,7 @@ import os
 import posixpath
 
 from captioner.datasets.base import DatasetError
-from captioner.filetypes import ANIMATED_EXTENSIONS, VIDEO_EXTENSIONS, extension
+from captioner.inputs.filetypes import ANIMATED_EXTENSIONS, VIDEO_EXTENSIONS, extension
 
 
 def safe_key(name: str, where: str) -> str:

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.atomic import write_json, write_text
+from captioner.base.atomic import write_json, write_text
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (240, 210, 20),
            "purple": (140, 40, 170), "orange": (250, 130, 10)}

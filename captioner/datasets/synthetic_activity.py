@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 
-from captioner.atomic import write_text
+from captioner.base.atomic import write_text
 from captioner.datasets.synthetic_clips import DIRECTIONS, write_synthetic_clips
 from captioner.datasets.ucf101 import stratified_split
 

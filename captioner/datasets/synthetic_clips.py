@@ -20,7 +20,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.atomic import atomic_path, write_json, write_text
+from captioner.base.atomic import atomic_path, write_json, write_text
 from captioner.datasets.msvd import HEADER, clip_id
 from captioner.datasets.synthetic import COLOURS, SHAPES, _draw
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from captioner.datasets.base import DatasetError
-from captioner.filetypes import looks_like_animation, looks_like_video
+from captioner.inputs.filetypes import looks_like_animation, looks_like_video
 
 CLASS_INDEX, TRAIN_LIST, TEST_LIST = "classInd.txt", "trainlist01.txt", "testlist01.txt"
 SEEDED_FRACTIONS = (("train", 0.7), ("val", 0.1), ("test", 0.2))
