@@ -7,3 +7,7 @@ class CaptionerError(Exception):
 
 class UsageError(CaptionerError):
     """Bad command-line usage or input files: exit status 2."""
+
+
+class InputError(CaptionerError):
+    """An input of a kind the Python API does not take (a programming error, raised before any work)."""

@@ -35,46 +35,24 @@ EAGER_UP_TO = 64
 
 
 def run(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
+    from captioner.api.loading import load
     from captioner.base.errors import UsageError
-    from captioner.features.clip_features import stack_clips
-    from captioner.features.extraction import decoded_batches
-    from captioner.features.features_for import encoder_for
-    from captioner.features.notices import note_if_random, skipped
-    from captioner.inputs.gpu_decoding import gpu_decoder
-    from captioner.inputs.images import ImageFile
-    from captioner.models.bundle import load_bundle, read_encoder
+    from captioner.features.notices import skipped
 
     if args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
-    # Cold start: the encoder (seconds: 138M weights) is made in a thread while Keras is imported (here, by the
-    # search) and the decoder loads; its arrays need only numpy, so that part overlaps the import.
-    with ThreadPoolExecutor(max_workers=1) as building:
-        encoder_future = building.submit(encoder_for, read_encoder(args.model), args.weights)
-        from captioner.search.captioning import Captioner
-
-        bundle = load_bundle(args.model)
-        note_if_random(bundle.encoder)
-        captioner = Captioner(bundle.decoder, bundle.vocab, args.beam_size, args.num_captions, args.length_penalty,
-                              feature_dtype=bundle.feature_dtype, compiled=len(args.images) > EAGER_UP_TO)
-        encoder = encoder_future.result()
-    items = [ImageFile(p, p, bundle.frames) for p in args.images]
+    model = load(args.model, args.weights, compile_search=len(args.images) > EAGER_UP_TO, expect="caption")
     failed = 0
-    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size, 32, gpu=gpu_decoder("auto")):
-        for item, reason in bad:
-            skipped(item.path, reason)
+    for result in model.caption_stream(args.images, args.beam_size, args.num_captions, args.length_penalty):
+        if result.error is not None:
+            skipped(result.input, result.error)
             failed += 1
-        if not good:
-            continue
-        ranked = captioner(stack_clips(encoder.encode(pixels), counts, bundle.frames))
-        for item, captions in zip(good, ranked):
-            if args.json:
-                record = {"image": item.path, "caption": captions[0].text, "log_prob": round(captions[0].log_prob, 4)}
-                if args.num_captions > 1:
-                    record["captions"] = [{"caption": c.text, "log_prob": round(c.log_prob, 4)} for c in captions]
-                print(json.dumps(record, ensure_ascii=False))
-            else:
-                for c in captions:
-                    print(f"{item.path}\t{c.text}" + (f"\t{c.log_prob:.4f}" if args.num_captions > 1 else ""))
+        elif args.json:
+            record = {"image": result.input, "caption": result.text, "log_prob": round(result.log_prob, 4)}
+            if args.num_captions > 1:
+                record["captions"] = [{"caption": c.text, "log_prob": round(c.log_prob, 4)} for c in result.captions]
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            for c in result.captions:
+                print(f"{result.input}\t{c.text}" + (f"\t{c.log_prob:.4f}" if args.num_captions > 1 else ""))
     return 1 if failed else 0

@@ -28,63 +28,35 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-
+    from captioner.api.loading import load
     from captioner.base.errors import UsageError
-    from captioner.evaluation.classification import Labeller
-    from captioner.features.cache import FeatureCache
-    from captioner.features.features_for import encoder_for
-    from captioner.features.notices import note_if_random
+    from captioner.features.notices import skipped
     from captioner.inputs.filetypes import looks_like_media
-    from captioner.inputs.images import ImageFile, default_root, find_images
-    from captioner.models.classifier_bundle import load_classifier_bundle
+    from captioner.inputs.images import default_root, find_images
 
     if args.out and not args.out.lower().endswith(".jsonl"):
         raise UsageError(f"{args.out}: classify writes JSONL; name the file .jsonl")
-    bundle = load_classifier_bundle(args.model)
-    note_if_random(bundle.encoder)
-    root = default_root(args.clips)
-    items, problems, _ = find_images(args.clips, root=root, accept=looks_like_media)
+    model = load(args.model, args.weights, build_encoder=False, expect="classifier")
+    if args.out:
+        report = model.classify_files(args.clips, args.out, args.top_k, args.cache, args.batch_size,
+                                      show_progress=not args.quiet)
+        print(report.summary() + f"; results in {args.out}")
+        return 1 if report.failed else 0
+    items, problems, _ = find_images(args.clips, root=default_root(args.clips), accept=looks_like_media)
     if not items and not problems:
         raise UsageError(f"{' '.join(args.clips)}: no clip files found")
-    items = [ImageFile(it.key, it.path, bundle.frames) for it in items]
-    labeller = Labeller(bundle, args.top_k)
-    encoder = encoder_for(bundle.encoder, args.weights) if items else None
-    cache = FeatureCache.open(args.cache, bundle.encoder, writable=True) if args.cache else None
-    try:
-        if args.out:
-            from captioner.engines.folder_captioning import caption_folder
-
-            report = caption_folder(items, problems, root, {}, encoder, labeller, args.out, args.batch_size, cache,
-                                    show_progress=not args.quiet)
-            print(report.summary() + f"; results in {args.out}")
-            return 1 if report.failed else 0
-        return _print(items, problems, encoder, labeller, args)
-    finally:
-        if cache is not None:
-            cache.compact()
-            cache.close()
-
-
-def _print(items, problems, encoder, labeller, args) -> int:
-    from captioner.features.clip_features import stack_clips
-    from captioner.features.extraction import decoded_batches
-    from captioner.features.notices import skipped
-
-    failed = len(problems)
     for path, reason in problems:
         skipped(path, reason)
-    for good, pixels, counts, bad in decoded_batches(items, encoder.input_size if encoder else 224, args.batch_size):
-        for item, reason in bad:
-            skipped(item.path, reason)
+    failed = len(problems)
+    for result in model.classify_stream([it.path for it in items], args.top_k, args.batch_size):
+        if result.error is not None:
+            skipped(result.input, result.error)
             failed += 1
-        if not good:
-            continue
-        for item, ranked in zip(good, labeller.top(stack_clips(encoder.encode(pixels), counts, labeller.frames))):
-            if args.json:
-                print(json.dumps({"clip": item.path, "label": ranked[0][0], "probability": round(ranked[0][1], 4),
-                                  "top": [{"label": c, "probability": round(p, 4)} for c, p in ranked]},
-                                 ensure_ascii=False))
-            else:
-                for label, p in ranked:
-                    print(f"{item.path}\t{label}\t{p:.4f}")
+        elif args.json:
+            print(json.dumps({"clip": result.input, "label": result.label, "probability": round(result.probability, 4),
+                              "top": [{"label": c, "probability": round(p, 4)} for c, p in result.top]},
+                             ensure_ascii=False))
+        else:
+            for label, p in result.top:
+                print(f"{result.input}\t{label}\t{p:.4f}")
     return 1 if failed else 0

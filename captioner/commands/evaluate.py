@@ -38,11 +38,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from captioner.api.jobs import evaluate
     from captioner.base.atomic import write_json
     from captioner.datasets import load_captions
-    from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import describe
-    from captioner.models.bundle import load_bundle
+    from captioner.api.loading import load
     from captioner.report.report_file import check_html_path, write_report
 
     check_dataset_choice(args)
@@ -50,13 +50,15 @@ def run(args) -> int:
         return _evaluate_classifier(args)
     if args.html:
         check_html_path(args.html)
-    bundle = load_bundle(args.model)
+    model = load(args.model, args.weights, build_encoder=False, expect="caption", announce=False)  # features come from the cache
+    bundle = model.bundle
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line, file=sys.stderr)
     split = None if args.split == "all" else args.split
-    report = evaluate(bundle, captions, split, args.images, args.cache, args.beam_size, args.weights,
-                      show_progress=not args.quiet, length_penalty=args.length_penalty, meteor=not args.no_meteor)
+    report = evaluate(model, args.cache, captions, args.images, split=split, beam_size=args.beam_size,
+                      length_penalty=args.length_penalty, meteor=not args.no_meteor, weights=args.weights,
+                      show_progress=not args.quiet)
     print(report.table())
     if bundle.encoder["weights"] == "random":
         print(f"note: encoder has {describe(bundle.encoder)}; these scores say nothing about real captioning")
@@ -74,19 +76,20 @@ def run(args) -> int:
 def _evaluate_classifier(args) -> int:
     from captioner.base.atomic import write_json
     from captioner.base.errors import UsageError
+    from captioner.api.jobs import evaluate
     from captioner.datasets.ucf101 import load_labels
-    from captioner.evaluation.classification import evaluate_classifier
     from captioner.features.encoder import describe
-    from captioner.models.classifier_bundle import load_classifier_bundle
+    from captioner.api.loading import load
 
     if args.html or args.coco_results:
         raise UsageError("--html and --coco-results are for caption models; a classifier's scores go to --json")
-    bundle = load_classifier_bundle(args.model)
+    model = load(args.model, args.weights, build_encoder=False, expect="classifier", announce=False)
+    bundle = model.bundle
     labels = load_labels(args.labels, seed=bundle.training.get("settings", {}).get("seed", 0))
     for line in labels.skipped:
         print(line, file=sys.stderr)
-    report = evaluate_classifier(bundle, labels, None if args.split == "all" else args.split, args.cache,
-                                 args.weights, show_progress=not args.quiet)
+    report = evaluate(model, args.cache, labels=labels, split=None if args.split == "all" else args.split,
+                      weights=args.weights, show_progress=not args.quiet)
     print(report.table())
     if bundle.encoder["weights"] == "random":
         print(f"note: encoder has {describe(bundle.encoder)}; these scores say nothing about real clips")

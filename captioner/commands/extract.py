@@ -29,54 +29,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from captioner.engines.ray_engine import check_engine_options
-    from captioner.features.cache import FeatureCache
-    from captioner.features.encoder import Encoder, fingerprint
-    from captioner.features.extraction import extract_to_cache, is_cached
-    from captioner.features.notices import note_if_random, skipped
-    from captioner.inputs.filetypes import looks_like_media, looks_like_video
-    from captioner.inputs.frames import is_animated
-    from captioner.inputs.gpu_decoding import gpu_decoder
-    from captioner.inputs.images import ImageFile, find_images
-
-    items, problems, root = find_images(args.paths, root=args.root, accept=looks_like_media)
-    frames = args.frames or DEFAULT_FRAMES
-    items = [ImageFile(it.key, it.path, frames if looks_like_video(it.path) or (args.frames and is_animated(it.path))
-                       else 0) for it in items]
-    for path, reason in problems:
-        skipped(path, reason)
-    fp = fingerprint(args.weights, args.seed, args.precision)
-    check_engine_options(args)
-    gpu = gpu_decoder(args.decode) if args.engine == "local" else None
-    with FeatureCache.open(args.cache, fp, args.dtype, writable=True) as cache:
-        todo = [it for it in items if not is_cached(cache, it)]
-        note_if_random(fp)
-        if not todo:
-            report = _nothing_to_do(items, cache)
-        elif args.engine == "ray":
-            report = _extract_on_ray(args, items, cache)
-        else:
-            encoder = Encoder(args.weights, args.seed, args.precision)
-            report = extract_to_cache(items, encoder, cache, args.batch_size, not args.quiet, skipped, gpu)
-    report.failed[:0] = problems
-    print(f"{report.summary()}; cache {args.cache} (keys relative to {root})")
-    return 1 if report.failed else 0
-
-
-def _extract_on_ray(args, items, cache):
-    from captioner.engines.ray_engine import ray_engine, weights_for_workers
-    from captioner.engines.ray_stages import EncodeFiles
-    from captioner.features.extraction import extract_to_cache
+    from captioner.api.engine_options import EngineOptions
+    from captioner.api.jobs import extract
     from captioner.features.notices import skipped
 
-    stage_args = {"weights": weights_for_workers(args.weights), "seed": args.seed, "precision": args.precision,
-                  "feature_dtype": cache.dtype.name}
-    with ray_engine(args, EncodeFiles, stage_args) as engine:
-        return extract_to_cache(items, None, cache, args.batch_size, not args.quiet, skipped, engine=engine)
-
-
-def _nothing_to_do(items, cache):
-    from captioner.features.extraction import ExtractReport
-
-    cache.compact()
-    return ExtractReport(total=len(items), cached=len(items))
+    report = extract(args.paths, args.cache, args.weights, args.seed, args.precision, args.frames, args.dtype,
+                     args.root, args.batch_size, EngineOptions(args.engine, args.ray_address, args.workers, args.decode),
+                     show_progress=not args.quiet, on_skip=skipped)
+    print(f"{report.summary()}; cache {args.cache} (keys relative to {report.root})")
+    return 1 if report.failed else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_FRAMES = 16  # frames sampled per clip unless --frames says otherwise
+from captioner.inputs.filetypes import DEFAULT_FRAMES  # noqa: F401 (the commands read it from here)
 
 
 def positive_int(text: str) -> int:

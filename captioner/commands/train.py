@@ -56,9 +56,9 @@ def run(args) -> int:
     check_dataset_choice(args)
     if args.labels:
         return _train_classifier(args)
+    from captioner.api.jobs import train
     from captioner.datasets import load_captions
     from captioner.features.encoder import describe, fingerprint
-    from captioner.training.train import TrainSettings, train
 
     captions = load_captions(args.captions)
     for line in captions.skipped:
@@ -69,12 +69,12 @@ def run(args) -> int:
     what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
     print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
           f"{captions.describe_split()}")
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                             patience=args.patience, min_count=args.min_count, max_length=args.max_length,
-                             seed=args.seed)
-    summary = train(captions, args.images, args.cache, args.out, fp, args.weights, settings, design=args.design,
-                    units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, resume=args.resume,
-                    show_progress=not args.quiet, frames=frames, frame_encoder=args.frame_encoder)
+    summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
+                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
+                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
+                    min_count=args.min_count, max_length=args.max_length, resume=args.resume,
+                    show_progress=not args.quiet)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch)")
@@ -89,10 +89,9 @@ def run(args) -> int:
 
 
 def _train_classifier(args) -> int:
+    from captioner.api.jobs import train
     from captioner.datasets.ucf101 import load_labels
     from captioner.features.encoder import describe, fingerprint
-    from captioner.training.train import TrainSettings
-    from captioner.training.train_classifier import train_classifier
 
     labels = load_labels(args.labels, seed=args.seed)
     for line in labels.skipped:
@@ -104,11 +103,10 @@ def _train_classifier(args) -> int:
     print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
           f"{args.frame_encoder} frame encoder); train {counts['train']}, val {counts['val']}, test {counts['test']}; "
           f"split: {labels.split_source}")
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                             patience=args.patience, seed=args.seed)
-    summary = train_classifier(labels, args.cache, args.out, fp, args.weights, settings, frames, args.frame_encoder,
-                               units=args.units, dropout=args.dropout, resume=args.resume,
-                               show_progress=not args.quiet)
+    summary = train(args.out, args.cache, labels=labels, weights=args.weights, seed=args.seed,
+                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
+                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet)
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
           f"{summary['val_top1']:.1%}")

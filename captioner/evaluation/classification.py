@@ -53,6 +53,15 @@ class ClassReport:
     skipped: int = 0
     training: dict = field(default_factory=dict)
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        return {"top1": self.top1, "top5": self.top5}
+
+    @property
+    def items(self) -> list[dict]:
+        """Per clip: clip, file, label, predicted, probability, top5."""
+        return self.predictions
+
     def table(self) -> str:
         weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
         k = min(5, len(self.classes))

@@ -31,6 +31,11 @@ class EvalReport:
     training: dict = field(default_factory=dict)  # the bundle's training summary (curves for the report)
     image_ids: dict[str, int] = field(default_factory=dict)  # COCO ids from the caption file, where it has them
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """bleu1..bleu4, rouge_l, cider (and meteor unless skipped) over the split."""
+        return self.scores
+
     def table(self) -> str:
         weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
         what = f"clips {self.images} ({self.frames} frames each)" if self.frames else f"images {self.images}"
@@ -75,7 +80,8 @@ def check_kind(bundle: Bundle, captions: CaptionSet) -> None:
 
 def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_root: str, cache_dir: str,
              beam_size: int = 1, weights: str | None = None, show_progress: bool = True,
-             length_penalty: float = 0.0, meteor: bool = True) -> EvalReport:
+             length_penalty: float = 0.0, meteor: bool = True, captioner: Captioner | None = None) -> EvalReport:
+    """`captioner`: a search already made for this bundle with these settings (the Python API's model keeps one)."""
     check_kind(bundle, captions)
     chosen = captions.select(split).captions
     if not chosen:
@@ -83,8 +89,8 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
     keys, features, failed = split_features(cache_dir, bundle.encoder, sorted(chosen), images_root, weights,
                                             show_progress, bundle.frames, captions.source,
                                             "clips" if bundle.frames else "images")
-    captioner = Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size, length_penalty=length_penalty,
-                          feature_dtype=bundle.feature_dtype)
+    captioner = captioner or Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size,
+                                       length_penalty=length_penalty, feature_dtype=bundle.feature_dtype)
     hypotheses = captioner.best(features)
     references = [chosen[k] for k in keys]
     scores = score_captions(references, hypotheses, meteor=meteor)

@@ -28,6 +28,7 @@ class ExtractReport:
     clips: bool = False  # whether any item was a clip (the summary then counts frames too)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     seconds: float = 0.0
+    root: str = ""  # the folder keys are relative to (the `extract` job sets it)
 
     @property
     def rate(self) -> float:

@@ -4,6 +4,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm"})
 # Decoded with Pillow: a still image to an image model, its frames to a clip model (when animated).
 ANIMATED_EXTENSIONS = frozenset({".gif", ".webp"})
+DEFAULT_FRAMES = 16  # frames sampled per clip unless the user says otherwise
 
 
 def extension(name: str) -> str:

@@ -27,8 +27,8 @@ FILE_REASONS = {FileNotFoundError: "file not found", IsADirectoryError: "is a di
                 PermissionError: "permission denied"}
 
 
-def load_image(path: str, size: int = 224) -> np.ndarray:
-    """Decode `path` to a (size, size, 3) uint8 RGB array.
+def load_image(path, size: int = 224) -> np.ndarray:
+    """Decode `path` (a file name, or a binary file object such as io.BytesIO) to a (size, size, 3) uint8 RGB array.
 
     EXIF orientation applied, first frame of animations, alpha composited on white, 16-bit scaled to 8,
     squashed (not cropped) to size x size with bilinear filtering.
@@ -41,7 +41,7 @@ def load_image(path: str, size: int = 224) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def opened_image(path: str, unknown: str = "not an image (unknown format)") -> Iterator[Image.Image]:
+def opened_image(path, unknown: str = "not an image (unknown format)") -> Iterator[Image.Image]:
     """Pillow's image of `path`, its size checked before any decoding; every failure inside -> ImageError."""
     try:
         with warnings.catch_warnings():
@@ -70,7 +70,10 @@ def to_pixels(img: Image.Image, size: int) -> np.ndarray:
     return np.asarray(_to_rgb(img).resize((size, size), Image.BILINEAR), dtype=np.uint8)
 
 
-def size_or_none(path: str) -> int | None:
+def size_or_none(path) -> int | None:
+    """Bytes in a file (or an in-memory buffer such as io.BytesIO), None when it cannot be read."""
+    if hasattr(path, "getbuffer"):
+        return path.getbuffer().nbytes
     try:
         return os.path.getsize(path)
     except OSError:

@@ -101,9 +101,12 @@ class Searcher:
         results = []
         for start in range(0, len(features), self.settings.batch_size):
             chunk = np.asarray(features[start:start + self.settings.batch_size], dtype=np.float32)
+            rows = len(chunk)
+            if self._compiled:  # a compiled search compiles once per batch shape: a few shapes, not one per size
+                chunk = _padded(chunk, self.settings.batch_size)
             tokens, logps = generate(chunk, self._search_tables())
-            tokens = np.asarray(tokens)
-            logps = np.asarray(logps) if scores or self.settings.beam_size > 1 else np.full((len(chunk), 1), np.nan)
+            tokens = np.asarray(tokens)[:rows]
+            logps = np.asarray(logps)[:rows] if scores or self.settings.beam_size > 1 else np.full((rows, 1), np.nan)
             results.extend(self._rank(tokens, logps))
         return results
 
@@ -116,6 +119,15 @@ class Searcher:
             order = np.argsort(-keys, kind="stable")[: self.settings.num_captions]
             out.append([(seqs[i], float(logps[i])) for i in order])
         return out
+
+
+def _padded(chunk: np.ndarray, limit: int) -> np.ndarray:
+    """`chunk` with zero rows up to the next power of two (at most `limit`): at most 2x the rows, and at most
+    log2(limit) + 1 compiles however the batch sizes vary. Rows are searched independently."""
+    rows = min(limit, 1 << max(0, len(chunk) - 1).bit_length())
+    if rows <= len(chunk):
+        return chunk
+    return np.concatenate([chunk, np.zeros((rows - len(chunk),) + chunk.shape[1:], chunk.dtype)])
 
 
 def _words(tokens) -> int:
