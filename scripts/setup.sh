@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv (once) and installs requirements.txt into it. Safe to run again.
+# Creates .venv (once), installs requirements.txt into it and the checkout as an editable package. Safe to run again.
 # Optional extras by name: `bash scripts/setup.sh ray` also installs Ray Data (for --engine ray).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ for extra in "$@"; do
     *) echo "setup.sh: unknown extra '$extra' (known: ray)" >&2; exit 2 ;;
   esac
 done
-# Make `python -m captioner` and `import vocab` work from any folder, without packaging metadata.
+# The checkout itself, editable (pyproject.toml): the `captioner` command, and `import captioner` / `import vocab`
+# from any folder. Its dependencies are requirements.txt's, installed above.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-pwd > "$site/captioner-checkout.pth"
+rm -f "$site/captioner-checkout.pth"  # what setup.sh wrote before there was packaging metadata
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }

@@ -10,7 +10,7 @@
 # for the Ray engine and report page tests (the whole suite only). Tests run in one process per core (at most 4;
 # pytest-xdist); the whole suite hands out a test file at a time, so a file's fixtures (a Ray cluster, a trained
 # clip model) are made once, the quick tier a test at a time (it has no such fixtures; 76 s against 87 s).
-# Arguments go to every pytest run (`-n 0` runs the tests in one process, e.g. for --pdb).
+# Before the tests, import-linter checks the package's layers (pyproject.toml). Arguments go to every pytest run (`-n 0` runs the tests in one process, e.g. for --pdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -29,6 +29,16 @@ fi
 
 status=0
 summary=()
+# The package's layers (pyproject.toml): a stage imports only the stages it sits on; vocab needs no Keras.
+layers=$(mktemp)
+if .venv/bin/lint-imports --no-cache >"$layers" 2>&1; then
+  summary+=("== import layers: kept")
+else
+  cat "$layers"
+  summary+=("== import layers: BROKEN (above)")
+  status=1
+fi
+rm -f "$layers"
 run_pass() {  # run_pass BACKEND [PYTEST ARGS]: one pytest run, its seconds and exit status remembered
   local backend=$1 start=$SECONDS code=0
   shift

@@ -1,0 +1,82 @@
+"""Any mix of inputs -> encoder features, in input order: files through the commands' decoding pipeline (threads
+or the GPU, read ahead), in-memory images by the same pixel recipe; a bad input gets its reason, not a raise."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import numpy as np
+
+from captioner.base.errors import InputError
+from captioner.features.extraction import decoded_batches
+from captioner.inputs.images import ImageError, ImageFile
+from captioner.inputs.in_memory import KINDS, in_memory_pixels, is_in_memory
+
+# Inputs decoded, encoded and searched together: bounds memory whatever the number of inputs.
+CHUNK = 256
+
+
+def name_of(item, index: int) -> str:
+    """A path as given; for in-memory inputs their kind and position, e.g. `<ndarray #2>`."""
+    if isinstance(item, (str, os.PathLike)):
+        return os.fspath(item)
+    return f"<{'PIL.Image' if type(item).__module__.startswith('PIL') else type(item).__name__} #{index}>"
+
+
+def check_inputs(inputs) -> list:
+    """The inputs as a list; a single path or image (not in a list) is a usage error, as is an unknown kind."""
+    if isinstance(inputs, (str, os.PathLike, bytes)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 3) \
+            or type(inputs).__module__.startswith("PIL"):
+        raise InputError("pass a list of inputs (one image is [image])")
+    inputs = list(inputs)
+    for index, item in enumerate(inputs):
+        if not (isinstance(item, (str, os.PathLike)) or is_in_memory(item)):
+            raise InputError(f"input #{index} is a {type(item).__name__}; pass {KINDS}")
+    return inputs
+
+
+def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
+            ) -> Iterator[list[tuple[str, np.ndarray | None, str | None]]]:
+    """Per chunk of inputs: [(name, (k, D) float32 features or None, reason or None)], in input order
+    (k = 1 for an image, the sampled frames of a clip)."""
+    for start in range(0, len(inputs), CHUNK):
+        part = inputs[start:start + CHUNK]
+        out: list = [None] * len(part)
+        files, pixels = [], []  # (position, ImageFile); (position, (k, S, S, 3) uint8)
+        for i, item in enumerate(part):
+            name = name_of(item, start + i)
+            if isinstance(item, (str, os.PathLike)):
+                files.append(ImageFile(str(i), os.fspath(item), frames))
+                continue
+            try:
+                pixels.append((i, in_memory_pixels(item, frames, encoder.input_size)))
+            except ImageError as exc:
+                out[i] = (name, None, str(exc))
+        for good, batch, counts, bad in decoded_batches(files, encoder.input_size, batch_size, gpu=gpu):
+            for item, reason in bad:
+                out[int(item.key)] = (name_of(part[int(item.key)], 0), None, reason)
+            if good:
+                for item, rows in zip(good, _split(encoder.encode(batch), counts)):
+                    out[int(item.key)] = (name_of(part[int(item.key)], 0), rows, None)
+        for group in _groups(pixels, batch_size):
+            counts = [len(p) for _, p in group]
+            for (i, _), rows in zip(group, _split(encoder.encode(np.concatenate([p for _, p in group])), counts)):
+                out[i] = (name_of(part[i], start + i), rows, None)
+        yield out
+
+
+def _split(features: np.ndarray, counts: list[int]) -> list[np.ndarray]:
+    return np.split(np.asarray(features, dtype=np.float32), np.cumsum(counts)[:-1])
+
+
+def _groups(pixels: list, batch_size: int) -> Iterator[list]:
+    group, size = [], 0
+    for entry in pixels:
+        group.append(entry)
+        size += len(entry[1])
+        if size >= batch_size:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group

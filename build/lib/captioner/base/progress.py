@@ -1,0 +1,47 @@
+"""A small progress bar on stderr: count, rate and ETA. Quiet lines (every 10 s) when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Progress:
+    def __init__(self, total: int, unit: str = "img", label: str = "", stream=None, enabled: bool = True):
+        self.total, self.unit, self.label = total, unit, label
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.done = 0
+        self.start = time.perf_counter()
+        self._last = 0.0
+
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.start
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if not self.enabled or (now - self._last < (0.2 if self.tty else 10.0) and self.done < self.total):
+            return
+        self._last = now
+        rate = self.rate()
+        eta = (self.total - self.done) / rate if rate > 0 else 0
+        width = 24
+        filled = int(width * self.done / self.total)
+        bar = "=" * filled + (">" if filled < width else "") + " " * (width - filled - 1)
+        line = (f"{self.label}[{bar}] {self.done}/{self.total} {rate:.1f} {self.unit}/s "
+                f"ETA {_clock(eta)}")
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,48 @@
+"""`python -m captioner COMMAND ...`: one subcommand per module in captioner.commands.
+
+Exit statuses: 0 all went well, 1 some inputs were skipped (each named), 2 usage or input-file error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from captioner.base.errors import CaptionerError
+
+COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "demo"]
+
+EPILOG = "exit status: 0 all went well, 1 some files were skipped (each is named), 2 usage or input error"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="captioner", description="CNN-LSTM image captioning (VGG16 fc2 + LSTM).",
+                                     epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"captioner.commands.{name}")
+        cmd = sub.add_parser(name.replace("_", "-"), help=module.HELP, description=module.__doc__,
+                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args) or 0)
+    except CaptionerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout piped into something that stopped reading (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

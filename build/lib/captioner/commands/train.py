@@ -1,0 +1,119 @@
+"""Train an LSTM decoder on cached VGG16 features and write a model bundle.
+
+A caption file that names clips (MSVD CSV, MSR-VTT JSON, or video file names in any layout) trains a clip
+model: each clip is read as --frames frames, an LSTM (or the mean, --frame-encoder mean) reads the frame
+vectors, and its state starts the caption decoder.
+
+Features missing from the cache are extracted first. The vocabulary comes from the training split only;
+validation loss is printed every epoch, a checkpoint is written every epoch, the best epoch (lowest validation
+loss) is kept, and training stops early when validation loss stops improving. --resume continues a killed run.
+Validation BLEU (greedy) is printed at the end.
+
+--labels ROOT (clips in the UCF101 layout) trains an activity classifier instead: the same frames, cache,
+frame encoder, checkpoints and --resume, with a softmax over the classes; validation top-1 every epoch.
+"""
+
+from __future__ import annotations
+
+from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_precision, add_quiet,
+                                        check_dataset_choice, positive_int)
+
+HELP = "train a caption decoder (or, with --labels, an activity classifier) and write a model bundle"
+
+
+def add_arguments(parser) -> None:
+    add_dataset_options(parser, labels=True)
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
+    parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
+                        help="encoder weights (default: imagenet)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
+    add_precision(parser)
+    parser.add_argument("--epochs", type=positive_int, default=20, help="most epochs (default: 20)")
+    parser.add_argument("--patience", type=positive_int, default=3,
+                        help="stop after this many epochs without a better validation loss (default: 3)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="captions per step (default: 128)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
+    parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
+    parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
+    parser.add_argument("--design", choices=["inject", "merge"], default="inject",
+                        help="image vector as the LSTM's initial state (inject) or added to its output (merge) "
+                             "(default: inject)")
+    parser.add_argument("--min-count", type=positive_int, default=1,
+                        help="words seen fewer times in the training captions become <unk> (default: 1)")
+    parser.add_argument("--max-length", type=positive_int, default=None,
+                        help="most words per caption; longer ones are truncated (default: 99th percentile)")
+    parser.add_argument("--frames", type=positive_int, default=None,
+                        help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
+                             f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean"], default="lstm",
+                        help="clip models: an LSTM over the frames, or the mean of the frames (default: lstm)")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    add_quiet(parser)
+
+
+def run(args) -> int:
+    check_dataset_choice(args)
+    if args.labels:
+        return _train_classifier(args)
+    from captioner.api.jobs import train
+    from captioner.datasets import load_captions
+    from captioner.features.encoder import describe, fingerprint
+
+    captions = load_captions(args.captions)
+    for line in captions.skipped:
+        print(line)
+    fp = fingerprint(args.weights, args.seed, args.precision)
+    print(f"encoder: {describe(fp)}")
+    frames = args.frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
+    what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
+    print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
+          f"{captions.describe_split()}")
+    summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
+                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
+                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
+                    min_count=args.min_count, max_length=args.max_length, resume=args.resume,
+                    show_progress=not args.quiet)
+    bleu = summary["val_bleu_greedy"]
+    print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch)")
+    print("validation BLEU (greedy): " + "  ".join(f"BLEU-{n} {bleu[f'bleu{n}']:.4f}" for n in range(1, 5)))
+    print(f"model bundle: {args.out}")
+    if fp["weights"] == "random":
+        print("note: trained on RANDOM encoder features; use --weights imagenet for real captions")
+    if summary["skipped_images"]:
+        print(f"note: {summary['skipped_images']} image(s) could not be read and were left out (named above)")
+        return 1
+    return 0
+
+
+def _train_classifier(args) -> int:
+    from captioner.api.jobs import train
+    from captioner.datasets.ucf101 import load_labels
+    from captioner.features.encoder import describe, fingerprint
+
+    labels = load_labels(args.labels, seed=args.seed)
+    for line in labels.skipped:
+        print(line)
+    fp = fingerprint(args.weights, args.seed, args.precision)
+    print(f"encoder: {describe(fp)}")
+    frames = args.frames or DEFAULT_FRAMES
+    counts = {s: len(labels.select(s)) for s in ("train", "val", "test")}
+    print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
+          f"{args.frame_encoder} frame encoder); train {counts['train']}, val {counts['val']}, test {counts['test']}; "
+          f"split: {labels.split_source}")
+    summary = train(args.out, args.cache, labels=labels, weights=args.weights, seed=args.seed,
+                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
+                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet)
+    print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
+          f"{summary['val_top1']:.1%}")
+    print(f"classifier bundle: {args.out}")
+    if fp["weights"] == "random":
+        print("note: trained on RANDOM encoder features; use --weights imagenet for real clips")
+    if summary["skipped_clips"]:
+        print(f"note: {summary['skipped_clips']} clip(s) could not be read and were left out (named above)")
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""The offline demos on drawn images, clips and activities."""

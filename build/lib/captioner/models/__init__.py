@@ -1,0 +1,1 @@
+"""The trainable networks and their bundles: caption decoder, frame reader, activity classifier."""

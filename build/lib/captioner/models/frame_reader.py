@@ -1,0 +1,54 @@
+"""Reading a clip's (N, D) frame vectors into one (U,) vector: shared by the caption decoder and the activity
+classifier (the CNN-LSTM's sequence half), so both read frames the same way.
+
+Frames share most of their fc2 vector (whatever every clip shows: the background, the framing). Unless that
+common part is taken out first, a clip model settles on ignoring its input (it was stuck at the loss of knowing
+nothing). So frames are standardised with the training frames' per-dimension mean and spread
+(`set_frame_statistics`), stored with the weights; then LayerNorm, Dropout, TimeDistributed(Dense), LayerNorm,
+and an LSTM over the frames (zero frames, i.e. short clips' padding, masked) or their masked mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from captioner.base.backend import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+FRAME_ENCODERS = ("lstm", "mean")
+
+
+class FrameReader:
+    """A mixin for a keras.Model with `image_norm` and `image_dropout` layers (the layer names are the weights'
+    names in saved bundles, so they stay as they are)."""
+
+    def build_frame_layers(self, feature_dim: int, units: int, frame_encoder: str) -> None:
+        self.frame_mean = self.add_weight(shape=(feature_dim,), initializer="zeros", trainable=False,
+                                          name="frame_mean")
+        self.frame_scale = self.add_weight(shape=(feature_dim,), initializer="ones", trainable=False,
+                                           name="frame_scale")
+        self.frame_proj = keras.layers.TimeDistributed(keras.layers.Dense(units), name="frame_proj")
+        self.frame_norm = keras.layers.LayerNormalization(name="frame_norm")  # keeps the LSTM's gates unsaturated
+        self.frame_encoder_kind = frame_encoder
+        if frame_encoder == "lstm":
+            self.frame_lstm = keras.layers.LSTM(units, unroll=True, name="frame_lstm")
+
+    def read_frames(self, features, training=False):
+        """(B, N, D) frame vectors, zero rows for missing frames -> (B, U)."""
+        mask = ops.any(ops.not_equal(features, 0.0), axis=-1)  # (B, N): padding frames are all zero
+        x = (features - self.frame_mean) / self.frame_scale
+        x = ops.where(mask[:, :, None], x, 0.0)
+        x = self.image_dropout(self.image_norm(x), training=training)  # (B, N, D)
+        x = self.frame_norm(self.frame_proj(x))  # (B, N, U)
+        if self.frame_encoder_kind == "lstm":
+            return self.frame_lstm(x, mask=mask, training=training)  # (B, U): state after the last real frame
+        weights = ops.cast(mask, "float32")[:, :, None]
+        return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)  # (B, U)
+
+    def set_frame_statistics(self, frames) -> None:
+        """Standardise clip frames with these (n, D) training frame vectors (a sample is enough)."""
+        frames = np.asarray(frames, dtype=np.float64)
+        self.frame_mean.assign(frames.mean(axis=0).astype("float32"))
+        self.frame_scale.assign((frames.std(axis=0) + 1e-3).astype("float32"))

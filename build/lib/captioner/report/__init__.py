@@ -1,0 +1,1 @@
+"""The report page: renders evaluation results with image previews (computes nothing)."""

@@ -1,0 +1,26 @@
+"""Write the HTML report of an evaluation or a caption-folder run: previews from the files, then the page, atomically."""
+
+from __future__ import annotations
+
+import os
+
+from captioner.base.atomic import write_text
+from captioner.base.errors import UsageError
+from captioner.report.html_report import render_report
+from captioner.report.thumbnails import previews
+
+
+def check_html_path(path: str) -> None:
+    """Before any work: a report path that cannot be written would waste the run."""
+    if not path.lower().endswith((".html", ".htm")):
+        raise UsageError(f"{path}: a report is an .html file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: no such folder {folder}")
+
+
+def write_report(path: str, data: dict) -> None:
+    """`data`: evaluation JSON, or caption-folder's {"folder", "model", "frames", "captions"}; items name a "file"."""
+    frames = data.get("frames", 0)
+    shown = {it["image"]: previews(it["file"], frames) for it in data.get("captions", []) if it.get("file")}
+    write_text(path, render_report(data, shown))

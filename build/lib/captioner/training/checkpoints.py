@@ -1,0 +1,99 @@
+"""Per-epoch checkpoints, early stopping and resume, crash-safe.
+
+In MODEL_DIR/checkpoints/:
+    run.json                 decoder config, vocabulary size and training settings, written once at the start
+    vocab.json               the training vocabulary
+    epoch-0003.weights.h5    weights + optimizer state after epoch 3; only the newest and the best epoch's
+                             (lowest validation loss) are kept
+    state.json               epochs done, losses, best epoch, patience counter; names the newest weights file,
+                             and is written after it, so it always points at a complete file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from captioner.base.atomic import atomic_path, write_json
+from captioner.base.backend import import_keras
+from captioner.base.errors import UsageError
+from vocab import Vocabulary
+
+keras = import_keras()
+
+
+def write_run(directory: str, vocab: Vocabulary, run: dict) -> None:
+    """What a resumed run must reuse: the vocabulary, and the decoder config and settings (run.json)."""
+    os.makedirs(directory, exist_ok=True)
+    vocab.save(os.path.join(directory, "vocab.json"))
+    write_json(os.path.join(directory, "run.json"), run)
+
+
+def read_run(directory: str) -> tuple[dict, Vocabulary]:
+    with open(os.path.join(directory, "run.json"), encoding="utf-8") as f:
+        return json.load(f), Vocabulary.load(os.path.join(directory, "vocab.json"))
+
+
+def read_state(directory: str) -> dict | None:
+    path = os.path.join(directory, "state.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def earlier_state(ckpt_dir: str, out_dir: str, resume: bool) -> dict | None:
+    """The state of an earlier run in `out_dir` to resume, or None for a new run; an earlier run without
+    --resume is refused (it would be overwritten), and --resume with nothing to resume says so."""
+    state = read_state(ckpt_dir)
+    if state is not None and not resume:
+        raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
+                         "pass --resume to continue it, or choose a new --out")
+    if resume and state is None:
+        print(f"note: nothing to resume in {out_dir}; starting a new run", file=sys.stderr, flush=True)
+    return state
+
+
+def fresh_state() -> dict:
+    return {"epochs_done": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": [],
+            "weights": None, "best_weights": None, "stopped_early": False}
+
+
+class Checkpointer(keras.callbacks.Callback):
+    def __init__(self, directory: str, state: dict, patience: int, validation=None):
+        super().__init__()
+        self.directory, self.state, self.patience = directory, state, patience
+        self.validation = validation  # model -> extra per-epoch measures ({"val_bleu1": ..}, {"val_top1": ..}), or None
+        self._started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        s = self.state
+        val = float(logs.get("val_loss", logs.get("loss")))
+        name = f"epoch-{epoch + 1:04d}.weights.h5"
+        with atomic_path(os.path.join(self.directory, name), suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val}
+        if self.validation is not None:
+            entry.update(self.validation(self.model))
+        # Seconds of the whole epoch: training, validation (loss and BLEU) and this checkpoint.
+        entry["seconds"] = round(time.perf_counter() - self._started, 2)
+        s["history"].append(entry)
+        stale = {s["weights"], s.get("best_weights")}
+        if s["best_val_loss"] is None or val < s["best_val_loss"]:
+            s["best_val_loss"], s["best_epoch"], s["wait"], s["best_weights"] = val, epoch + 1, 0, name
+        else:
+            s["wait"] += 1
+        s["epochs_done"], s["weights"] = epoch + 1, name
+        if s["wait"] >= self.patience:
+            s["stopped_early"] = True
+            self.model.stop_training = True
+        write_json(os.path.join(self.directory, "state.json"), s)  # commit, then drop what it no longer names
+        for old in stale - {s["weights"], s["best_weights"], None}:
+            if os.path.exists(os.path.join(self.directory, old)):
+                os.unlink(os.path.join(self.directory, old))

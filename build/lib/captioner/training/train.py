@@ -1,0 +1,142 @@
+"""Training a decoder on cached features: vocabulary from the train split, validation loss every epoch,
+checkpoints every epoch, early stopping on validation loss, resume, validation BLEU-4 every epoch and at the end."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from captioner.base.backend import import_keras
+from captioner.base.errors import UsageError
+from captioner.datasets import CaptionSet
+from captioner.evaluation.metrics import corpus_bleu_scores
+from captioner.features.clip_features import cached_inputs, cached_rows, frame_sample
+from captioner.features.features_for import prepared_cache
+from captioner.features.notices import skipped
+from captioner.models.bundle import save_bundle
+from captioner.models.decoder import DecoderConfig, build_decoder
+from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
+from captioner.training.training_data import CaptionBatches, caption_pairs, encode_captions
+from captioner.training.validation_bleu import ValidationBleu
+from vocab import Vocabulary, caption_stats
+
+keras = import_keras()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    patience: int = 3  # epochs without a better validation loss before stopping
+    min_count: int = 1  # words seen fewer times become <unk>
+    max_length: int | None = None  # words per caption; None = the train captions' 99th percentile
+    seed: int = 0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[str]]:
+    return {k: v for k, v in captions.items() if k in good}
+
+
+def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
+          weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
+          embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
+          frames: int = 0, frame_encoder: str = "lstm") -> dict:
+    """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle.
+
+    `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames.
+    """
+    ckpt_dir = os.path.join(out_dir, "checkpoints")
+    state = earlier_state(ckpt_dir, out_dir, resume)
+
+    if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
+        run, vocab = read_run(ckpt_dir)
+        config = DecoderConfig.from_json(run["decoder"])
+        settings = TrainSettings(**run["settings"])
+        frames = config.frames
+    train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
+    cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
+                                         images_root, weights, show_progress, frames)
+    for path, reason in failed:
+        skipped(path, reason)
+    train_caps, val_caps = _usable(train_caps, set(good)), _usable(val_caps, set(good))
+    with cache:
+        if not train_caps:
+            raise UsageError(f"{captions.source}: no training images with features ({captions.describe_split()})")
+        if not val_caps:
+            raise UsageError(f"{captions.source}: no validation images ({captions.describe_split()})")
+        train_keys, train_texts = caption_pairs(train_caps)
+        val_keys, val_texts = caption_pairs(val_caps)
+        keys = sorted(train_caps.keys() | val_caps.keys())
+        features, rows = cached_rows(cache, keys, frames)
+        row_of = dict(zip(keys, rows))
+
+        if state is None:
+            vocab = Vocabulary.build(train_texts, settings.min_count)
+            max_length = settings.max_length or max(1, caption_stats(vocab, train_texts).length_percentiles[99])
+            settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
+            config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
+                                   units=units, embed_dim=embed_dim, dropout=dropout, design=design,
+                                   frames=frames, frame_encoder=frame_encoder)
+            write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
+                                        "encoder": fingerprint, "captions": captions.source})
+            state = fresh_state()
+        _log(caption_stats(vocab, train_texts).summary())
+        train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)
+        val_tokens, _ = encode_captions(vocab, val_texts, config.max_length)
+        if cut:
+            _log(f"note: {cut} training captions longer than {config.max_length} words were truncated")
+
+        keras.utils.set_random_seed(settings.seed)
+        decoder = build_decoder(config)
+        decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+        if frames and not state["weights"]:
+            decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)])))
+        if state["weights"]:
+            decoder.optimizer.build(decoder.trainable_variables)
+            decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
+            _log(f"resuming after epoch {state['epochs_done']}")
+        done = state["epochs_done"]
+        train_data = CaptionBatches(features, np.array([row_of[k] for k in train_keys]), train_tokens,
+                                    settings.batch_size, seed=settings.seed, epoch=done)
+        val_data = CaptionBatches(features, np.array([row_of[k] for k in val_keys]), val_tokens, 256)
+        val_images = sorted(val_caps)
+        # One compiled greedy search serves every epoch's validation BLEU and the final one.
+        val_bleu = ValidationBleu(vocab, cached_inputs(cache, val_images, frames), [val_caps[k] for k in val_images],
+                                  str(cache.dtype))
+        if done < settings.epochs and not state["stopped_early"]:
+            decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu)],
+                        verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
+        decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
+
+        start = time.perf_counter()
+        hypotheses = val_bleu.captions(decoder)
+        gen_seconds = time.perf_counter() - start
+        bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
+
+    epoch_seconds = [h["seconds"] for h in state["history"]]
+    summary = {
+        "captions": captions.source,
+        "train_images": len(train_caps), "train_captions": len(train_texts),
+        "val_images": len(val_caps), "val_captions": len(val_texts),
+        "epochs": state["epochs_done"], "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"], "stopped_early": state["stopped_early"],
+        "seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
+        "val_bleu_greedy": bleu, "val_greedy_captions_per_s": round(len(val_images) / gen_seconds, 1),
+        "settings": asdict(settings),
+        "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4 (greedy), seconds
+        "feature_dtype": str(cache.dtype),
+        "skipped_images": len(failed),
+    }
+    save_bundle(out_dir, decoder, vocab, fingerprint, summary)
+    return summary
