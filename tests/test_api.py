@@ -54,6 +54,7 @@ def test_caption_gives_the_clis_captions_for_paths_pil_images_arrays_and_bytes(t
         assert [c.text for c in result.captions] == [c["caption"] for c in record["captions"]]
 
 
+@pytest.mark.backend_independent  # the API and the command share the code; it is compared once
 def test_a_bad_item_is_its_own_error_with_the_clis_reason(trained, synthetic, tmp_path, run_cli):
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
@@ -72,6 +73,7 @@ def test_a_bad_item_is_its_own_error_with_the_clis_reason(trained, synthetic, tm
     assert results[6].error == "file not found"
 
 
+@pytest.mark.backend_independent  # the API and the command share the code; it is compared once
 def test_usage_errors_raise_captioner_errors(trained, synthetic, tmp_path):
     model = captioner.load(str(trained / "model"))
     with pytest.raises(captioner.InputError, match="pass a list"):
@@ -105,6 +107,7 @@ def test_a_second_call_with_the_same_settings_compiles_nothing(trained, syntheti
     assert len(traces) > after_first
 
 
+@pytest.mark.backend_independent  # the API and the command share the code; it is compared once
 def test_caption_folder_writes_what_the_command_writes(trained, synthetic, tmp_path, run_cli):
     code, _, _ = run_cli("caption-folder", "--model", trained / "model", synthetic / "Images", "--out",
                          tmp_path / "cli.jsonl", "--quiet")
@@ -115,6 +118,7 @@ def test_caption_folder_writes_what_the_command_writes(trained, synthetic, tmp_p
     assert (tmp_path / "api.jsonl").read_text() == (tmp_path / "cli.jsonl").read_text()
 
 
+@pytest.mark.backend_independent  # the API and the command share the code; it is compared once
 def test_evaluate_gives_the_commands_scores(trained, synthetic, tmp_path, run_cli):
     args = ["--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images",
             "--cache", trained / "cache", "--split", "all", "--beam-size", "2", "--no-meteor"]
@@ -145,6 +149,7 @@ def test_extract_reports_what_it_did_and_names_bad_files(synthetic, tmp_path):
     assert (again.extracted, again.cached) == (0, 3)
 
 
+@pytest.mark.backend_independent  # the API and the command share the code; it is compared once
 def test_in_memory_bytes_of_a_png_and_an_exif_rotated_pil_image(trained, tmp_path):
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8))
     buffer = io.BytesIO()

@@ -19,6 +19,7 @@ def python_blocks() -> list[str]:
 
 
 @pytest.mark.slow  # trains a caption model and a classifier, as the README does
+@pytest.mark.backend_independent  # what it runs is tested under JAX piece by piece
 def test_the_readme_python_api_blocks_run_and_agree_with_the_commands(tmp_path, monkeypatch, run_cli):
     blocks = python_blocks()
     assert len(blocks) >= 4

@@ -20,7 +20,8 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
     runs searches eagerly (no compile, seconds sooner, slower per image: for a handful of images in a one-off
     process). `build_encoder=False` builds the encoder on first use instead of now (for callers that may
     find every feature in a cache). `expect` "caption" or "classifier" refuses the other kind (BundleError
-    saying which command fits). Raises `BundleError` (a `CaptionerError`) for a missing, half-written or tampered bundle.
+    saying which command fits). Raises `BundleError` (a `CaptionerError`) for a missing, half-written or
+    tampered bundle.
     A random encoder is named on stderr (`note: encoder uses RANDOM weights ...`) unless `announce=False`."""
     config = read_config(directory)
     classifier = "classifier" in config

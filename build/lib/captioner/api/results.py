@@ -40,8 +40,10 @@ class LabelResult:
 
     @property
     def label(self) -> str | None:
+        """The most likely class (None when `error` is set)."""
         return self.top[0][0] if self.top else None
 
     @property
     def probability(self) -> float | None:
+        """Its softmax probability."""
         return self.top[0][1] if self.top else None

@@ -50,7 +50,8 @@ def run(args) -> int:
         return _evaluate_classifier(args)
     if args.html:
         check_html_path(args.html)
-    model = load(args.model, args.weights, build_encoder=False, expect="caption", announce=False)  # features come from the cache
+    # The encoder is built only for images the cache lacks; the random-encoder note comes with the scores.
+    model = load(args.model, args.weights, build_encoder=False, expect="caption", announce=False)
     bundle = model.bundle
     captions = load_captions(args.captions)
     for line in captions.skipped:

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from captioner.inputs.filetypes import looks_like_animation, looks_like_video
-from captioner.inputs.images import (FILE_REASONS, MAX_PIXELS, ImageError, ImageFile, load_image, opened_image, size_or_none,
-                              to_pixels)
+from captioner.inputs.images import (FILE_REASONS, MAX_PIXELS, ImageError, ImageFile, load_image, opened_image,
+                                     size_or_none, to_pixels)
 
 
 def sample_indices(total: int, n: int) -> list[int]:

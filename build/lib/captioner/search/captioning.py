@@ -12,6 +12,9 @@ from vocab import Vocabulary
 
 @dataclass(frozen=True)
 class Caption:
+    """A generated caption: its words joined by spaces, and its log-probability (natural log, summed over the
+    words and <end>)."""
+
     text: str
     log_prob: float
 
