@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import captioner
+from captioner.features import encoder as encoder_module
 from captioner.search import searcher
 
 
@@ -96,13 +97,22 @@ def test_a_second_call_with_the_same_settings_compiles_nothing(trained, syntheti
         traces.append(1)
         return run(self, *args, **kwargs)
 
+    shapes = []  # the encoder's batch shapes: JAX compiles once per shape
+
+    def padded(batch, rows):
+        out = pad(batch, rows)
+        shapes.append(tuple(out.shape))
+        return out
+
+    pad = encoder_module.padded_batch
     monkeypatch.setattr(searcher.Searcher, "_run", counted)
+    monkeypatch.setattr(encoder_module, "padded_batch", padded)
     model = captioner.load(str(trained / "model"))
     first = model.caption(_images(synthetic, 5), beam_size=3)
-    assert traces and all(r.text for r in first)
+    assert traces and all(r.text for r in first) and shapes == [(8, 224, 224, 3)]
     after_first = len(traces)
     second = model.caption(_images(synthetic, 7, start=5), beam_size=3)  # other images, 7 rows: padded to 8 too
-    assert len(traces) == after_first and all(r.text for r in second)
+    assert len(traces) == after_first and all(r.text for r in second) and set(shapes) == {(8, 224, 224, 3)}
     model.caption(_images(synthetic, 2), beam_size=1)  # other settings: their own search
     assert len(traces) > after_first
 

@@ -127,7 +127,24 @@ class Encoder:
         decoding) stays where it is."""
         if isinstance(batch, (np.ndarray, list)):
             batch = np.asarray(batch, dtype=np.uint8)
-        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+        rows = int(batch.shape[0])
+        features = self.model.predict_on_batch(padded_batch(batch, rows))
+        return np.asarray(features, dtype=np.float32)[:rows]
+
+
+def padded_batch(batch, rows: int):
+    """`batch` with zero images up to the next power of two rows: JAX (and XLA) compile once per batch shape, so
+    callers with varying batch sizes (the Python API, a folder's last batch) meet a few shapes, not one per size.
+    At most 2x the rows; full batches of 2^k (the commands' default 32) are untouched."""
+    target = 1 << max(0, rows - 1).bit_length()
+    if target == rows:
+        return batch
+    if isinstance(batch, np.ndarray):
+        return np.concatenate([batch, np.zeros((target - rows,) + batch.shape[1:], batch.dtype)])
+    from captioner.base.backend import import_keras
+
+    ops = import_keras().ops  # a device tensor (GPU decoding) is padded where it is
+    return ops.pad(batch, [[0, target - rows]] + [[0, 0]] * (len(batch.shape) - 1))
 
 
 def weight_arrays(weights: str, seed: int) -> list[np.ndarray]:
