@@ -273,3 +273,23 @@ def test_activity_demo_on_a_finished_run_scores_and_classifies(activity, run_cli
                            "--weights", "random-tiny")
     assert code == 0 and "4 classes (left, right, up, down)" in out and "| top-1 accuracy |" in out
     assert "4. a few test clips:" in out and "RANDOM" in out
+
+
+@pytest.mark.slow  # trains the classifier
+def test_the_python_api_classifies_as_the_command_does(activity, run_cli, tmp_path):
+    import captioner
+
+    root = activity / "clips"
+    files = sorted(str(p) for p in root.rglob("*") if p.suffix in (".mp4", ".gif"))[:4]
+    code, out, _ = run_cli("classify", "--model", activity / "model", *files, "--top-k", "3", "--json")
+    assert code == 0
+    cli = [json.loads(line) for line in out.splitlines()]
+    clf = captioner.load(str(activity / "model"))
+    assert clf.classes == ["left", "right", "up", "down"] and clf.frames == FRAMES
+    results = clf.classify(files + [str(tmp_path / "gone.mp4")], top_k=3)
+    assert [(r.input, r.label) for r in results[:4]] == [(c["clip"], c["label"]) for c in cli]
+    assert [[label for label, _ in r.top] for r in results[:4]] == [[t["label"] for t in c["top"]] for c in cli]
+    assert all(abs(r.probability - c["probability"]) < 1e-3 for r, c in zip(results, cli))
+    assert results[4].error == "file not found" and results[4].label is None
+    with pytest.raises(captioner.BundleError, match="an activity classifier, not a caption model"):
+        captioner.load(str(activity / "model"), expect="caption")

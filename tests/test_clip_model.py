@@ -192,3 +192,22 @@ def test_video_demo_runs_end_to_end(run_cli, tmp_path):
     assert "CIDEr-D" in out and (tmp_path / "vd" / "report.html").exists()
     config = json.loads((tmp_path / "vd" / "model" / "config.json").read_text())
     assert config["decoder"]["frames"] == 2
+
+
+@pytest.mark.slow  # trains the clip model
+def test_the_python_api_captions_clips_from_paths_frames_and_gif_bytes(clips, clip_model, run_cli, tmp_path):
+    import captioner
+    from captioner.inputs.frames import load_clip
+
+    files = sorted(str(p) for p in (clips / "Clips").iterdir())
+    video = next(f for f in files if f.endswith(".mp4"))
+    gif = next(f for f in files if f.endswith(".gif"))
+    code, out, _ = run_cli("caption", "--model", clip_model / "model", video, gif, "--json")
+    assert code == 0
+    cli = {r["image"]: r["caption"] for r in map(json.loads, out.splitlines())}
+    model = captioner.load(str(clip_model / "model"))
+    assert model.frames == FRAMES
+    frames = load_clip(video, FRAMES)  # (k, 224, 224, 3) uint8, as the command samples them
+    results = model.caption([video, list(frames), frames, open(gif, "rb").read(), frames[0]], beam_size=2)
+    assert [r.text for r in results[:4]] == [cli[video], cli[video], cli[video], cli[gif]]
+    assert results[4].error == "an image; this model describes clips"

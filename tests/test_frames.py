@@ -75,6 +75,13 @@ def test_bad_clips_give_one_line_reasons(tmp_path):
         assert word in reason and "\n" not in reason, (name, reason)
 
 
+@pytest.mark.parametrize("name", ["gone.mp4", "gone.gif"])
+def test_a_missing_clip_is_file_not_found(tmp_path, name):
+    # PyAV raises its own FileNotFoundError subclass (once a KeyError and a traceback)
+    with pytest.raises(ImageError, match="^file not found$"):
+        load_clip(str(tmp_path / name), 4)
+
+
 def test_images_and_clips_are_told_apart(tmp_path, synthetic):
     still = str(synthetic / "Images" / "shapes_00000.jpg")
     with pytest.raises(ImageError, match="an image; this model describes clips"):

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from captioner.inputs.filetypes import looks_like_animation, looks_like_video
-from captioner.inputs.images import (FILE_REASONS, MAX_PIXELS, ImageError, ImageFile, load_image, opened_image,
+from captioner.inputs.images import (MAX_PIXELS, ImageError, ImageFile, file_reason, load_image, opened_image,
                                      size_or_none, to_pixels)
 
 
@@ -110,7 +110,7 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
     except ImageError:
         raise
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise ImageError(FILE_REASONS[type(exc)]) from None
+        raise ImageError(file_reason(exc)) from None
     except (av.error.FFmpegError, OSError, ValueError, MemoryError) as exc:
         raise ImageError(_video_reason(path, exc, sampler.count)) from None
 

@@ -27,6 +27,11 @@ FILE_REASONS = {FileNotFoundError: "file not found", IsADirectoryError: "is a di
                 PermissionError: "permission denied"}
 
 
+def file_reason(exc: OSError) -> str:
+    """The reason for one of FILE_REASONS' errors, subclasses included (PyAV raises its own FileNotFoundError)."""
+    return next(reason for kind, reason in FILE_REASONS.items() if isinstance(exc, kind))
+
+
 def load_image(path, size: int = 224) -> np.ndarray:
     """Decode `path` (a file name, or a binary file object such as io.BytesIO) to a (size, size, 3) uint8 RGB array.
 
@@ -55,7 +60,7 @@ def opened_image(path, unknown: str = "not an image (unknown format)") -> Iterat
     except ImageError:
         raise
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise ImageError(FILE_REASONS[type(exc)]) from None
+        raise ImageError(file_reason(exc)) from None
     except UnidentifiedImageError:
         raise ImageError("empty file (0 bytes)" if size_or_none(path) == 0 else unknown) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
