@@ -31,6 +31,7 @@ def test_train_stdout_names_bleu_and_random_encoder(synthetic, run_cli, tmp_path
                            "--epochs", "1", "--units", "8", "--embed-dim", "8", "--quiet")
     assert code == 0
     assert "validation BLEU (greedy): BLEU-1" in out and "BLEU-4" in out and "RANDOM" in out
+    assert "ended by the --epochs cap (1) with the validation loss still falling" in out  # one epoch is its best
 
 
 def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, tmp_path):

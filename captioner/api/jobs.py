@@ -66,7 +66,7 @@ def _extract_on_ray(engine, weights, seed, precision, items, store, batch_size, 
 
 def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, weights: str = "imagenet",
           seed: int = 0, precision: str = "fp32", frames: int | None = None, frame_encoder: str = "lstm",
-          epochs: int = 20, patience: int = 3, batch_size: int = 128, learning_rate: float = 3e-3, units: int = 256,
+          epochs: int = 200, patience: int = 3, batch_size: int = 128, learning_rate: float = 3e-3, units: int = 256,
           embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
           max_length: int | None = None, resume: bool = False, show_progress: bool = False) -> dict:
     """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
@@ -74,7 +74,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
     to `out` (checkpoints every epoch, `resume` continues a killed run) and returns its training summary
     (epochs, best_epoch, best_val_loss, seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or
-    skipped_clips, settings). `frames` (default 16 for clip caption files) makes a clip model."""
+    skipped_clips, settings, stopped_early: whether early stopping ended it rather than the `epochs` cap).
+    `frames` (default 16 for clip caption files) makes a clip model."""
     from captioner.base.errors import UsageError
     from captioner.features.encoder import fingerprint
     from captioner.training.train import TrainSettings

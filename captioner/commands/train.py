@@ -28,7 +28,9 @@ def add_arguments(parser) -> None:
                         help="encoder weights (default: imagenet)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
     add_precision(parser)
-    parser.add_argument("--epochs", type=positive_int, default=20, help="most epochs (default: 20)")
+    parser.add_argument("--epochs", type=positive_int, default=200,
+                        help="most epochs, a safety cap: training ends when the validation loss stops improving "
+                             "(--patience) (default: 200)")
     parser.add_argument("--patience", type=positive_int, default=3,
                         help="stop after this many epochs without a better validation loss (default: 3)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="captions per step (default: 128)")
@@ -77,7 +79,7 @@ def run(args) -> int:
                     show_progress=not args.quiet)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
-          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch)")
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary, args)}")
     print("validation BLEU (greedy): " + "  ".join(f"BLEU-{n} {bleu[f'bleu{n}']:.4f}" for n in range(1, 5)))
     print(f"model bundle: {args.out}")
     if fp["weights"] == "random":
@@ -109,7 +111,7 @@ def _train_classifier(args) -> int:
                     units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet)
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
-          f"{summary['val_top1']:.1%}")
+          f"{summary['val_top1']:.1%}; {ended_by(summary, args)}")
     print(f"classifier bundle: {args.out}")
     if fp["weights"] == "random":
         print("note: trained on RANDOM encoder features; use --weights imagenet for real clips")
@@ -117,3 +119,15 @@ def _train_classifier(args) -> int:
         print(f"note: {summary['skipped_clips']} clip(s) could not be read and were left out (named above)")
         return 1
     return 0
+
+
+def ended_by(summary: dict, args) -> str:
+    """Which ended training: early stopping, or the --epochs cap (then the model may be undertrained)."""
+    patience = summary["settings"].get("patience", args.patience)
+    if summary["stopped_early"]:
+        return f"ended by early stopping (no better validation loss in {patience} epochs)"
+    if summary["best_epoch"] == summary["epochs"]:
+        return (f"ended by the --epochs cap ({summary['epochs']}) with the validation loss still falling: "
+                "the model may be undertrained; train again with a larger --epochs")
+    since = summary["epochs"] - summary["best_epoch"]
+    return f"ended by the --epochs cap ({summary['epochs']}), {since} epochs after the best"

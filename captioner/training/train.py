@@ -29,7 +29,7 @@ keras = import_keras()
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 20
+    epochs: int = 200  # a cap no real run should reach: early stopping (patience) is what ends training
     batch_size: int = 128
     learning_rate: float = 3e-3
     patience: int = 3  # epochs without a better validation loss before stopping
