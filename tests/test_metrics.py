@@ -1,8 +1,10 @@
 """BLEU by nltk; METEOR, ROUGE-L, CIDEr-D by pycocoevalcap; one PTB tokeniser; checked against coco-caption."""
 
 import collections
+import random
 import shutil
 
+import numpy as np
 import pytest
 
 from captioner.evaluation.metrics import WEIGHTS, bleu_scores, corpus_bleu_scores, score_captions, sentence_bleu4, tokenized
@@ -152,3 +154,31 @@ def test_empty_hypotheses_score_zero_not_crash():
     scores = score_captions([["a dog runs"], ["a cat"]], ["", "a cat"], meteor=False)
     assert scores.per_item[0]["cider"] == 0 and scores.per_item[0]["rouge_l"] == 0
     assert bleu_scores(refs, hyps)["bleu1"] > 0
+
+
+def _pycocoevalcap_cider_per_item(refs: list[list[str]], hyps: list[str]):
+    from pycocoevalcap.cider.cider_scorer import CiderScorer
+
+    scorer = CiderScorer(n=4, sigma=6.0)
+    for r, h in zip(refs, hyps):
+        scorer += (h, r)
+    return scorer.compute_score()[1]
+
+
+def test_the_cider_d_reward_equals_pycocoevalcap_for_every_sample(shared_data):
+    from captioner.evaluation.cider_d import CiderD
+
+    references, hypotheses = flickr_pairs(shared_data, 300)
+    refs, hyps = tokenized(references, hypotheses)
+    reward = CiderD(refs)
+    rng = random.Random(0)
+    words = sorted({w for r in refs for c in r for w in c.split()}) + ["zzz-unseen"]
+    # K = 3 samples per image: a real caption of another image, word salad (with a word no reference has), empty
+    samples = [hyps, [" ".join(rng.choices(words, k=rng.randint(1, 14))) for _ in refs], [""] * len(refs)]
+    for sample in samples:
+        theirs = _pycocoevalcap_cider_per_item(refs, sample)  # document frequencies from the same references
+        ours = reward.scores(sample, range(len(refs)))
+        assert np.max(np.abs(ours - theirs)) < 1e-6
+    shuffled = rng.sample(range(len(refs)), len(refs))
+    ours = reward.scores([hyps[i] for i in shuffled], shuffled)  # any order, any image per sample
+    assert np.allclose(ours, reward.scores(hyps, range(len(refs)))[shuffled], atol=1e-12)
