@@ -21,6 +21,7 @@ from captioner.base.backend import import_keras
 from captioner.base.compile import compile_function
 from captioner.search.beam_search import beam_search, vocab_width
 from captioner.search.greedy_search import greedy_search
+from captioner.search.sampling import sample_search
 from captioner.search.search_tokens import END, PAD, never_bias
 
 ops = import_keras().ops
@@ -47,6 +48,7 @@ class Searcher:
         self._generate = compile_function(self._run) if compiled else self._run
         # Greedy with log-probabilities: one more reduction per step (its own loop, compiled on first use).
         self._generate_scored = None
+        self._generate_sampled = None  # sampling, for self-critical training (compiled on first use)
         self._compiled = compiled
         self._tables = None
 
@@ -109,6 +111,31 @@ class Searcher:
             logps = np.asarray(logps)[:rows] if scores or self.settings.beam_size > 1 else np.full((rows, 1), np.nan)
             results.extend(self._rank(tokens, logps))
         return results
+
+    def _run_sampled(self, features, uniforms, tables):
+        state = self.step_model.initial_state(features)
+        return sample_search(self._step(tables), state, ops.shape(features)[0], self.length, uniforms)
+
+    def sample(self, features: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+        """(B, samples, length) int32: `samples` captions per image drawn from the model's distribution (token
+        ids as search returns them: `<start>` words `<end>` `<pad>`...). `rng` draws the random numbers, so the
+        same generator state gives the same captions. Needs greedy settings (beam_size 1): the tables'
+        vocabulary is then unpadded."""
+        if self.settings.beam_size != 1:
+            raise ValueError("sampling uses a Searcher with beam_size 1")
+        if self._generate_sampled is None:
+            self._generate_sampled = compile_function(self._run_sampled) if self._compiled else self._run_sampled
+        rows = np.repeat(np.asarray(features, dtype=np.float32), samples, axis=0)  # image i's samples together
+        out = []
+        for start in range(0, len(rows), self.settings.batch_size):
+            chunk = rows[start:start + self.settings.batch_size]
+            count = len(chunk)
+            if self._compiled:
+                chunk = _padded(chunk, self.settings.batch_size)
+            uniforms = rng.random((len(chunk), self.length), dtype=np.float32)
+            out.append(np.asarray(self._generate_sampled(chunk, uniforms, self._search_tables()))[:count])
+        tokens = np.concatenate(out) if out else np.zeros((0, self.length), np.int32)
+        return tokens.reshape(len(features), samples, self.length)
 
     def _rank(self, tokens, scores):
         out = []
