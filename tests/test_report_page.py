@@ -52,6 +52,17 @@ def test_page_is_self_contained_and_escapes_every_text(tmp_path):
     assert html.count("<polyline") == 3  # loss, val_loss, val_bleu4 (this history has no val_bleu1)
 
 
+def test_a_self_critical_models_page_plots_its_reward_and_validation_cider(tmp_path):
+    data = evaluation(tmp_path, 4)
+    data["training"].update(objective="cider", scst_best_epoch=2, scst_history=[
+        {"epoch": 1, "reward": 0.8, "baseline": 0.79, "val_cider": 0.9},
+        {"epoch": 2, "reward": 0.95, "baseline": 0.93, "val_cider": 1.1}])
+    html = render_report(data, {it["image"]: [] for it in data["captions"]})
+    assert html.count("<polyline") == 3 + 3  # the cross-entropy curves, then reward, baseline, val CIDEr-D
+    assert "self-critical: validation CIDEr-D" in html and "best self-critical epoch 2" in html
+    assert "where self-critical training started" in html
+
+
 def test_rows_start_worst_first_and_a_missing_file_shows_no_preview(tmp_path):
     data = evaluation(tmp_path, 4)
     data["captions"][0]["file"] = str(tmp_path / "gone.jpg")

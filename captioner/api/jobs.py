@@ -66,22 +66,37 @@ def _extract_on_ray(engine, weights, seed, precision, items, store, batch_size, 
 
 def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, weights: str = "imagenet",
           seed: int = 0, precision: str = "fp32", frames: int | None = None, frame_encoder: str = "lstm",
-          epochs: int = 200, patience: int = 3, batch_size: int = 128, learning_rate: float = 3e-3, units: int = 256,
-          embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
-          max_length: int | None = None, resume: bool = False, show_progress: bool = False) -> dict:
+          epochs: int = 200, patience: int = 3, batch_size: int | None = None, learning_rate: float | None = None,
+          units: int = 256, embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
+          max_length: int | None = None, resume: bool = False, show_progress: bool = False, objective: str = "xe",
+          init: str | None = None, samples: int = 5, baseline: str = "mean") -> dict:
     """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
     with its images under `images`, or an activity classifier on `labels` (a UCF101-layout folder, or a loaded
     `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
     to `out` (checkpoints every epoch, `resume` continues a killed run) and returns its training summary
     (epochs, best_epoch, best_val_loss, seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or
     skipped_clips, settings, stopped_early: whether early stopping ended it rather than the `epochs` cap).
-    `frames` (default 16 for clip caption files) makes a clip model."""
+    `frames` (default 16 for clip caption files) makes a clip model. `batch_size` is captions per step (default
+    128), `learning_rate` Adam's (default 3e-3).
+
+    `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
+    captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
+    "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults to 5e-5, early stopping
+    is on greedy validation CIDEr-D, and the bundle keeps the starting model's summary with `objective`,
+    `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds) added; sizes and
+    vocabulary are the init model's."""
     from captioner.base.errors import UsageError
     from captioner.features.encoder import fingerprint
     from captioner.training.train import TrainSettings
 
     if (captions is None) == (labels is None):
         raise UsageError("train needs captions (with images) or labels, not both")
+    if objective not in ("xe", "cider"):
+        raise UsageError(f"objective {objective!r}: xe or cider")
+    if objective == "cider":
+        return _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size,
+                              learning_rate, samples, baseline, resume, show_progress)
+    batch_size, learning_rate = batch_size or 128, learning_rate or 3e-3
     fp = fingerprint(weights, seed, precision)
     if labels is not None:
         from captioner.datasets.ucf101 import load_labels
@@ -104,6 +119,23 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
                          embed_dim=embed_dim, dropout=dropout, resume=resume, show_progress=show_progress,
                          frames=frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0),
                          frame_encoder=frame_encoder)
+
+
+def _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size, learning_rate,
+                   samples, baseline, resume, show_progress) -> dict:
+    from captioner.base.errors import UsageError
+    from captioner.datasets import load_captions
+    from captioner.training.self_critical import ScstSettings, train_self_critical
+
+    if init is None:
+        raise UsageError("objective cider fine-tunes a trained caption model: give init (--init MODEL_DIR)")
+    if images is None:
+        raise UsageError("self-critical training needs captions and images")
+    captions = load_captions(captions) if isinstance(captions, str) else captions
+    settings = ScstSettings(epochs=epochs, batch_size=batch_size or 32, learning_rate=learning_rate or 5e-5,
+                            patience=patience, samples=samples, baseline=baseline, seed=seed)
+    weights = None if weights == "imagenet" else weights  # the init model's encoder unless a file is named
+    return train_self_critical(captions, images, cache, init, out, weights, settings, resume, show_progress)
 
 
 def evaluate(model, cache: str, captions=None, images: str | None = None, labels=None, split: str | None = "test",

@@ -20,13 +20,17 @@ class Progress:
         self.done = 0
         self.start = time.perf_counter()
         self._last = 0.0
+        self.note = ""
 
     def rate(self) -> float:
         elapsed = time.perf_counter() - self.start
         return self.done / elapsed if elapsed > 0 else 0.0
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, note: str | None = None) -> None:
+        """`note`: a figure to show after the rate (e.g. the running mean reward), kept until replaced."""
         self.done += n
+        if note is not None:
+            self.note = note
         now = time.perf_counter()
         if not self.enabled or (now - self._last < (0.2 if self.tty else 10.0) and self.done < self.total):
             return
@@ -37,7 +41,7 @@ class Progress:
         filled = int(width * self.done / self.total)
         bar = "=" * filled + (">" if filled < width else "") + " " * (width - filled - 1)
         line = (f"{self.label}[{bar}] {self.done}/{self.total} {rate:.1f} {self.unit}/s "
-                f"ETA {_clock(eta)}")
+                f"ETA {_clock(eta)}" + (f" {self.note}" if self.note else ""))
         self.stream.write(("\r" + line) if self.tty else (line + "\n"))
         self.stream.flush()
 

@@ -24,8 +24,8 @@ HELP = "train a caption decoder (or, with --labels, an activity classifier) and 
 def add_arguments(parser) -> None:
     add_dataset_options(parser, labels=True)
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
-    parser.add_argument("--weights", default="imagenet", metavar="imagenet|random|FILE",
-                        help="encoder weights (default: imagenet)")
+    parser.add_argument("--weights", default=None, metavar="imagenet|random|random-tiny|FILE",
+                        help="encoder weights (default: imagenet; with --init, the model's own)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
     add_precision(parser)
     parser.add_argument("--epochs", type=positive_int, default=200,
@@ -33,8 +33,11 @@ def add_arguments(parser) -> None:
                              "(--patience) (default: 200)")
     parser.add_argument("--patience", type=positive_int, default=3,
                         help="stop after this many epochs without a better validation loss (default: 3)")
-    parser.add_argument("--batch-size", type=positive_int, default=128, help="captions per step (default: 128)")
-    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="captions per step (default: 128); with --objective cider, images per step, each with "
+                             "--samples captions (default: 32)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="Adam learning rate (default: 0.003; with --objective cider, 5e-5)")
     parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
     parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
@@ -50,12 +53,34 @@ def add_arguments(parser) -> None:
                              f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
     parser.add_argument("--frame-encoder", choices=["lstm", "mean"], default="lstm",
                         help="clip models: an LSTM over the frames, or the mean of the frames (default: lstm)")
+    parser.add_argument("--objective", choices=["xe", "cider"], default="xe",
+                        help="xe: cross-entropy on the reference captions; cider: self-critical training of the "
+                             "--init model on its own samples, CIDEr-D as the reward (default: xe)")
+    parser.add_argument("--init", metavar="MODEL_DIR", help="with --objective cider: the trained caption model to "
+                                                            "fine-tune (its vocabulary, sizes and encoder are kept)")
+    parser.add_argument("--samples", type=positive_int, default=5,
+                        help="--objective cider: captions sampled per image per step (default: 5)")
+    parser.add_argument("--baseline", choices=["mean", "greedy"], default="mean",
+                        help="--objective cider: what a sample's reward is compared with: the mean reward of the "
+                             "image's other samples, or the greedy caption's (default: mean)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     add_quiet(parser)
 
 
 def run(args) -> int:
+    from captioner.base.errors import UsageError
+
     check_dataset_choice(args)
+    if (args.objective == "cider") != bool(args.init):
+        raise UsageError("--objective cider fine-tunes a trained model: give it --init MODEL_DIR (and --init goes "
+                         "with --objective cider only)")
+    if args.init:
+        if args.labels:
+            raise UsageError("--objective cider is for caption models, not activity classifiers")
+        return _train_self_critical(args)
+    args.weights = args.weights or "imagenet"
+    args.batch_size = args.batch_size or 128
+    args.learning_rate = args.learning_rate or 3e-3
     if args.labels:
         return _train_classifier(args)
     from captioner.api.jobs import train
@@ -131,3 +156,24 @@ def ended_by(summary: dict, args) -> str:
                 "the model may be undertrained; train again with a larger --epochs")
     since = summary["epochs"] - summary["best_epoch"]
     return f"ended by the --epochs cap ({summary['epochs']}), {since} epochs after the best"
+
+
+def _train_self_critical(args) -> int:
+    from captioner.api.jobs import train
+    from captioner.datasets import load_captions
+
+    captions = load_captions(args.captions)
+    for line in captions.skipped:
+        print(line)
+    summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
+                    epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, resume=args.resume, show_progress=not args.quiet,
+                    objective="cider", init=args.init, samples=args.samples, baseline=args.baseline)
+    ended = ("ended by early stopping" if summary["scst_stopped_early"] else
+             f"ended by the --epochs cap ({summary['scst_epochs']})")
+    print(f"self-critical training: {summary['scst_epochs']} epochs (best {summary['scst_best_epoch']}, "
+          f"validation CIDEr-D {summary['best_val_cider']:.4f}, {summary['scst_seconds_per_epoch']} s/epoch); {ended}")
+    if summary["scst_best_epoch"] == 0:
+        print("note: no epoch beat the starting model on validation CIDEr-D; the bundle holds the --init weights")
+    print(f"model bundle: {args.out}")
+    return 1 if summary["skipped_images"] else 0

@@ -85,6 +85,17 @@ def _curves(training: dict) -> str:
     losses = _plot(history, ("loss", "val_loss"), "loss per epoch", best)
     bleu = _plot(history, ("val_bleu1", "val_bleu4"), "validation BLEU (greedy search) per epoch", best)
     caption = f"best epoch {int(best)} (lowest validation loss, dashed line): the bundle's weights" if best else ""
+    scst = training.get("scst_history") or []
+    if scst:  # self-critical fine-tuning after the cross-entropy epochs above
+        caption = caption.replace(": the bundle's weights", ": where self-critical training started")
+        scst_best = training.get("scst_best_epoch") or None
+        rewards = _plot(scst, ("reward", "baseline"), "self-critical: mean sample reward (CIDEr-D) per epoch",
+                        scst_best)
+        cider = _plot(scst, ("val_cider",), "self-critical: validation CIDEr-D (greedy) per epoch", scst_best)
+        which = (f"best self-critical epoch {int(scst_best)} (dashed line): the bundle's weights" if scst_best else
+                 "no self-critical epoch beat the starting model: the bundle holds its weights")
+        return (f'<h2>Training</h2><div class="curves">{losses}{bleu}</div><p class="note">{caption}</p>'
+                f'<div class="curves">{rewards}{cider}</div><p class="note">{which}</p>')
     return f'<h2>Training</h2><div class="curves">{losses}{bleu}</div><p class="note">{caption}</p>'
 
 

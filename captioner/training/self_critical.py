@@ -1,0 +1,208 @@
+"""Self-critical sequence training (Rennie et al. 2017): a trained caption decoder fine-tuned on its own sampled
+captions, with CIDEr-D as the reward.
+
+Per step: K captions sampled per image (the compiled sampling loop), each rewarded with CIDEr-D against the
+image's references (document frequencies from the training references, computed once: `evaluation.cider_d`),
+minus a baseline: the mean reward of the image's other K - 1 samples ("new SCST", the default), or the reward of
+the greedy caption. The policy gradient is then a weighted teacher-forced cross-entropy on the sampled captions:
+weight = reward - baseline, so a sample better than its baseline is made more likely and a worse one less. It
+runs through Keras' own `train_on_batch`, under every backend. Validation is greedy CIDEr-D on the validation
+images after every epoch (epoch 0: the starting model); the best epoch is kept and training stops after
+`patience` epochs without a better one. Checkpoints and `--resume` as for cross-entropy training.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from captioner.base.atomic import atomic_path, write_json
+from captioner.base.backend import import_keras
+from captioner.base.errors import UsageError
+from captioner.base.progress import Progress
+from captioner.datasets import CaptionSet
+from captioner.evaluation.cider_d import CiderD
+from captioner.evaluation.ptb_tokens import PtbTokenizer
+from captioner.features.clip_features import cached_rows, gather_rows
+from captioner.features.features_for import prepared_cache
+from captioner.features.notices import skipped
+from captioner.models.bundle import load_bundle, save_bundle
+from captioner.search.searcher import Searcher, SearchSettings
+from captioner.training.checkpoints import earlier_state, read_run, write_run
+
+keras = import_keras()
+BASELINES = ("mean", "greedy")
+
+
+@dataclass
+class ScstSettings:
+    epochs: int = 200  # a safety cap: early stopping on validation CIDEr-D ends training
+    batch_size: int = 32  # images per step (each with `samples` captions)
+    learning_rate: float = 5e-5
+    patience: int = 3  # epochs without a better validation CIDEr-D before stopping
+    samples: int = 5  # sampled captions per image
+    baseline: str = "mean"  # "mean": the other samples' mean reward; "greedy": the greedy caption's reward
+    seed: int = 0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, init_dir: str, out_dir: str,
+                        weights: str | None, settings: ScstSettings, resume: bool = False,
+                        show_progress: bool = True) -> dict:
+    """Fine-tune the caption bundle `init_dir` and write the result to `out_dir`; returns the training summary
+    stored in the new bundle (objective "cider", per-epoch reward and validation CIDEr-D)."""
+    if settings.baseline not in BASELINES:
+        raise UsageError(f"--baseline {settings.baseline}: choose one of {', '.join(BASELINES)}")
+    if settings.baseline == "mean" and settings.samples < 2:
+        raise UsageError("--baseline mean needs --samples 2 or more (it is the mean of the other samples)")
+    if os.path.abspath(init_dir) == os.path.abspath(out_dir):
+        raise UsageError(f"--out {out_dir} is the --init model: write the fine-tuned one elsewhere")
+    ckpt_dir = os.path.join(out_dir, "checkpoints")
+    state = earlier_state(ckpt_dir, out_dir, resume)
+    if state is not None:  # resume: the run's own settings and starting model, whatever the flags say now
+        run, _ = read_run(ckpt_dir)
+        settings, init_dir = ScstSettings(**run["settings"]), run["init"]
+    bundle = load_bundle(init_dir)
+    decoder, vocab, frames = bundle.decoder, bundle.vocab, bundle.frames
+    train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
+    cache, good, failed = prepared_cache(cache_dir, bundle.encoder, sorted(set(train_caps) | set(val_caps)),
+                                         images_root, weights, show_progress, frames)
+    for path, reason in failed:
+        skipped(path, reason)
+    good = set(good)
+    train_images = sorted(k for k in train_caps if k in good)
+    val_images = sorted(k for k in val_caps if k in good)
+    if not train_images or not val_images:
+        raise UsageError(f"{captions.source}: self-critical training needs training and validation images with "
+                         f"features ({captions.describe_split()})")
+    tokenizer = PtbTokenizer()
+    reward = CiderD([[tokenizer(c) for c in train_caps[k]] for k in train_images])
+    val_reward = CiderD([[tokenizer(c) for c in val_caps[k]] for k in val_images])  # = corpus CIDEr-D of the split
+    with cache:
+        features, rows = cached_rows(cache, train_images + val_images, frames)
+        train_rows, val_rows = rows[:len(train_images)], rows[len(train_images):]
+        val_features = gather_rows(features, val_rows)
+        decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+        # TensorFlow's compiled loops read the live weights; JAX's keep those they were traced with, so there
+        # the sampling runs eagerly (slower, but it sees every update).
+        live = keras.config.backend() == "tensorflow"
+        searcher = Searcher(decoder, decoder.config.max_length, SearchSettings(batch_size=256), compiled=live)
+
+        def val_cider() -> float:
+            searcher.reload_weights()
+            return float(np.mean(val_reward.scores(_texts(vocab, tokenizer, _greedy(searcher, val_features)),
+                                                   range(len(val_images)))))
+
+        if state is None:
+            write_run(ckpt_dir, vocab, {"settings": asdict(settings), "init": os.path.abspath(init_dir),
+                                        "encoder": bundle.encoder, "captions": captions.source})
+            state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": val_cider(), "wait": 0,
+                     "history": [], "weights": None, "best_weights": None, "stopped_early": False}
+            _log(f"self-critical training from {init_dir}: validation CIDEr-D (greedy) {state['best_val_cider']:.4f}")
+        else:
+            decoder.optimizer.build(decoder.trainable_variables)
+            decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
+            _log(f"resuming after epoch {state['epochs_done']}")
+        while state["epochs_done"] < settings.epochs and not state["stopped_early"]:
+            epoch = state["epochs_done"] + 1
+            started = time.perf_counter()
+            entry = _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, settings, epoch,
+                           show_progress)
+            entry.update(epoch=epoch, val_cider=round(val_cider(), 4), seconds=round(time.perf_counter() - started, 2))
+            _commit(ckpt_dir, decoder, state, entry, settings.patience)
+            _log(f"epoch {epoch}: mean sample reward {entry['reward']:.4f}, validation CIDEr-D {entry['val_cider']:.4f}")
+        if state["best_weights"]:
+            decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
+        else:  # no epoch beat the starting model: it is kept as it was
+            decoder = load_bundle(init_dir).decoder
+    epoch_seconds = [h["seconds"] for h in state["history"]]
+    summary = {
+        **bundle.training, "objective": "cider", "init": os.path.abspath(init_dir), "captions": captions.source,
+        "train_images": len(train_images), "val_images": len(val_images),
+        "scst_epochs": state["epochs_done"], "scst_best_epoch": state["best_epoch"],
+        "best_val_cider": state["best_val_cider"], "scst_stopped_early": state["stopped_early"],
+        "scst_seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
+        "scst_settings": asdict(settings), "scst_history": state["history"], "skipped_images": len(failed),
+    }
+    save_bundle(out_dir, decoder, vocab, bundle.encoder, summary)
+    return summary
+
+
+def _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, settings, epoch, show_progress):
+    """One pass over the training images in an order fixed by (seed, epoch): {reward, baseline, loss}."""
+    rng = np.random.default_rng([settings.seed, epoch])
+    order = rng.permutation(len(train_rows))
+    _seed_dropout(decoder, settings.seed, epoch)
+    k = settings.samples
+    progress = Progress(len(order), "img", f"scst {epoch} ", enabled=show_progress)
+    rewards, baselines, losses = [], [], []
+    for start in range(0, len(order), settings.batch_size):
+        chosen = np.sort(order[start:start + settings.batch_size])  # (B,) images
+        batch = gather_rows(features, train_rows[chosen])  # (B, D) or (B, N, D)
+        searcher.reload_weights()
+        tokens = searcher.sample(batch, k, rng)  # (B, K, L)
+        sampled = reward.scores(_texts(vocab, tokenizer, tokens.reshape(-1, tokens.shape[-1])),
+                                np.repeat(chosen, k)).reshape(len(chosen), k)  # (B, K)
+        if settings.baseline == "mean":
+            baseline = (sampled.sum(axis=1, keepdims=True) - sampled) / (k - 1)  # the other samples' mean
+        else:
+            baseline = reward.scores(_texts(vocab, tokenizer, _greedy(searcher, batch)), chosen)[:, None]
+        advantage = (sampled - baseline).reshape(-1).astype(np.float32)  # (B*K,)
+        sequences = tokens.reshape(-1, tokens.shape[-1])  # (B*K, L)
+        inputs = np.repeat(batch, k, axis=0)
+        weight = np.repeat(advantage[:, None], sequences.shape[1] - 1, axis=1)  # per target token
+        loss = decoder.train_on_batch((inputs, sequences[:, :-1]), sequences[:, 1:], sample_weight=weight)
+        rewards.append(float(sampled.mean()))
+        baselines.append(float(baseline.mean()))
+        losses.append(float(np.asarray(loss).ravel()[0]))
+        progress.update(len(chosen), note=f"reward {np.mean(rewards):.4f}")
+    progress.close()
+    return {"reward": round(float(np.mean(rewards)), 4), "baseline": round(float(np.mean(baselines)), 4),
+            "loss": round(float(np.mean(losses)), 6)}
+
+
+def _seed_dropout(decoder, seed: int, epoch: int) -> None:
+    """Each dropout layer's random state set from (seed, epoch, layer): an epoch's masks are the same whether
+    the run was interrupted and resumed or not (their seeds otherwise come from whatever ran before)."""
+    for index, layer in enumerate(decoder._flatten_layers()):
+        generator = getattr(layer, "seed_generator", None)
+        if generator is not None:
+            value = np.array([seed * 7919 + index, epoch], dtype=generator.state.dtype)
+            generator.state.assign(keras.ops.convert_to_tensor(value, dtype=generator.state.dtype))
+
+
+def _greedy(searcher, features) -> np.ndarray:
+    """(B, L) greedy tokens, with the searcher's current tables."""
+    return np.stack([ranked[0][0] for ranked in searcher(features, scores=False)])
+
+
+def _texts(vocab, tokenizer, tokens: np.ndarray) -> list[str]:
+    """Token rows -> the PTB tokens the reward compares with the references."""
+    return [tokenizer(vocab.decode(row)) for row in tokens]
+
+
+def _commit(ckpt_dir: str, decoder, state: dict, entry: dict, patience: int) -> None:
+    """Weights (with optimizer state) for this epoch, then state.json naming them; stale files after."""
+    name = f"epoch-{entry['epoch']:04d}.weights.h5"
+    with atomic_path(os.path.join(ckpt_dir, name), suffix=".weights.h5") as tmp:
+        decoder.save_weights(tmp)
+    stale = {state["weights"], state["best_weights"]}
+    state["history"].append(entry)
+    if entry["val_cider"] > state["best_val_cider"] + 1e-9 or math.isnan(state["best_val_cider"]):
+        state.update(best_val_cider=entry["val_cider"], best_epoch=entry["epoch"], best_weights=name, wait=0)
+    else:
+        state["wait"] += 1
+    state.update(epochs_done=entry["epoch"], weights=name, stopped_early=state["wait"] >= patience)
+    write_json(os.path.join(ckpt_dir, "state.json"), state)
+    for old in stale - {state["weights"], state["best_weights"], None}:
+        if os.path.exists(os.path.join(ckpt_dir, old)):
+            os.unlink(os.path.join(ckpt_dir, old))
