@@ -1,1 +1,0 @@
-"""The offline demos on drawn images, clips and activities."""

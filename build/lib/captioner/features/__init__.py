@@ -1,1 +1,0 @@
-"""Pixels to vectors: the frozen VGG16 encoder and its fingerprint, the feature cache, extraction into it."""

@@ -1,1 +1,0 @@
-"""The trainable networks and their bundles: caption decoder, frame reader, activity classifier."""

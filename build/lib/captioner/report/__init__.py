@@ -1,1 +1,0 @@
-"""The report page: renders evaluation results with image previews (computes nothing)."""

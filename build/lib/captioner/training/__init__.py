@@ -1,1 +1,0 @@
-"""Teacher-forced training of decoders and classifiers from the cache: batches, checkpoints, validation BLEU."""
