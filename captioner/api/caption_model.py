@@ -9,6 +9,7 @@ import numpy as np
 
 from captioner.api.encoding import check_inputs, encoded
 from captioner.api.engine_options import EngineOptions
+from captioner.api.loaded_model import LoadedModel
 from captioner.api.results import CaptionResult
 from captioner.base.errors import UsageError
 from captioner.features.clip_features import stack_clips
@@ -16,37 +17,16 @@ from captioner.inputs.gpu_decoding import gpu_decoder
 from captioner.search.captioning import Captioner
 
 
-class CaptionModel:
+class CaptionModel(LoadedModel):
     """A caption bundle with its encoder and compiled searches, kept between calls (make it with
     `captioner.load`). A clip model (`frames` > 0) takes clips: paths of videos or animated GIF/WebP, or
     sequences of frames."""
 
     def __init__(self, bundle, encoder_future, weights: str | None = None, compile_search: bool = True):
-        self.bundle = bundle
-        self.weights = weights  # the --weights it was loaded with (None: as the bundle's fingerprint says)
+        super().__init__(bundle, encoder_future, weights)
         self.compile_search = compile_search
-        self._encoder_future = encoder_future
         self._captioners: dict[tuple, Captioner] = {}
         self._gpu = gpu_decoder("auto")
-
-    @property
-    def encoder(self):
-        """The bundle's `Encoder` (VGG16 fc2 as trained on), built in a thread started by `load`."""
-        return self._encoder_future.result()
-
-    @property
-    def frames(self) -> int:
-        """0 for an image model; N for a clip model (clips are read as N sampled frames)."""
-        return self.bundle.frames
-
-    @property
-    def directory(self) -> str:
-        return self.bundle.directory
-
-    @property
-    def training(self) -> dict:
-        """The bundle's training summary: epochs, losses, validation BLEU, settings, per-epoch history."""
-        return self.bundle.training
 
     def __repr__(self) -> str:
         kind = f"clips of {self.frames} frames" if self.frames else "images"

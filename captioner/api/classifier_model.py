@@ -7,41 +7,23 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from captioner.api.encoding import check_inputs, encoded
+from captioner.api.loaded_model import LoadedModel
 from captioner.api.results import LabelResult
 from captioner.evaluation.classification import Labeller
 from captioner.features.clip_features import stack_clips
 
 
-class ClassifierModel:
+class ClassifierModel(LoadedModel):
     """A classifier bundle with its encoder, kept between calls (make it with `captioner.load`)."""
 
     def __init__(self, bundle, encoder_future, weights: str | None = None):
-        self.bundle = bundle
-        self.weights = weights
-        self._encoder_future = encoder_future
+        super().__init__(bundle, encoder_future, weights)
         self._labellers: dict[int, Labeller] = {}
 
     @property
-    def encoder(self):
-        """The bundle's `Encoder`, built in a thread started by `load`."""
-        return self._encoder_future.result()
-
-    @property
-    def frames(self) -> int:
-        """Frames sampled per clip (N)."""
-        return self.bundle.frames
-
-    @property
     def classes(self) -> list[str]:
+        """The class names, in the order of the classifier's outputs."""
         return list(self.bundle.classes)
-
-    @property
-    def directory(self) -> str:
-        return self.bundle.directory
-
-    @property
-    def training(self) -> dict:
-        return self.bundle.training
 
     def __repr__(self) -> str:
         return f"<ClassifierModel {self.directory!r}: {len(self.classes)} classes, {self.frames} frames per clip>"

@@ -1,0 +1,40 @@
+"""Sampling captions (what self-critical training learns from) with the fake step models of test_search."""
+
+import numpy as np
+import pytest
+from test_search import A, B, C, TableStep, table  # tests/test_search.py
+
+from captioner.search.search_tokens import END, NEVER, PAD
+from captioner.search.searcher import Searcher, SearchSettings
+
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_sampling_draws_from_the_models_distribution_by_the_token_rules(compiled):
+    # After <start>: a 0.5, b 0.3, <end> 0.2 (and <unk> 0.4 before the never-generated rule); after a word: <end>.
+    step = TableStep(table({1: {A: 0.5, B: 0.3, END: 0.2, 3: 0.4}, A: {END: 1.0}, B: {END: 1.0}}))
+    searcher = Searcher(step, 4, SearchSettings(batch_size=256), compiled=compiled)
+    features = np.zeros((300, 1), np.float32)
+    tokens = searcher.sample(features, 4, np.random.default_rng(0))  # (300, 4, 6)
+    assert tokens.shape == (300, 4, 6) and tokens.dtype == np.int32
+    first = tokens[:, :, 1].ravel()
+    assert not np.isin(first, list(NEVER)).any()  # <unk> had 0.4 of the mass: never drawn
+    counts = {t: np.mean(first == t) for t in (A, B, END)}
+    assert counts[A] == pytest.approx(0.5, abs=0.04) and counts[B] == pytest.approx(0.3, abs=0.04)
+    assert counts[END] == pytest.approx(0.2, abs=0.04)
+    for row in tokens.reshape(-1, 6):  # <start> word? <end> then <pad> only; the buffer's end is never open
+        ends = np.flatnonzero(row == END)
+        assert row[0] == 1 and len(ends) == 1 and (row[ends[0] + 1:] == PAD).all()
+    again = searcher.sample(features, 4, np.random.default_rng(0))
+    assert (again == tokens).all()  # the generator decides: same state, same captions
+    assert (searcher.sample(features, 4, np.random.default_rng(1)) != tokens).any()
+
+
+def test_sampling_a_peaked_distribution_gives_the_greedy_caption():
+    step = TableStep(table({1: {A: 1.0}, A: {B: 1.0}, B: {C: 1.0}, C: {END: 1.0}}))
+    searcher = Searcher(step, 5, SearchSettings())
+    sampled = searcher.sample(np.zeros((3, 1), np.float32), 2, np.random.default_rng(5))
+    greedy = np.stack([ranked[0][0] for ranked in searcher(np.zeros((3, 1), np.float32))])
+    assert (sampled == greedy[:, None, :]).all()
+    with pytest.raises(ValueError, match="beam_size 1"):
+        Searcher(step, 5, SearchSettings(beam_size=2)).sample(np.zeros((1, 1), np.float32), 1, np.random.default_rng())
