@@ -272,4 +272,3 @@ def test_first_argmax_is_numpys_argmax():
         top, ids = (np.asarray(a) for a in first_argmax(ops.convert_to_tensor(x)))
         np.testing.assert_array_equal(ids, np.argmax(x, axis=1))
         np.testing.assert_array_equal(top[:, 0], x.max(axis=1))
-
