@@ -42,27 +42,27 @@ def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
     (k = 1 for an image, the sampled frames of a clip)."""
     for start in range(0, len(inputs), CHUNK):
         part = inputs[start:start + CHUNK]
+        names = [name_of(item, start + i) for i, item in enumerate(part)]
         out: list = [None] * len(part)
-        files, pixels = [], []  # (position, ImageFile); (position, (k, S, S, 3) uint8)
+        files, pixels = [], []  # ImageFile keyed by its position; (position, (k, S, S, 3) uint8)
         for i, item in enumerate(part):
-            name = name_of(item, start + i)
             if isinstance(item, (str, os.PathLike)):
                 files.append(ImageFile(str(i), os.fspath(item), frames))
                 continue
             try:
                 pixels.append((i, in_memory_pixels(item, frames, encoder.input_size)))
             except ImageError as exc:
-                out[i] = (name, None, str(exc))
+                out[i] = (names[i], None, str(exc))
         for good, batch, counts, bad in decoded_batches(files, encoder.input_size, batch_size, gpu=gpu):
             for item, reason in bad:
-                out[int(item.key)] = (name_of(part[int(item.key)], 0), None, reason)
+                out[int(item.key)] = (names[int(item.key)], None, reason)
             if good:
                 for item, rows in zip(good, _split(encoder.encode(batch), counts)):
-                    out[int(item.key)] = (name_of(part[int(item.key)], 0), rows, None)
+                    out[int(item.key)] = (names[int(item.key)], rows, None)
         for group in _groups(pixels, batch_size):
             counts = [len(p) for _, p in group]
             for (i, _), rows in zip(group, _split(encoder.encode(np.concatenate([p for _, p in group])), counts)):
-                out[i] = (name_of(part[i], start + i), rows, None)
+                out[i] = (names[i], rows, None)
         yield out
 
 

@@ -75,25 +75,33 @@ class Checkpointer(keras.callbacks.Callback):
         logs = logs or {}
         s = self.state
         val = float(logs.get("val_loss", logs.get("loss")))
-        name = f"epoch-{epoch + 1:04d}.weights.h5"
-        with atomic_path(os.path.join(self.directory, name), suffix=".weights.h5") as tmp:
-            self.model.save_weights(tmp)
         entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), "val_loss": val}
         if self.validation is not None:
             entry.update(self.validation(self.model))
         # Seconds of the whole epoch: training, validation (loss and BLEU) and this checkpoint.
         entry["seconds"] = round(time.perf_counter() - self._started, 2)
-        s["history"].append(entry)
-        stale = {s["weights"], s.get("best_weights")}
-        if s["best_val_loss"] is None or val < s["best_val_loss"]:
-            s["best_val_loss"], s["best_epoch"], s["wait"], s["best_weights"] = val, epoch + 1, 0, name
-        else:
-            s["wait"] += 1
-        s["epochs_done"], s["weights"] = epoch + 1, name
-        if s["wait"] >= self.patience:
-            s["stopped_early"] = True
+        better = s["best_val_loss"] is None or val < s["best_val_loss"]
+        commit_epoch(self.directory, self.model, s, entry, {"best_val_loss": val} if better else None, self.patience)
+        if s["stopped_early"]:
             self.model.stop_training = True
-        write_json(os.path.join(self.directory, "state.json"), s)  # commit, then drop what it no longer names
-        for old in stale - {s["weights"], s["best_weights"], None}:
-            if os.path.exists(os.path.join(self.directory, old)):
-                os.unlink(os.path.join(self.directory, old))
+
+
+def commit_epoch(directory: str, model, state: dict, entry: dict, best: dict | None, patience: int) -> None:
+    """Record a finished epoch: its weights (with optimizer state) atomically, then state.json naming them, then
+    drop the files it no longer names. `best`: the state's best-so-far fields when this epoch is the best yet
+    (None when it is not: one more epoch without improvement)."""
+    name = f"epoch-{entry['epoch']:04d}.weights.h5"
+    with atomic_path(os.path.join(directory, name), suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+    stale = {state["weights"], state.get("best_weights")}
+    state["history"].append(entry)
+    if best is not None:
+        state.update(best, best_epoch=entry["epoch"], best_weights=name, wait=0)
+    else:
+        state["wait"] += 1
+    state["epochs_done"], state["weights"] = entry["epoch"], name
+    state["stopped_early"] = state["wait"] >= patience
+    write_json(os.path.join(directory, "state.json"), state)  # commit, then drop what it no longer names
+    for old in stale - {state["weights"], state["best_weights"], None}:
+        if os.path.exists(os.path.join(directory, old)):
+            os.unlink(os.path.join(directory, old))

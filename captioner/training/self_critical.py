@@ -13,7 +13,6 @@ images after every epoch (epoch 0: the starting model); the best epoch is kept a
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -21,7 +20,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from captioner.base.atomic import atomic_path, write_json
 from captioner.base.backend import import_keras
 from captioner.base.errors import UsageError
 from captioner.base.progress import Progress
@@ -33,7 +31,7 @@ from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.bundle import load_bundle, save_bundle
 from captioner.search.searcher import Searcher, SearchSettings
-from captioner.training.checkpoints import earlier_state, read_run, write_run
+from captioner.training.checkpoints import commit_epoch, earlier_state, read_run, write_run
 
 keras = import_keras()
 BASELINES = ("mean", "greedy")
@@ -118,7 +116,9 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
             entry = _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, settings, epoch,
                            show_progress)
             entry.update(epoch=epoch, val_cider=round(val_cider(), 4), seconds=round(time.perf_counter() - started, 2))
-            _commit(ckpt_dir, decoder, state, entry, settings.patience)
+            better = entry["val_cider"] > state["best_val_cider"] + 1e-9
+            commit_epoch(ckpt_dir, decoder, state, entry, {"best_val_cider": entry["val_cider"]} if better else None,
+                         settings.patience)
             _log(f"epoch {epoch}: mean sample reward {entry['reward']:.4f}, validation CIDEr-D {entry['val_cider']:.4f}")
         if state["best_weights"]:
             decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
@@ -188,21 +188,3 @@ def _greedy(searcher, features) -> np.ndarray:
 def _texts(vocab, tokenizer, tokens: np.ndarray) -> list[str]:
     """Token rows -> the PTB tokens the reward compares with the references."""
     return [tokenizer(vocab.decode(row)) for row in tokens]
-
-
-def _commit(ckpt_dir: str, decoder, state: dict, entry: dict, patience: int) -> None:
-    """Weights (with optimizer state) for this epoch, then state.json naming them; stale files after."""
-    name = f"epoch-{entry['epoch']:04d}.weights.h5"
-    with atomic_path(os.path.join(ckpt_dir, name), suffix=".weights.h5") as tmp:
-        decoder.save_weights(tmp)
-    stale = {state["weights"], state["best_weights"]}
-    state["history"].append(entry)
-    if entry["val_cider"] > state["best_val_cider"] + 1e-9 or math.isnan(state["best_val_cider"]):
-        state.update(best_val_cider=entry["val_cider"], best_epoch=entry["epoch"], best_weights=name, wait=0)
-    else:
-        state["wait"] += 1
-    state.update(epochs_done=entry["epoch"], weights=name, stopped_early=state["wait"] >= patience)
-    write_json(os.path.join(ckpt_dir, "state.json"), state)
-    for old in stale - {state["weights"], state["best_weights"], None}:
-        if os.path.exists(os.path.join(ckpt_dir, old)):
-            os.unlink(os.path.join(ckpt_dir, old))
