@@ -1,14 +1,18 @@
-"""Cross-entropy training against self-critical fine-tuning (SCST), on a drawn image set, side by side.
+"""Cross-entropy training against self-critical fine-tuning (SCST) on a drawn image or clip set, side by side.
 
 Usage:
-    python scripts/bench_scst.py [--workdir bench-scst] [--images 3000] [--seed 1] [--wording other]
-                                 [--weights random-tiny] [--no-meteor]
+    python scripts/bench_scst.py [--workdir bench-scst] [--set scenes|clips|shapes] [--count N] [--seed 1]
+                                 [--wording other] [--weights random-tiny] [--no-meteor]
 
-Draws the set (80/10/10 split), extracts it once, trains with default `train` (cross-entropy, early stopping),
+Draws the set (`scenes`, the default: the harder drawn scenes, 70/10/20 split, so 5,000 images give 1,000 test
+images; `clips`: the harder drawn clips, 1,000 by default, trained with --frames 8; `shapes`: the first, easy
+image set, 80/10/10), extracts it once, trains with default `train` (cross-entropy, early stopping),
 then `train --init XE --objective cider` with its defaults (mean baseline and with --baseline greedy), and
 scores every model on the test split, greedy and beam 3, through the `evaluate` code: every metric, the share of
-captions whose colours and shapes were all drawn, and for CIDEr-D the paired standard error of the per-image
-difference from the cross-entropy model. Prints one markdown table.
+captions that name exactly the shapes drawn (with colours and counts) and of stated relations that are right
+(scenes), that name the mover's colour, the direction and the speed (clips), or whose colours and shapes were
+all drawn (shapes); and for CIDEr-D the paired standard error of the per-item difference from the
+cross-entropy model. Prints one markdown table.
 """
 
 from __future__ import annotations
@@ -18,17 +22,41 @@ import json
 import os
 import platform
 import sys
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider")
+METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D")
+
+
+def _sets():
+    """Per drawn set: (writer, caption file, media folder, train() extras, default count, truth checks)."""
+    from captioner.datasets.drawn_motion import write_drawn_motion
+    from captioner.datasets.drawn_scenes import write_drawn_scenes
+    from captioner.datasets.synthetic import write_synthetic
+
+    return {"scenes": (write_drawn_scenes, "captions.token.txt", "Images", {}, 5000, "scenes"),
+            "clips": (write_drawn_motion, "captions.csv", "Clips", {"frames": 8}, 1000, "motion"),
+            "shapes": (write_synthetic, "captions.token.txt", "Images", {}, 3000, "shapes")}
+
+
+def _shares(checks: str, items: list[dict], truth: dict) -> dict[str, str]:
+    from captioner.evaluation.drawn_truth import truth_shares
+
+    shares = truth_shares(checks, [(i["image"], i["caption"]) for i in items], truth)
+    return {f"{name} right": (f"{right / stated:.1%}" if stated else "—")
+            + ("" if stated == len(items) else f" of {stated}") for name, (right, stated) in shares.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", default="bench-scst")
-    parser.add_argument("--images", type=int, default=3000, help="drawn images (default: 3000)")
+    parser.add_argument("--set", default="scenes", choices=["scenes", "clips", "shapes"],
+                        help="drawn set (default: scenes)")
+    parser.add_argument("--count", type=int,
+                        help="drawn images or clips (default: 5000 scenes, 1000 clips, 3000 shapes)")
     parser.add_argument("--seed", type=int, default=1, help="drawing seed (default: 1; the demo and tests use 0)")
-    parser.add_argument("--wording", default="other", choices=["plain", "other"], help="caption wording (default: other)")
+    parser.add_argument("--wording", default="other", choices=["plain", "other"],
+                        help="caption wording (default: other)")
     parser.add_argument("--weights", default="random-tiny", help="encoder weights (default: random-tiny)")
     parser.add_argument("--no-meteor", action="store_true", help="leave METEOR out (Java)")
     args = parser.parse_args(argv)
@@ -36,29 +64,27 @@ def main(argv=None) -> int:
     import numpy as np
 
     import captioner
-    from captioner.datasets.synthetic import colour_shape_correct, write_synthetic
 
+    write, caption_name, media, extras, count, checks = _sets()[args.set]
+    count = args.count or count
     work = args.workdir
     data = os.path.join(work, "data")
-    captions = os.path.join(data, "captions.token.txt")
+    captions = os.path.join(data, caption_name)
     if not os.path.exists(captions):
-        write_synthetic(data, num_images=args.images, seed=args.seed, wording=args.wording)
-    images, cache = os.path.join(data, "Images"), os.path.join(work, "cache")
+        write(data, count, seed=args.seed, wording=args.wording)
+    images, cache = os.path.join(data, media), os.path.join(work, "cache")
     truth = json.load(open(os.path.join(data, "truth.json"), encoding="utf-8"))
-    runs = [("cross-entropy (default train)", "xe", {}),
-            ("SCST, mean baseline (default)", "scst-mean", {"objective": "cider", "init": None}),
-            ("SCST, greedy baseline", "scst-greedy", {"objective": "cider", "init": None, "baseline": "greedy"})]
-    seconds = {}
+    runs = [("cross-entropy (default train)", "xe", extras),
+            ("SCST, mean baseline (default)", "scst-mean", {"objective": "cider"}),
+            ("SCST, greedy baseline", "scst-greedy", {"objective": "cider", "baseline": "greedy"})]
     for _, name, extra in runs:
         out = os.path.join(work, name)
         if not os.path.exists(os.path.join(out, "config.json")):
-            if "init" in extra:
+            if name != "xe":
                 extra = {**extra, "init": os.path.join(work, "xe")}
-            start = time.perf_counter()
             captioner.train(out, cache, captions=captions, images=images, weights=args.weights, show_progress=False,
                             **extra)
-            seconds[name] = time.perf_counter() - start
-    rows, per_image = [], {}
+    rows, per_item, columns = [], {}, []
     for label, name, _ in runs:
         model = captioner.load(os.path.join(work, name), announce=False)
         training = model.training
@@ -66,25 +92,26 @@ def main(argv=None) -> int:
             report = captioner.evaluate(model, cache, captions=captions, images=images, split="test", beam_size=beam,
                                         meteor=not args.no_meteor)
             cider = np.array([item["cider"] for item in report.items])
-            per_image[name, beam] = cider
-            right = np.mean([colour_shape_correct(i["caption"], truth[i["image"]]) for i in report.items])
-            base = per_image.get(("xe", beam))
+            per_item[name, beam] = cider
+            base = per_item.get(("xe", beam))
             diff = cider - base
             paired = (f"{diff.mean() / base.mean():+.1%} ± {diff.std(ddof=1) / np.sqrt(len(diff)) / base.mean():.1%}"
                       if name != "xe" else "—")
             epochs = (f"{training['epochs']} (best {training['best_epoch']})" if name == "xe" else
                       f"+{training['scst_epochs']} (best {training['scst_best_epoch']})")
-            rows.append(f"| {label} | {'greedy' if beam == 1 else 'beam 3'} | "
-                        + " | ".join(f"{report.metrics[k]:.4f}" for k in ("bleu1", "bleu4", "meteor", "rouge_l", "cider")
-                                     if k in report.metrics)
-                        + f" | {paired} | {right:.1%} | {epochs} | {seconds.get(name, float('nan')):.0f} |")
-    meteor = "" if args.no_meteor else " METEOR |"
-    print(f"{args.images} drawn images (seed {args.seed}, {args.wording} wording), test split "
-          f"{len(per_image['xe', 1])} images; encoder --weights {args.weights}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores")
-    print(f"| model | search | BLEU-1 | BLEU-4 |{meteor} ROUGE-L | CIDEr-D | CIDEr-D vs XE (paired s.e.) | "
-          "colour+shape right | epochs | train s |")
-    print("| --- " * (10 + (0 if args.no_meteor else 1)) + "|")
+            seconds = sum(h["seconds"] for h in training["history" if name == "xe" else "scst_history"])
+            metrics = [f"{report.metrics[k]:.4f}" for k in METRICS if k in report.metrics]
+            shares = _shares(checks, report.items, truth)
+            columns = list(shares)
+            rows.append(f"| {label} | {'greedy' if beam == 1 else 'beam 3'} | " + " | ".join(metrics)
+                        + f" | {paired} | " + " | ".join(shares.values())
+                        + f" | {epochs} | {seconds:.0f} |")
+    names = [n for k, n in zip(METRICS, METRIC_NAMES) if not (args.no_meteor and k == "meteor")]
+    header = ["model", "search", *names, "CIDEr-D vs XE (paired s.e.)", *columns, "epochs", "training s"]
+    print(f"{count} drawn {args.set} (seed {args.seed}, {args.wording} wording), "
+          f"test split {len(per_item['xe', 1])}; "
+          f"encoder --weights {args.weights}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print("| " + " | ".join(header) + " |\n" + "| --- " * len(header) + "|")
     print("\n".join(rows))
     return 0
 

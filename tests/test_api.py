@@ -85,6 +85,10 @@ def test_usage_errors_raise_captioner_errors(trained, synthetic, tmp_path):
         model.caption(_images(synthetic, 1), beam_size=2, num_captions=3)
     with pytest.raises(captioner.BundleError, match="no such model directory"):
         captioner.load(str(tmp_path / "nothing"))
+    with pytest.raises(captioner.UsageError, match=r"label smoothing 1.0: give a share in \[0, 1\)"):
+        captioner.train(str(tmp_path / "m"), str(tmp_path / "c"), captions=str(synthetic / "captions.token.txt"),
+                        images=str(synthetic / "Images"), weights="random-tiny", label_smoothing=1.0)
+    assert not (tmp_path / "m").exists()
     assert issubclass(captioner.BundleError, captioner.CaptionerError)
     assert issubclass(captioner.InputError, captioner.CaptionerError)
 

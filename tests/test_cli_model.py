@@ -112,9 +112,14 @@ def test_demo_runs_end_to_end(run_cli, tmp_path):
     code, out, _ = run_cli("demo", "--workdir", tmp_path / "demo", "--images", "12", "--epochs", "2", "--quiet",
                            "--no-meteor", "--weights", "random-tiny")
     assert code == 0
-    assert "greedy  BLEU-1" in out and "beam 3  BLEU-1" in out and "colour+shape right" in out and "CIDEr-D" in out
-    assert "RANDOM" in out and (tmp_path / "demo" / "model" / "config.json").exists()
+    assert "greedy  BLEU-1" in out and "beam 3  BLEU-1" in out and "objects right" in out and "CIDEr-D" in out
+    assert "drawn scenes" in out and "RANDOM" in out and (tmp_path / "demo" / "model" / "config.json").exists()
     assert (tmp_path / "demo" / "report.html").exists()
+    code, _, err = run_cli("demo", "--workdir", tmp_path / "demo", "--set", "shapes", "--quiet")
+    assert code == 2 and "holds the other drawn set" in err and err.count("\n") == 1
+    code, out, _ = run_cli("demo", "--workdir", tmp_path / "shapes", "--set", "shapes", "--images", "12", "--epochs",
+                           "1", "--quiet", "--no-meteor", "--weights", "random-tiny")
+    assert code == 0 and "colour+shape right" in out and "drawn shape images" in out
 
 
 def test_training_curves_are_in_the_bundle_and_the_last_bleu_is_the_live_model(trained):

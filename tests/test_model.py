@@ -63,6 +63,27 @@ def test_padding_does_not_count_in_the_loss():
     assert loss == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_token_loss_is_cross_entropy_with_smoothing_over_the_real_tokens_only(smoothing):
+    """Per-token mean over the non-padding targets, captions of unequal length in one batch, under model.evaluate."""
+    from captioner.training.token_loss import token_loss
+
+    keras.utils.set_random_seed(0)
+    decoder = build_decoder(tiny())
+    decoder.compile(loss=token_loss(smoothing))
+    features = np.random.default_rng(1).standard_normal((2, 4096)).astype("float32")
+    tokens = np.array([[1, 4, 2, 0, 0, 0], [1, 5, 6, 7, 2, 0]], "int32")
+    x, y = (features, tokens[:, :-1]), tokens[:, 1:]
+    loss = decoder.evaluate(x, y, batch_size=2, verbose=0)
+    logits = np.asarray(decoder(x)).astype("float64")
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    per_token = [(1 - smoothing) * -logp[b, t, y[b, t]] + smoothing * -logp[b, t].mean()
+                 for b in range(2) for t in range(5) if y[b, t] != 0]
+    assert len(per_token) == 6 and loss == pytest.approx(np.mean(per_token), rel=1e-4)
+    with pytest.raises(ValueError, match="label smoothing"):
+        token_loss(1.0)
+
+
 def _bundle(tmp_path):
     vocab = Vocabulary.build(["a red circle", "a blue square on the left"])
     decoder = build_decoder(tiny(vocab_size=len(vocab)))

@@ -1,4 +1,4 @@
-"""The end-to-end demo on the built-in synthetic dataset: generate, extract, train, evaluate, caption.
+"""The end-to-end demo on the built-in drawn sets: generate, extract, train, evaluate, caption.
 
 --video runs the same on drawn clips (a shape moving left, right, up or down) with a clip model.
 --activity uses those clips as a 4-class activity set (their motions as classes) and trains a classifier.
@@ -13,7 +13,7 @@ import os
 
 from captioner.commands.options import positive_int
 
-HELP = "run the whole pipeline on the built-in synthetic dataset"
+HELP = "run the whole pipeline on a built-in drawn set"
 
 
 def add_arguments(parser) -> None:
@@ -21,7 +21,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--weights", default="random", metavar="imagenet|random|random-tiny|FILE",
                         help="encoder weights (default: random, so the demo runs offline; random-tiny: a tiny "
                              "VGG16, the pipeline in seconds)")
-    parser.add_argument("--images", type=positive_int, default=1000, help="synthetic images (default: 1000)")
+    parser.add_argument("--images", type=positive_int, default=1000, help="drawn images (default: 1000)")
+    parser.add_argument("--set", dest="drawn_set", default="scenes", choices=["scenes", "shapes"],
+                        help="drawn image set: scenes (1-3 shapes, relations, counts, clutter; the default) or "
+                             "shapes (the first, easy set: one or two shapes on white)")
     parser.add_argument("--epochs", type=positive_int, default=60, help="most training epochs (default: 60)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--no-meteor", action="store_true", help="skip METEOR (Java, ~10 s per evaluation)")
@@ -48,4 +51,5 @@ def run(args) -> int:
                               args.weights, args.clips, args.frames, args.epochs, args.quiet, not args.no_meteor)
     from captioner.demos.images import run_image_demo
 
-    return run_image_demo(args.workdir, args.weights, args.images, args.epochs, args.quiet, not args.no_meteor)
+    return run_image_demo(args.workdir, args.weights, args.images, args.epochs, args.quiet, not args.no_meteor,
+                          args.drawn_set)

@@ -48,6 +48,8 @@ def add_arguments(parser) -> None:
                         help="words seen fewer times in the training captions become <unk> (default: 1)")
     parser.add_argument("--max-length", type=positive_int, default=None,
                         help="most words per caption; longer ones are truncated (default: 99th percentile)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, metavar="S",
+                        help="spread a share S of each target word's probability over the vocabulary (default: 0)")
     parser.add_argument("--frames", type=positive_int, default=None,
                         help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
                              f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
@@ -100,8 +102,8 @@ def run(args) -> int:
                     precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
                     patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
                     units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
-                    min_count=args.min_count, max_length=args.max_length, resume=args.resume,
-                    show_progress=not args.quiet)
+                    min_count=args.min_count, max_length=args.max_length, label_smoothing=args.label_smoothing,
+                    resume=args.resume, show_progress=not args.quiet)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary, args)}")

@@ -21,6 +21,7 @@ from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
 from captioner.training.training_data import CaptionBatches, caption_pairs, encode_captions
+from captioner.training.token_loss import token_loss
 from captioner.training.validation_bleu import ValidationBleu
 from vocab import Vocabulary, caption_stats
 
@@ -36,6 +37,7 @@ class TrainSettings:
     min_count: int = 1  # words seen fewer times become <unk>
     max_length: int | None = None  # words per caption; None = the train captions' 99th percentile
     seed: int = 0
+    label_smoothing: float = 0.0  # share of each target word's probability spread over the vocabulary
 
 
 def _log(message: str) -> None:
@@ -98,7 +100,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         keras.utils.set_random_seed(settings.seed)
         decoder = build_decoder(config)
         decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+                        loss=token_loss(settings.label_smoothing))
         if frames and not state["weights"]:
             decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)])))
         if state["weights"]:
