@@ -93,3 +93,13 @@ def test_the_checker_catches_wrong_objects_counts_and_relations():
            "shapes": [{"colour": "green", "shape": "triangle", "size": "large"}]}
     assert scene_checks("a large triangle that is green", one) == {"objects": True, "relation": None, "place": None}
     assert scene_checks("a green triangle on the right", one) == {"objects": True, "relation": None, "place": False}
+
+
+def test_truth_shares_count_relations_only_where_a_caption_states_one():
+    from captioner.evaluation.drawn_truth import describe_shares, truth_shares
+
+    truth = {"a": _two_shape_truth(), "b": _two_shape_truth("above")}
+    captions = [("a", "a red circle to the left of an orange square"), ("b", "a red circle and an orange square")]
+    shares = truth_shares("scenes", captions, truth)
+    assert shares == {"objects": (2, 2), "relation": (1, 1), "place": (0, 0)}
+    assert describe_shares(shares, 2) == "objects right 2/2 (100%), relation right 1 of 1 stated (100%), place: none stated"

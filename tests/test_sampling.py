@@ -38,3 +38,26 @@ def test_sampling_a_peaked_distribution_gives_the_greedy_caption():
     assert (sampled == greedy[:, None, :]).all()
     with pytest.raises(ValueError, match="beam_size 1"):
         Searcher(step, 5, SearchSettings(beam_size=2)).sample(np.zeros((1, 1), np.float32), 1, np.random.default_rng())
+
+
+@pytest.mark.parametrize("design", ["inject", "merge"])
+def test_a_live_weights_search_follows_weight_updates_under_every_backend(design):
+    """Self-critical training changes the weights between calls: a compiled search with live_weights must search
+    the new weights after reload_weights (JAX otherwise keeps the weights it traced as constants)."""
+    from test_model import tiny
+
+    from captioner.models.decoder import build_decoder, keras
+
+    keras.utils.set_random_seed(3)
+    decoder = build_decoder(tiny(design))
+    features = np.random.default_rng(0).standard_normal((4, 4096)).astype("float32")
+    live = Searcher(decoder, 5, SearchSettings(), live_weights=True)
+    live(features), live.sample(features, 2, np.random.default_rng(0))  # compiled with the first weights
+    for variable in decoder.trainable_variables:  # an update that changes every weight
+        variable.assign(variable.numpy() + np.random.default_rng(1).normal(0, 0.5, variable.shape))
+    live.reload_weights()
+    eager = Searcher(decoder, 5, SearchSettings(), compiled=False)
+    for (got, got_logp), (want, want_logp) in zip([r[0] for r in live(features)], [r[0] for r in eager(features)]):
+        assert (got == want).all() and got_logp == pytest.approx(want_logp, abs=1e-4)
+    assert (live.sample(features, 2, np.random.default_rng(0)) ==
+            eager.sample(features, 2, np.random.default_rng(0))).all()

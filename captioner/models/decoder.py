@@ -125,6 +125,9 @@ class CaptionDecoder(FrameReader, keras.Model):
         - The classifier with its bias plus `logit_bias` ((V',) with V' >= V) as one more row, (U + 1, V'): the
           logits come out of the matrix product whole, with no pass of their own adding biases. Columns past V
           have a zero kernel, so their logits are exactly `logit_bias` there (a search pads its vocabulary so).
+        - Every other weight a step reads (the recurrent kernel; merge's dense layer), so that a compiled search
+          holds no weights of its own: JAX bakes the weights a function reads into its compiled code, and
+          self-critical training samples from weights that change every step.
         """
         cell = self.lstm.cell
         token_gates = ops.matmul(self.embedding.embeddings, cell.kernel) + cell.bias  # (V, 4U)
@@ -133,12 +136,14 @@ class CaptionDecoder(FrameReader, keras.Model):
         if extra:
             kernel = ops.concatenate([kernel, ops.zeros((ops.shape(kernel)[0], extra), kernel.dtype)], axis=1)
         bias = ops.pad(self.classifier.bias, [[0, extra]]) + logit_bias
-        return token_gates, ops.concatenate([kernel, bias[None, :]], axis=0)
+        merge = (ops.convert_to_tensor(self.merge_dense.kernel), ops.convert_to_tensor(self.merge_dense.bias)) \
+            if self.config.design == "merge" else ()
+        return (token_gates, ops.concatenate([kernel, bias[None, :]], axis=0),
+                ops.convert_to_tensor(cell.recurrent_kernel), *merge)
 
     def inference_step(self, tables):
         """A `step` for frozen weights reading `search_tables`: same numbers as `step` (plus the logit bias)."""
-        token_gates, classifier = tables
-        recurrent = self.lstm.cell.recurrent_kernel  # (U, 4U)
+        token_gates, classifier, recurrent, *merge = tables  # recurrent (U, 4U)
 
         def step(tokens, state):
             h, c, image = state
@@ -146,7 +151,7 @@ class CaptionDecoder(FrameReader, keras.Model):
             i, f, g, o = ops.split(z, 4, axis=-1)  # Keras LSTMCell gate order
             c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
             h = ops.sigmoid(o) * ops.tanh(c)
-            out = self.merge_dense(h + image) if self.config.design == "merge" else h
+            out = ops.relu(ops.matmul(h + image, merge[0]) + merge[1]) if merge else h
             out = ops.concatenate([out, ops.ones_like(out[:, :1])], axis=1)  # the bias row's input
             return ops.matmul(out, classifier), (h, c, image)
 

@@ -38,9 +38,12 @@ class SearchSettings:
 class Searcher:
     """Compiled greedy/beam generation for one step model; reuse it across batches."""
 
-    def __init__(self, step_model, max_length: int, settings: SearchSettings = SearchSettings(), compiled: bool = True):
+    def __init__(self, step_model, max_length: int, settings: SearchSettings = SearchSettings(), compiled: bool = True,
+                 live_weights: bool = False):
         """`compiled=False` runs the search eagerly: slower per image, but no compile (seconds) before the first
-        caption, so it wins for a handful of images."""
+        caption, so it wins for a handful of images. `live_weights=True` is for weights that change between calls
+        (training): the initial state is computed outside the compiled loop, which then reads every weight from
+        the tables (`reload_weights` after an update), so no backend keeps stale weights in compiled code."""
         if settings.num_captions > settings.beam_size:
             raise ValueError(f"num_captions ({settings.num_captions}) must not exceed beam_size ({settings.beam_size})")
         self.step_model, self.settings = step_model, settings
@@ -50,6 +53,7 @@ class Searcher:
         self._generate_scored = None
         self._generate_sampled = None  # sampling, for self-critical training (compiled on first use)
         self._compiled = compiled
+        self._live = live_weights
         self._tables = None
 
     def reload_weights(self):
@@ -78,12 +82,19 @@ class Searcher:
 
         return step
 
-    def _run_scored(self, features, tables):
-        return self._run(features, tables, scored=True)
+    def _start(self, features):
+        """What the compiled loop gets: the features, or with live weights the initial state computed here."""
+        return tuple(self.step_model.initial_state(features)) if self._live else features
 
-    def _run(self, features, tables, scored: bool = False):
-        state = self.step_model.initial_state(features)
-        batch = ops.shape(features)[0]
+    def _state(self, start):
+        return start if self._live else self.step_model.initial_state(start)
+
+    def _run_scored(self, start, tables):
+        return self._run(start, tables, scored=True)
+
+    def _run(self, start, tables, scored: bool = False):
+        state = self._state(start)
+        batch = ops.shape(state[0])[0]
         step = self._step(tables)
         if self.settings.beam_size > 1:  # (B, K, L) best first, (B, K) log-probabilities
             return beam_search(step, state, batch, self.length, self.settings.beam_size)
@@ -106,15 +117,15 @@ class Searcher:
             rows = len(chunk)
             if self._compiled:  # a compiled search compiles once per batch shape: a few shapes, not one per size
                 chunk = _padded(chunk, self.settings.batch_size)
-            tokens, logps = generate(chunk, self._search_tables())
+            tokens, logps = generate(self._start(chunk), self._search_tables())
             tokens = np.asarray(tokens)[:rows]
             logps = np.asarray(logps)[:rows] if scores or self.settings.beam_size > 1 else np.full((rows, 1), np.nan)
             results.extend(self._rank(tokens, logps))
         return results
 
-    def _run_sampled(self, features, uniforms, tables):
-        state = self.step_model.initial_state(features)
-        return sample_search(self._step(tables), state, ops.shape(features)[0], self.length, uniforms)
+    def _run_sampled(self, start, uniforms, tables):
+        state = self._state(start)
+        return sample_search(self._step(tables), state, ops.shape(state[0])[0], self.length, uniforms)
 
     def sample(self, features: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
         """(B, samples, length) int32: `samples` captions per image drawn from the model's distribution (token
@@ -133,7 +144,7 @@ class Searcher:
             if self._compiled:
                 chunk = _padded(chunk, self.settings.batch_size)
             uniforms = rng.random((len(chunk), self.length), dtype=np.float32)
-            out.append(np.asarray(self._generate_sampled(chunk, uniforms, self._search_tables()))[:count])
+            out.append(np.asarray(self._generate_sampled(self._start(chunk), uniforms, self._search_tables()))[:count])
         tokens = np.concatenate(out) if out else np.zeros((0, self.length), np.int32)
         return tokens.reshape(len(features), samples, self.length)
 

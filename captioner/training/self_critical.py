@@ -90,10 +90,9 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         val_features = gather_rows(features, val_rows)
         decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
-        # TensorFlow's compiled loops read the live weights; JAX's keep those they were traced with, so there
-        # the sampling runs eagerly (slower, but it sees every update).
-        live = keras.config.backend() == "tensorflow"
-        searcher = Searcher(decoder, decoder.config.max_length, SearchSettings(batch_size=256), compiled=live)
+        # The weights change every step: the compiled loops read them from the tables (reloaded after each
+        # update) and get the initial state computed outside, so no backend samples from stale weights.
+        searcher = Searcher(decoder, decoder.config.max_length, SearchSettings(batch_size=256), live_weights=True)
 
         def val_cider() -> float:
             searcher.reload_weights()
