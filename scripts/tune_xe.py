@@ -91,7 +91,8 @@ def main(argv=None) -> int:
     if args.only and "defaults" not in args.only:
         return 0
     model = captioner.load(os.path.join(args.workdir, "defaults"), announce=False)
-    print(f"\n| search (defaults model) | BLEU-4 | CIDEr-D | {right} | s |\n" + "| --- " * (4 + len(checked)) + "|")
+    heading = " | ".join(f"{c} right" for c in checked)
+    print(f"\n| search (defaults model) | BLEU-4 | CIDEr-D | {heading} | s |\n" + "| --- " * (4 + len(checked)) + "|")
     for beam, penalty in SEARCHES:
         start = time.perf_counter()
         report, right = score(model, beam, penalty)

@@ -81,7 +81,8 @@ def test_the_checker_catches_wrong_objects_counts_and_relations():
     assert scene_checks("a red circle to the right of an orange square", two)["relation"] is False
     assert scene_checks("an orange square to the left of a red circle", two)["relation"] is False
     assert scene_checks("a red circle and an orange square", two)["relation"] is None
-    assert scene_checks("a blue circle to the left of an orange square", two)["objects"] is False
+    assert scene_checks("a blue circle to the left of an orange square", two) == \
+        {"objects": False, "relation": None, "place": None}  # a relation between shapes not drawn: not judged
     assert scene_checks("a red circle", two)["objects"] is False
     blue_star, pink_circle = {"colour": "blue", "shape": "star"}, {"colour": "pink", "shape": "circle"}
     three = {"kind": "three", "shapes": [blue_star, blue_star, pink_circle]}

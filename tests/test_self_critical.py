@@ -18,7 +18,7 @@ def _args(trained, synthetic, out, *extra):
 def test_scst_fine_tunes_records_rewards_and_captions(trained, synthetic, tmp_path, run_cli):
     code, out, err = run_cli(*_args(trained, synthetic, tmp_path / "scst"))
     assert code == 0, err
-    assert "self-critical training: 2 epochs" in out and "validation CIDEr-D (greedy)" in err
+    assert "self-critical training: 2 epochs" in out and "validation CIDEr-D (beam 3)" in err
     training = json.loads((tmp_path / "scst" / "config.json").read_text())["training"]
     init = json.loads((trained / "model" / "config.json").read_text())
     assert training["objective"] == "cider" and training["init"] == str(trained / "model")

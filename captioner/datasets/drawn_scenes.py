@@ -257,7 +257,9 @@ def scene_checks(caption: str, drawn: dict) -> dict:
     """What a caption gets right about a drawn scene (`truth.json` entry).
 
     objects: the shapes it names, with their colours and counts, are exactly the ones drawn. relation (two-shape
-    scenes) and place (one-shape scenes): True or False when the caption states one, None when it does not.
+    scenes): whether the relation it states between the two drawn shapes is the drawn one; None when it names
+    other shapes or states no relation (a relation between shapes that were not drawn can be neither).
+    place (one-shape scenes): True or False when the caption states one, None when it does not.
     """
     named = mentions(caption)
     counts: dict = {}
@@ -270,12 +272,11 @@ def scene_checks(caption: str, drawn: dict) -> dict:
     words = caption.replace(",", " ").split()
     if drawn["kind"] == "two" and len(named) == 2:
         stated = _relation_between(words, named[0][3], named[1][3])
-        if stated is not None:
-            a, b = [(s["colour"], s["shape"]) for s in drawn["shapes"]]
-            first, second = named[0][:2], named[1][:2]
+        a, b = [(s["colour"], s["shape"]) for s in drawn["shapes"]]
+        first, second = named[0][:2], named[1][:2]
+        if stated is not None and {first, second} == {a, b}:
             rel = drawn["relation"]
-            checks["relation"] = ((first, second) == (a, b) and stated == rel) or \
-                                 ((first, second) == (b, a) and stated == RELATIONS[rel])
+            checks["relation"] = stated == (rel if (first, second) == (a, b) else RELATIONS[rel])
     if drawn["kind"] == "one":
         stated = [p for p in PLACES if f" {p}" in f" {caption}"]
         if stated:

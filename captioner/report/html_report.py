@@ -91,7 +91,9 @@ def _curves(training: dict) -> str:
         scst_best = training.get("scst_best_epoch") or None
         rewards = _plot(scst, ("reward", "baseline"), "self-critical: mean sample reward (CIDEr-D) per epoch",
                         scst_best)
-        cider = _plot(scst, ("val_cider",), "self-critical: validation CIDEr-D (greedy) per epoch", scst_best)
+        beam = int((training.get("scst_settings") or {}).get("val_beam_size", 1))  # bundles before it: greedy
+        search = "greedy" if beam == 1 else f"beam {beam}"
+        cider = _plot(scst, ("val_cider",), f"self-critical: validation CIDEr-D ({search}) per epoch", scst_best)
         which = (f"best self-critical epoch {int(scst_best)} (dashed line): the bundle's weights" if scst_best else
                  "no self-critical epoch beat the starting model: the bundle holds its weights")
         return (f'<h2>Training</h2><div class="curves">{losses}{bleu}</div><p class="note">{caption}</p>'

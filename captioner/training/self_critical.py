@@ -6,8 +6,9 @@ image's references (document frequencies from the training references, computed 
 minus a baseline: the mean reward of the image's other K - 1 samples ("new SCST", the default), or the reward of
 the greedy caption. The policy gradient is then a weighted teacher-forced cross-entropy on the sampled captions:
 weight = reward - baseline, so a sample better than its baseline is made more likely and a worse one less. It
-runs through Keras' own `train_on_batch`, under every backend. Validation is greedy CIDEr-D on the validation
-images after every epoch (epoch 0: the starting model); the best epoch is kept and training stops after
+runs through Keras' own `train_on_batch`, under every backend. Validation is CIDEr-D on the validation images
+with the default search (beam 3: the search the model will be used with) after every epoch (epoch 0: the
+starting model); the best epoch is kept and training stops after
 `patience` epochs without a better one. Checkpoints and `--resume` as for cross-entropy training.
 """
 
@@ -46,6 +47,7 @@ class ScstSettings:
     samples: int = 5  # sampled captions per image
     baseline: str = "mean"  # "mean": the other samples' mean reward; "greedy": the greedy caption's reward
     seed: int = 0
+    val_beam_size: int = 3  # validation CIDEr-D (early stopping) with the default search: the model is used so
 
 
 def _log(message: str) -> None:
@@ -93,10 +95,13 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         # The weights change every step: the compiled loops read them from the tables (reloaded after each
         # update) and get the initial state computed outside, so no backend samples from stale weights.
         searcher = Searcher(decoder, decoder.config.max_length, SearchSettings(batch_size=256), live_weights=True)
+        val_searcher = searcher if settings.val_beam_size == 1 else Searcher(
+            decoder, decoder.config.max_length, SearchSettings(beam_size=settings.val_beam_size, batch_size=256),
+            live_weights=True)
 
         def val_cider() -> float:
-            searcher.reload_weights()
-            return float(np.mean(val_reward.scores(_texts(vocab, tokenizer, _greedy(searcher, val_features)),
+            val_searcher.reload_weights()
+            return float(np.mean(val_reward.scores(_texts(vocab, tokenizer, _greedy(val_searcher, val_features)),
                                                    range(len(val_images)))))
 
         if state is None:
@@ -104,7 +109,8 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
                                         "encoder": bundle.encoder, "captions": captions.source})
             state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": val_cider(), "wait": 0,
                      "history": [], "weights": None, "best_weights": None, "stopped_early": False}
-            _log(f"self-critical training from {init_dir}: validation CIDEr-D (greedy) {state['best_val_cider']:.4f}")
+            _log(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "
+                 f"{state['best_val_cider']:.4f}")
         else:
             decoder.optimizer.build(decoder.trainable_variables)
             decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
@@ -180,7 +186,7 @@ def _seed_dropout(decoder, seed: int, epoch: int) -> None:
 
 
 def _greedy(searcher, features) -> np.ndarray:
-    """(B, L) greedy tokens, with the searcher's current tables."""
+    """(B, L) best tokens (greedy, or the best beam), with the searcher's current tables."""
     return np.stack([ranked[0][0] for ranked in searcher(features, scores=False)])
 
 
