@@ -32,6 +32,8 @@ SETTINGS = (
     ("patience 6", {"patience": 6}),
     ("merge design", {"design": "merge"}),
     ("label smoothing 0.1", {"label_smoothing": 0.1}),
+    ("stop on CIDEr-D", {"stop_on": "cider"}),
+    ("stop on CIDEr-D, patience 6", {"stop_on": "cider", "patience": 6}),
 )
 SEARCHES = ((1, 0.0), (2, 0.0), (3, 0.0), (5, 0.0), (3, 0.5), (3, 1.0), (5, 1.0))
 

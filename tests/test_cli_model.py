@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 JAVA = shutil.which("java") is not None  # METEOR runs where Java does
@@ -31,7 +32,24 @@ def test_train_stdout_names_bleu_and_random_encoder(synthetic, run_cli, tmp_path
                            "--epochs", "1", "--units", "8", "--embed-dim", "8", "--quiet")
     assert code == 0
     assert "validation BLEU (greedy): BLEU-1" in out and "BLEU-4" in out and "RANDOM" in out
-    assert "ended by the --epochs cap (1) with the validation loss still falling" in out  # one epoch is its best
+    assert "ended by the --epochs cap (1) with the validation loss still improving" in out  # one epoch is its best
+
+
+@pytest.mark.backend_independent  # the choice of the best epoch; training itself runs per backend elsewhere
+def test_stop_on_cider_keeps_the_epoch_with_the_best_validation_cider(synthetic, run_cli, tmp_path, trained):
+    shutil.copytree(trained / "cache", tmp_path / "cache")
+    code, out, _ = run_cli("train", "--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images",
+                           "--cache", tmp_path / "cache", "--out", tmp_path / "m", "--weights", "random-tiny",
+                           "--epochs", "6", "--patience", "2", "--units", "8", "--embed-dim", "8", "--stop-on",
+                           "cider", "--quiet")
+    assert code == 0 and "validation CIDEr-D" in out
+    training = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
+    ciders = [h["val_cider"] for h in training["history"]]
+    best = int(np.argmax(ciders))  # the first epoch with the highest score
+    assert training["best_epoch"] == best + 1 and training["best_val_cider"] == ciders[best]
+    assert training["best_val_loss"] == training["history"][best]["val_loss"]
+    assert training["settings"]["stop_on"] == "cider"
+    assert len(ciders) == 6 or (training["stopped_early"] and len(ciders) - 1 - best == 2)
 
 
 def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, tmp_path):

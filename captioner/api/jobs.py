@@ -69,7 +69,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
           epochs: int = 200, patience: int = 3, batch_size: int | None = None, learning_rate: float | None = None,
           units: int = 256, embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
           max_length: int | None = None, resume: bool = False, show_progress: bool = False, objective: str = "xe",
-          init: str | None = None, samples: int = 5, baseline: str = "mean", label_smoothing: float = 0.0) -> dict:
+          init: str | None = None, samples: int = 5, baseline: str = "mean", label_smoothing: float = 0.0,
+          stop_on: str = "loss") -> dict:
     """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
     with its images under `images`, or an activity classifier on `labels` (a UCF101-layout folder, or a loaded
     `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
@@ -78,7 +79,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     skipped_clips, settings, stopped_early: whether early stopping ended it rather than the `epochs` cap).
     `frames` (default 16 for clip caption files) makes a clip model. `batch_size` is captions per step (default
     128), `learning_rate` Adam's (default 3e-3), `label_smoothing` the share of each target word's probability
-    spread over the vocabulary (default 0: plain cross-entropy).
+    spread over the vocabulary (default 0: plain cross-entropy), `stop_on` what picks the best epoch and stops
+    training: "loss" (validation loss) or "cider" (greedy validation CIDEr-D).
 
     `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
     captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
@@ -97,6 +99,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     if objective == "cider":
         return _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size,
                               learning_rate, samples, baseline, resume, show_progress)
+    if stop_on not in ("loss", "cider"):
+        raise UsageError(f"stop_on {stop_on!r}: loss or cider")
     if not 0.0 <= label_smoothing < 1.0:
         raise UsageError(f"label smoothing {label_smoothing}: give a share in [0, 1)")
     batch_size, learning_rate = batch_size or 128, learning_rate or 3e-3
@@ -117,7 +121,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
         raise UsageError("train on captions needs images: the folder the caption file's names are relative to")
     captions = load_captions(captions) if isinstance(captions, str) else captions
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
-                             min_count=min_count, max_length=max_length, seed=seed, label_smoothing=label_smoothing)
+                             min_count=min_count, max_length=max_length, seed=seed, label_smoothing=label_smoothing,
+                             stop_on=stop_on)
     return train_decoder(captions, images, cache, out, fp, weights, settings, design=design, units=units,
                          embed_dim=embed_dim, dropout=dropout, resume=resume, show_progress=show_progress,
                          frames=frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0),

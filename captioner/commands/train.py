@@ -48,6 +48,9 @@ def add_arguments(parser) -> None:
                         help="words seen fewer times in the training captions become <unk> (default: 1)")
     parser.add_argument("--max-length", type=positive_int, default=None,
                         help="most words per caption; longer ones are truncated (default: 99th percentile)")
+    parser.add_argument("--stop-on", choices=["loss", "cider"], default="loss",
+                        help="what picks the best epoch and ends training (--patience): the validation loss, or "
+                             "greedy validation CIDEr-D (default: loss)")
     parser.add_argument("--label-smoothing", type=float, default=0.0, metavar="S",
                         help="spread a share S of each target word's probability over the vocabulary (default: 0)")
     parser.add_argument("--frames", type=positive_int, default=None,
@@ -103,6 +106,7 @@ def run(args) -> int:
                     patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
                     units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
                     min_count=args.min_count, max_length=args.max_length, label_smoothing=args.label_smoothing,
+                    stop_on=args.stop_on,
                     resume=args.resume, show_progress=not args.quiet)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
@@ -151,10 +155,11 @@ def _train_classifier(args) -> int:
 def ended_by(summary: dict, args) -> str:
     """Which ended training: early stopping, or the --epochs cap (then the model may be undertrained)."""
     patience = summary["settings"].get("patience", args.patience)
+    measure = "validation CIDEr-D" if summary["settings"].get("stop_on") == "cider" else "validation loss"
     if summary["stopped_early"]:
-        return f"ended by early stopping (no better validation loss in {patience} epochs)"
+        return f"ended by early stopping (no better {measure} in {patience} epochs)"
     if summary["best_epoch"] == summary["epochs"]:
-        return (f"ended by the --epochs cap ({summary['epochs']}) with the validation loss still falling: "
+        return (f"ended by the --epochs cap ({summary['epochs']}) with the {measure} still improving: "
                 "the model may be undertrained; train again with a larger --epochs")
     since = summary["epochs"] - summary["best_epoch"]
     return f"ended by the --epochs cap ({summary['epochs']}), {since} epochs after the best"

@@ -62,9 +62,11 @@ def fresh_state() -> dict:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    def __init__(self, directory: str, state: dict, patience: int, validation=None):
+    def __init__(self, directory: str, state: dict, patience: int, validation=None, stop_on: str = "loss"):
+        """`stop_on`: "loss" keeps the epoch with the lowest validation loss; "cider" the one with the highest
+        validation CIDEr-D (`validation` must measure "val_cider")."""
         super().__init__()
-        self.directory, self.state, self.patience = directory, state, patience
+        self.directory, self.state, self.patience, self.stop_on = directory, state, patience, stop_on
         self.validation = validation  # model -> extra per-epoch measures ({"val_bleu1": ..}, {"val_top1": ..}), or None
         self._started = time.perf_counter()
 
@@ -80,8 +82,14 @@ class Checkpointer(keras.callbacks.Callback):
             entry.update(self.validation(self.model))
         # Seconds of the whole epoch: training, validation (loss and BLEU) and this checkpoint.
         entry["seconds"] = round(time.perf_counter() - self._started, 2)
-        better = s["best_val_loss"] is None or val < s["best_val_loss"]
-        commit_epoch(self.directory, self.model, s, entry, {"best_val_loss": val} if better else None, self.patience)
+        if self.stop_on == "cider":
+            best = s.get("best_val_cider")
+            better = best is None or entry["val_cider"] > best + 1e-9
+            record = {"best_val_loss": val, "best_val_cider": entry["val_cider"]}
+        else:
+            better = s["best_val_loss"] is None or val < s["best_val_loss"]
+            record = {"best_val_loss": val}
+        commit_epoch(self.directory, self.model, s, entry, record if better else None, self.patience)
         if s["stopped_early"]:
             self.model.stop_training = True
 

@@ -38,6 +38,7 @@ class TrainSettings:
     max_length: int | None = None  # words per caption; None = the train captions' 99th percentile
     seed: int = 0
     label_smoothing: float = 0.0  # share of each target word's probability spread over the vocabulary
+    stop_on: str = "loss"  # the best epoch: lowest validation "loss", or highest greedy validation "cider" (CIDEr-D)
 
 
 def _log(message: str) -> None:
@@ -117,7 +118,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                                   str(cache.dtype))
         if done < settings.epochs and not state["stopped_early"]:
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
-                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu)],
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu, settings.stop_on)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 
@@ -136,7 +137,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
         "val_bleu_greedy": bleu, "val_greedy_captions_per_s": round(len(val_images) / gen_seconds, 1),
         "settings": asdict(settings),
-        "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4 (greedy), seconds
+        "best_val_cider": state.get("best_val_cider"),  # greedy, at the best epoch when stopping on it
+        "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4, val_cider (greedy), seconds
         "feature_dtype": str(cache.dtype),
         "skipped_images": len(failed),
     }

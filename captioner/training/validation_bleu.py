@@ -1,10 +1,12 @@
-"""Greedy BLEU on the validation images after every epoch: training curves beside the two losses."""
+"""Greedy BLEU and CIDEr-D on the validation images after every epoch: training curves beside the two losses,
+and what `--stop-on cider` stops on."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from captioner.base.backend import import_keras
+from captioner.evaluation.cider_d import CiderD
 from captioner.evaluation.metrics import bleu_scores
 from captioner.evaluation.ptb_tokens import PtbTokenizer
 from captioner.search.captioning import Captioner
@@ -22,6 +24,7 @@ class ValidationBleu:
         self.vocab, self.features, self.feature_dtype = vocab, features, feature_dtype
         self.tokenizer = PtbTokenizer()
         self.references = [[self.tokenizer(r) for r in refs] for refs in references]
+        self.cider = CiderD(self.references)  # document frequencies of the validation references: its corpus CIDEr-D
         self.reuse = import_keras().config.backend() == "tensorflow"
         self._captioner = None
 
@@ -35,4 +38,6 @@ class ValidationBleu:
     def __call__(self, decoder) -> dict[str, float]:
         hypotheses = [self.tokenizer(h) for h in self.captions(decoder)]
         scores = bleu_scores(self.references, hypotheses)
-        return {"val_bleu1": round(scores["bleu1"], 4), "val_bleu4": round(scores["bleu4"], 4)}
+        cider = float(np.mean(self.cider.scores(hypotheses, range(len(hypotheses))))) if hypotheses else 0.0
+        return {"val_bleu1": round(scores["bleu1"], 4), "val_bleu4": round(scores["bleu4"], 4),
+                "val_cider": round(cider, 4)}
