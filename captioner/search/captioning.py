@@ -24,14 +24,14 @@ class Captioner:
 
     def __init__(self, decoder, vocab: Vocabulary, beam_size: int = 1, num_captions: int = 1,
                  length_penalty: float = 0.0, batch_size: int = 256, feature_dtype: str = "float32",
-                 compiled: bool = True):
+                 compiled: bool = True, live_weights: bool = False):
         self.vocab = vocab
         self.frames = decoder.config.frames  # 0 for an image model
         # Fresh features are rounded to the training cache's dtype, so that `caption` on an image gives
         # exactly the caption `evaluate` gives from the cache.
         self.feature_dtype = feature_dtype
         self.settings = SearchSettings(beam_size, num_captions, length_penalty, batch_size)
-        self.searcher = Searcher(decoder, decoder.config.max_length, self.settings, compiled)
+        self.searcher = Searcher(decoder, decoder.config.max_length, self.settings, compiled, live_weights)
 
     def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[Caption]]:
         features = np.asarray(features).astype(self.feature_dtype).astype(np.float32)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioner.base.backend import import_keras
 from captioner.evaluation.cider_d import CiderD
 from captioner.evaluation.metrics import bleu_scores
 from captioner.evaluation.ptb_tokens import PtbTokenizer
@@ -13,25 +12,20 @@ from captioner.search.captioning import Captioner
 
 
 class ValidationBleu:
-    """Call it with the decoder being trained; references are tokenised once, the search compiled once.
-
-    TensorFlow's compiled search reads the live weights (the tables it takes as arguments are read again each
-    epoch); under JAX (or torch) a compiled function keeps the weights it was traced with, so there the search is
-    rebuilt every epoch to see the new ones.
-    """
+    """Call it with the decoder being trained; references are tokenised once, the search compiled once: it
+    searches with live weights (every weight is an argument, re-read each epoch), under every backend."""
 
     def __init__(self, vocab, features: np.ndarray, references: list[list[str]], feature_dtype: str):
         self.vocab, self.features, self.feature_dtype = vocab, features, feature_dtype
         self.tokenizer = PtbTokenizer()
         self.references = [[self.tokenizer(r) for r in refs] for refs in references]
         self.cider = CiderD(self.references)  # document frequencies of the validation references: its corpus CIDEr-D
-        self.reuse = import_keras().config.backend() == "tensorflow"
         self._captioner = None
 
     def captions(self, decoder) -> list[str]:
         """Greedy captions of the validation images with the decoder's weights as they are now."""
-        if self._captioner is None or not self.reuse:
-            self._captioner = Captioner(decoder, self.vocab, feature_dtype=self.feature_dtype)
+        if self._captioner is None:
+            self._captioner = Captioner(decoder, self.vocab, feature_dtype=self.feature_dtype, live_weights=True)
         self._captioner.searcher.reload_weights()
         return self._captioner.best(self.features)
 
