@@ -21,7 +21,7 @@ def test_written_set_reads_as_msvd_and_its_captions_pass_their_checks(tmp_path):
             assert len(caps) == 5
             for caption in caps:
                 checks = motion_checks(caption, truth[key])
-                assert checks["colour"] and checks["direction"], (caption, truth[key])
+                assert checks["colour"] and checks["direction"] and checks["shape"] is not False, (caption, truth[key])
                 assert checks["speed"] is not False, (caption, truth[key])
     for key in plain.captions:
         assert not set(plain.captions[key]) & set(other.captions[key])
@@ -31,14 +31,17 @@ def test_checks_catch_the_wrong_colour_direction_speed_and_a_swapped_distractor(
     drawn = {"colour": "red", "shape": "circle", "direction": "left", "speed": "slowly",
              "distractor": {"colour": "blue", "shape": "square"}}
     assert motion_checks("a red circle moves slowly to the left", drawn) == \
-        {"colour": True, "direction": True, "speed": True}
+        {"colour": True, "shape": True, "direction": True, "speed": True}
+    assert motion_checks("a red star moves slowly to the left", drawn) == \
+        {"colour": True, "shape": False, "direction": True, "speed": True}  # the colour is right, the shape not
     assert motion_checks("an orange circle moves slowly to the left", drawn)["colour"] is False
     assert motion_checks("a blue square moves to the left past a still red circle", drawn)["colour"] is False
     assert motion_checks("a red circle moves quickly to the right", drawn) == \
-        {"colour": True, "direction": False, "speed": False}
+        {"colour": True, "shape": True, "direction": False, "speed": False}
     assert motion_checks("the circle heads left and it is red", drawn)["colour"] is True
     assert motion_checks("the circle heads left and it is pink", drawn)["colour"] is False
-    assert motion_checks("a red shape is moving left", drawn) == {"colour": True, "direction": True, "speed": None}
+    assert motion_checks("a red shape is moving left", drawn) == \
+        {"colour": True, "shape": None, "direction": True, "speed": None}
 
 
 def test_one_frame_tells_neither_direction_nor_speed_sign():

@@ -127,20 +127,21 @@ def write_drawn_motion(directory: str, num_clips: int = 400, seed: int = 0, word
 
 
 def motion_checks(caption: str, drawn: dict) -> dict:
-    """colour: the first shape named is the mover, in its colour; direction: exactly the drawn direction is named;
-    speed: the drawn speed (None when the caption names none)."""
+    """What a caption says of the mover, which every caption names first: colour (its colour is the mover's,
+    whatever shape it is called), shape (None when it says only "shape"), direction (exactly the drawn one is
+    named), speed (the drawn one; None when it names none)."""
     words = caption.replace(",", " ").split()
     named = mentions(caption)
-    colour = False
-    if named and named[0][1] == drawn["shape"]:
-        first = named[0][0]
-        if not first and "it is" in caption:  # "the star heads up slowly and it is pink"
-            after = words[words.index("is", named[0][3]) + 1:] if "is" in words[named[0][3]:] else []
-            first = after[0] if after else ""
-        colour = first == drawn["colour"]
-    elif not named and "shape" in words:  # "a red shape is moving up": the colour is all it says
+    colour, shape = "", None
+    if named:
+        colour, shape = named[0][0], named[0][1] == drawn["shape"]
+        if not colour and "is" in words[named[0][3]:]:  # "the star heads up slowly and it is pink"
+            after = words[words.index("is", named[0][3]) + 1:]
+            colour = after[0] if after else ""
+    elif "shape" in words:  # "a red shape is moving up": the colour is all it says
         i = words.index("shape")
-        colour = i > 0 and words[i - 1] == drawn["colour"]
+        colour = words[i - 1] if i > 0 else ""
     speeds = [w for w in words if w in SPEEDS]
-    return {"colour": colour, "direction": [w for w in words if w in DIRECTIONS] == [drawn["direction"]],
+    return {"colour": colour == drawn["colour"], "shape": shape,
+            "direction": [w for w in words if w in DIRECTIONS] == [drawn["direction"]],
             "speed": None if not speeds else speeds == [drawn["speed"]]}
