@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         (write_drawn_motion if clips else write_drawn_scenes)(data, count, seed=0, wording="plain")
     images, cache = os.path.join(data, "Clips" if clips else "Images"), os.path.join(args.workdir, "cache")
     truth = json.load(open(os.path.join(data, "truth.json"), encoding="utf-8"))
-    checked = ("colour", "direction", "speed") if clips else ("objects",)
+    checked = ("colour", "shape", "direction", "speed") if clips else ("objects",)
 
     def score(model, beam, penalty):
         report = captioner.evaluate(model, cache, captions=captions, images=images, split="val", beam_size=beam,
