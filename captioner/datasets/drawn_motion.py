@@ -19,7 +19,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.base.atomic import write_json, write_text
+from captioner.datasets.drawn_files import write_msvd_files
 from captioner.datasets.drawn_scenes import COLOURS, SHAPES, _draw_shape, article, mentions
 from captioner.datasets.msvd import HEADER, clip_id
 from captioner.datasets.synthetic_clips import save_gif, save_mp4
@@ -119,11 +119,7 @@ def write_drawn_motion(directory: str, num_clips: int = 400, seed: int = 0, word
         truth[key] = {**drawn, "file": key + ext}
         split = next(name for (name, _), bound in zip(SPLIT_FRACTIONS, bounds) if i < bound)
         split_lines.append(f"{key}\t{split}")
-    caption_file = os.path.join(directory, "captions.csv")
-    write_text(caption_file, "\n".join(rows) + "\n")
-    write_text(os.path.join(directory, "split.tsv"), "\n".join(split_lines) + "\n")
-    write_json(os.path.join(directory, "truth.json"), truth)
-    return caption_file
+    return write_msvd_files(directory, rows, split_lines, truth)
 
 
 def motion_checks(caption: str, drawn: dict) -> dict:

@@ -17,7 +17,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from captioner.base.atomic import write_json, write_text
+from captioner.datasets.drawn_files import write_flickr_files
 
 COLOURS = {"red": (210, 40, 40), "orange": (245, 135, 25), "yellow": (230, 200, 30), "green": (40, 155, 60),
            "blue": (40, 80, 210), "purple": (130, 55, 170), "pink": (240, 125, 185)}
@@ -205,16 +205,7 @@ def write_drawn_scenes(directory: str, num_images: int = 5000, seed: int = 0, wo
         names.append(name)
         truth[name] = {**scene, "shapes": shapes}
         lines.extend(f"{name}#{n}\t{c}" for n, c in enumerate(captions_for(shapes, scene, wording)))
-    token_file = os.path.join(directory, "captions.token.txt")
-    write_text(token_file, "\n".join(lines) + "\n")
-    start = 0
-    for split, fraction in SPLIT_FRACTIONS:
-        count = round(fraction * num_images) if split != "test" else num_images - start
-        write_text(os.path.join(directory, f"scenes.{split}Images.txt"),
-                   "".join(n + "\n" for n in names[start:start + count]))
-        start += count
-    write_json(os.path.join(directory, "truth.json"), truth)
-    return token_file
+    return write_flickr_files(directory, "scenes", names, lines, truth, SPLIT_FRACTIONS)
 
 
 def mentions(caption: str) -> list[tuple[str, str, int, int]]:

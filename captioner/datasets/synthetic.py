@@ -11,7 +11,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.base.atomic import write_json, write_text
+from captioner.datasets.drawn_files import write_flickr_files
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (240, 210, 20),
            "purple": (140, 40, 170), "orange": (250, 130, 10)}
@@ -122,16 +122,7 @@ def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: 
         names.append(name)
         truth[name] = shapes
         lines.extend(f"{name}#{n}\t{c}" for n, c in enumerate(captions))
-    token_file = os.path.join(directory, "captions.token.txt")
-    write_text(token_file, "\n".join(lines) + "\n")
-    start = 0
-    for split, fraction in SPLIT_FRACTIONS:
-        count = round(fraction * num_images) if split != "test" else num_images - start
-        write_text(os.path.join(directory, f"synthetic.{split}Images.txt"),
-                   "".join(n + "\n" for n in names[start:start + count]))
-        start += count
-    write_json(os.path.join(directory, "truth.json"), truth)
-    return token_file
+    return write_flickr_files(directory, "synthetic", names, lines, truth, SPLIT_FRACTIONS)
 
 
 def mentioned_pairs(caption: str) -> list[tuple[str, str]]:

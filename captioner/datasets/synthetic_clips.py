@@ -20,7 +20,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.base.atomic import atomic_path, write_json, write_text
+from captioner.base.atomic import atomic_path
+from captioner.datasets.drawn_files import write_msvd_files
 from captioner.datasets.msvd import HEADER, clip_id
 from captioner.datasets.synthetic import COLOURS, SHAPES, _draw
 
@@ -123,11 +124,7 @@ def write_synthetic_clips(directory: str, num_clips: int = 240, seed: int = 0, s
         truth[key] = {"colour": colour, "shape": shape, "direction": direction, "frames": count, "file": key + ext}
         split = next(name for (name, _), bound in zip(SPLIT_FRACTIONS, bounds) if i < bound)
         split_lines.append(f"{key}\t{split}")
-    caption_file = os.path.join(directory, "captions.csv")
-    write_text(caption_file, "\n".join(rows) + "\n")
-    write_text(os.path.join(directory, "split.tsv"), "\n".join(split_lines) + "\n")
-    write_json(os.path.join(directory, "truth.json"), truth)
-    return caption_file
+    return write_msvd_files(directory, rows, split_lines, truth)
 
 
 def named_words(caption: str, vocabulary) -> list[str]:
