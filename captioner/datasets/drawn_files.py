@@ -18,10 +18,25 @@ def split_bounds(fractions: tuple[tuple[str, float], ...], total: int) -> list[t
     return out
 
 
-def write_flickr_files(directory: str, prefix: str, names: list[str], lines: list[str], truth: dict,
-                       fractions: tuple[tuple[str, float], ...]) -> str:
-    """captions.token.txt (`lines`), PREFIX.{split}Images.txt for consecutive `names`, truth.json; returns the
-    caption file."""
+def write_image_set(directory: str, name: str, split_name: str, examples,
+                    fractions: tuple[tuple[str, float], ...]) -> str:
+    """Images/NAME_NNNNN.jpg, captions.token.txt, SPLIT_NAME.{split}Images.txt (consecutive images), truth.json
+    from `examples`: (PIL image, captions, truth entry, JPEG quality) each, drawn in turn. Returns the caption
+    file."""
+    images_dir = os.path.join(directory, "Images")
+    os.makedirs(images_dir, exist_ok=True)
+    lines, names, truth = [], [], {}
+    for i, (image, captions, entry, quality) in enumerate(examples):
+        file_name = f"{name}_{i:05d}.jpg"
+        image.save(os.path.join(images_dir, file_name), quality=quality)
+        names.append(file_name)
+        truth[file_name] = entry
+        lines.extend(f"{file_name}#{n}\t{c}" for n, c in enumerate(captions))
+    return _write_flickr_files(directory, split_name, names, lines, truth, fractions)
+
+
+def _write_flickr_files(directory: str, prefix: str, names: list[str], lines: list[str], truth: dict,
+                        fractions: tuple[tuple[str, float], ...]) -> str:
     token_file = os.path.join(directory, "captions.token.txt")
     write_text(token_file, "\n".join(lines) + "\n")
     for split, start, end in split_bounds(fractions, len(names)):

@@ -12,12 +12,10 @@ so that 5,000 images give 1,000 test images.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from captioner.datasets.drawn_files import write_flickr_files
+from captioner.datasets.drawn_files import write_image_set
 
 COLOURS = {"red": (210, 40, 40), "orange": (245, 135, 25), "yellow": (230, 200, 30), "green": (40, 155, 60),
            "blue": (40, 80, 210), "purple": (130, 55, 170), "pink": (240, 125, 185)}
@@ -194,18 +192,14 @@ def write_drawn_scenes(directory: str, num_images: int = 5000, seed: int = 0, wo
     if wording not in ("plain", "other"):
         raise ValueError(f"unknown wording {wording!r} (plain or other)")
     rng = np.random.default_rng(seed)
-    images_dir = os.path.join(directory, "Images")
-    os.makedirs(images_dir, exist_ok=True)
-    lines, names, truth = [], [], {}
-    for i in range(num_images):
-        image, shapes, scene = draw_scene(rng)
-        quality = int(rng.integers(75, 96))
-        name = f"scene_{i:05d}.jpg"
-        image.save(os.path.join(images_dir, name), quality=quality)
-        names.append(name)
-        truth[name] = {**scene, "shapes": shapes}
-        lines.extend(f"{name}#{n}\t{c}" for n, c in enumerate(captions_for(shapes, scene, wording)))
-    return write_flickr_files(directory, "scenes", names, lines, truth, SPLIT_FRACTIONS)
+
+    def examples():
+        for _ in range(num_images):
+            image, shapes, scene = draw_scene(rng)
+            quality = int(rng.integers(75, 96))
+            yield image, captions_for(shapes, scene, wording), {**scene, "shapes": shapes}, quality
+
+    return write_image_set(directory, "scene", "scenes", examples(), SPLIT_FRACTIONS)
 
 
 def mentions(caption: str) -> list[tuple[str, str, int, int]]:

@@ -6,12 +6,10 @@ data. `truth.json` records what was drawn, so generated captions can be checked 
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.datasets.drawn_files import write_flickr_files
+from captioner.datasets.drawn_files import write_image_set
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (240, 210, 20),
            "purple": (140, 40, 170), "orange": (250, 130, 10)}
@@ -112,17 +110,9 @@ def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: 
     if wording not in ("plain", "other"):
         raise ValueError(f"unknown wording {wording!r} (plain or other)")
     rng = np.random.default_rng(seed)
-    images_dir = os.path.join(directory, "Images")
-    os.makedirs(images_dir, exist_ok=True)
-    lines, names, truth = [], [], {}
-    for i in range(num_images):
-        image, captions, shapes = make_example(rng, side, wording)
-        name = f"shapes_{i:05d}.jpg"
-        image.save(os.path.join(images_dir, name), quality=92)
-        names.append(name)
-        truth[name] = shapes
-        lines.extend(f"{name}#{n}\t{c}" for n, c in enumerate(captions))
-    return write_flickr_files(directory, "synthetic", names, lines, truth, SPLIT_FRACTIONS)
+    examples = ((image, captions, shapes, 92) for image, captions, shapes in
+                (make_example(rng, side, wording) for _ in range(num_images)))
+    return write_image_set(directory, "shapes", "synthetic", examples, SPLIT_FRACTIONS)
 
 
 def mentioned_pairs(caption: str) -> list[tuple[str, str]]:
