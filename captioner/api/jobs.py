@@ -85,9 +85,9 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
     captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
     "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults to 5e-5, early stopping
-    is on validation CIDEr-D with the default search (beam 3), and the bundle keeps the starting model's summary with `objective`,
-    `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds) added; sizes and
-    vocabulary are the init model's."""
+    is on validation CIDEr-D with the default search (beam 3), and the bundle keeps the starting model's summary
+    with `objective`, `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds)
+    added; sizes and vocabulary are the init model's."""
     from captioner.base.errors import UsageError
     from captioner.features.encoder import fingerprint
     from captioner.training.train import TrainSettings

@@ -47,7 +47,7 @@ class ScstSettings:
     samples: int = 5  # sampled captions per image
     baseline: str = "mean"  # "mean": the other samples' mean reward; "greedy": the greedy caption's reward
     seed: int = 0
-    val_beam_size: int = 3  # validation CIDEr-D (early stopping) with the default search: the model is used so
+    val_beam_size: int = 3  # validation CIDEr-D (early stopping) with the default search, which the model is used with
 
 
 def _log(message: str) -> None:
@@ -101,7 +101,7 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
 
         def val_cider() -> float:
             val_searcher.reload_weights()
-            return float(np.mean(val_reward.scores(_texts(vocab, tokenizer, _greedy(val_searcher, val_features)),
+            return float(np.mean(val_reward.scores(_texts(vocab, tokenizer, _best(val_searcher, val_features)),
                                                    range(len(val_images)))))
 
         if state is None:
@@ -160,7 +160,7 @@ def _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, se
         if settings.baseline == "mean":
             baseline = (sampled.sum(axis=1, keepdims=True) - sampled) / (k - 1)  # the other samples' mean
         else:
-            baseline = reward.scores(_texts(vocab, tokenizer, _greedy(searcher, batch)), chosen)[:, None]
+            baseline = reward.scores(_texts(vocab, tokenizer, _best(searcher, batch)), chosen)[:, None]
         advantage = (sampled - baseline).reshape(-1).astype(np.float32)  # (B*K,)
         sequences = tokens.reshape(-1, tokens.shape[-1])  # (B*K, L)
         inputs = np.repeat(batch, k, axis=0)
@@ -185,7 +185,7 @@ def _seed_dropout(decoder, seed: int, epoch: int) -> None:
             generator.state.assign(keras.ops.convert_to_tensor(value, dtype=generator.state.dtype))
 
 
-def _greedy(searcher, features) -> np.ndarray:
+def _best(searcher, features) -> np.ndarray:
     """(B, L) best tokens (greedy, or the best beam), with the searcher's current tables."""
     return np.stack([ranked[0][0] for ranked in searcher(features, scores=False)])
 
