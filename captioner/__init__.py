@@ -20,6 +20,7 @@ _PUBLIC = {
     "extract": "captioner.api.jobs",
     "train": "captioner.api.jobs",
     "evaluate": "captioner.api.jobs",
+    "serve": "captioner.serving.server",
     "CaptionModel": "captioner.api.caption_model",
     "ClassifierModel": "captioner.api.classifier_model",
     "CaptionResult": "captioner.api.results",

@@ -12,7 +12,7 @@ import sys
 
 from captioner.base.errors import CaptionerError
 
-COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "demo"]
+COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "serve", "demo"]
 
 EPILOG = "exit status: 0 all went well, 1 some files were skipped (each is named), 2 usage or input error"
 

@@ -6,7 +6,8 @@
 #                                               (at most 3 minutes on the 2-core machine)
 # Which tests run twice is decided by one marker, `backend_independent` (tests/conftest.py): parsers, the
 # vocabulary, metrics, the cache, reports, kills and resumes run under TensorFlow only; the model, search,
-# encoder, training and what touches them end to end run under both. The [ray] extra and Chromium are installed
+# encoder, training and what touches them end to end run under both. The [serve] extra (the HTTP server) is
+# installed for both tiers; the [ray] extra and Chromium are installed
 # for the Ray engine and report page tests (the whole suite only). Tests run in one process per core (at most 4;
 # pytest-xdist); the whole suite hands out a test file at a time, so a file's fixtures (a Ray cluster, a trained
 # clip model) are made once, the quick tier a test at a time (it has no such fixtures; 76 s against 87 s).
@@ -19,10 +20,10 @@ if [ "${1:-}" = "--quick" ]; then
   shift
 fi
 if [ "$quick" = 1 ]; then
-  bash scripts/setup.sh
+  bash scripts/setup.sh serve
   dist=load
 else
-  bash scripts/setup.sh ray
+  bash scripts/setup.sh ray serve
   bash scripts/install_browser.sh
   dist=loadfile
 fi

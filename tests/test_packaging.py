@@ -33,6 +33,7 @@ def test_the_wheel_installs_and_runs_from_another_folder(trained, synthetic, tmp
     assert wheel.name.startswith(f"captioner-{captioner.__version__}-")
     names = zipfile.ZipFile(wheel).namelist()
     assert "captioner/api/loading.py" in names and "vocab/vocabulary.py" in names
+    assert "captioner/serving/page/index.html" in names and "captioner/serving/page/page.js" in names
     assert not any(n.startswith(("tests/", "scripts/")) for n in names)
 
     venv = tmp_path / "venv"

@@ -1,0 +1,70 @@
+"""Serve a model bundle over HTTP: POST /v1/captions (or /v1/labels for an activity classifier) with files in
+multipart fields named `file`; GET /v1/model, /healthz, /readyz; a page to try it at /, the API at /docs.
+
+Images of concurrent requests are batched together (--max-batch, --max-wait-ms). Listens on 127.0.0.1 unless
+--host says otherwise; any other address needs --api-key (or $CAPTIONER_API_KEY), or --insecure-no-auth.
+"""
+
+from __future__ import annotations
+
+from captioner.commands.options import positive_int
+
+HELP = "serve a model over HTTP (batched across requests)"
+
+
+def positive_float(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def add_arguments(parser) -> None:
+    from captioner.serving.settings import ServeSettings
+
+    d = ServeSettings()
+    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory (captions or classes)")
+    parser.add_argument("--host", default=d.host, help=f"address to listen on (default: {d.host}, this machine only)")
+    parser.add_argument("--port", type=int, default=d.port, help=f"port (default: {d.port})")
+    parser.add_argument("--api-key", default=None, metavar="KEY",
+                        help="require 'Authorization: Bearer KEY' on /v1 (default: $CAPTIONER_API_KEY, else none)")
+    parser.add_argument("--insecure-no-auth", action="store_true",
+                        help="allow a non-loopback --host without an API key (anyone who can reach it may use it)")
+    parser.add_argument("--max-batch", type=positive_int, default=d.max_batch,
+                        help=f"images (clips) per model call, across requests (default: {d.max_batch})")
+    parser.add_argument("--max-wait-ms", type=float, default=d.max_wait_ms,
+                        help=f"how long a batch waits for more images once it has one (default: {d.max_wait_ms:g})")
+    parser.add_argument("--max-queue", type=positive_int, default=d.max_queue,
+                        help=f"images waiting for the model before requests get 503 (default: {d.max_queue})")
+    parser.add_argument("--max-files", type=positive_int, default=d.max_files,
+                        help=f"files per request (default: {d.max_files})")
+    parser.add_argument("--max-file-mb", type=positive_float, default=d.max_file_mb,
+                        help=f"size limit per file, MB (default: {d.max_file_mb:g})")
+    parser.add_argument("--max-request-mb", type=positive_float, default=d.max_request_mb,
+                        help=f"size limit per request body, MB (default: {d.max_request_mb:g})")
+    parser.add_argument("--timeout-s", type=positive_float, default=d.timeout_s,
+                        help=f"answer every request within this many seconds, or 504 (default: {d.timeout_s:g})")
+    parser.add_argument("--decode-threads", type=positive_int, default=d.decode_threads,
+                        help=f"threads decoding uploads (default: {d.decode_threads})")
+    parser.add_argument("--max-beam", type=positive_int, default=d.max_beam,
+                        help=f"largest beam_size a request may ask for (default: {d.max_beam})")
+    parser.add_argument("--weights", default=None, metavar="FILE",
+                        help="encoder weights, only needed when the model was trained with a local weights file")
+
+
+def run(args) -> int:
+    from captioner.serving.server import serve
+    from captioner.serving.settings import ServeSettings
+
+    settings = ServeSettings(host=args.host, port=args.port, api_key=args.api_key,
+                             insecure_no_auth=args.insecure_no_auth, max_batch=args.max_batch,
+                             max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, max_files=args.max_files,
+                             max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb,
+                             timeout_s=args.timeout_s, decode_threads=args.decode_threads, max_beam=args.max_beam)
+    serve(args.model, settings, args.weights)
+    return 0

@@ -1,0 +1,266 @@
+"""The HTTP app over one loaded model: captions (or activity labels) for uploaded files, what the model is, health,
+and a page to try it. Every request gets exactly one answer: its results, or a status with a one-line reason."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from captioner import __version__
+from captioner.api.classifier_model import ClassifierModel
+from captioner.features.encoder import describe
+from captioner.serving.batcher import Batcher, QueueFull
+from captioner.serving.decoding import decode_upload
+from captioner.serving.model_calls import caption_runner, label_runner
+from captioner.serving.request_options import (CAPTION_OPTIONS, LABEL_OPTIONS, OptionError, caption_key,
+                                               label_key)
+from captioner.serving.request_log import RequestLog
+from captioner.serving.settings import ServeSettings
+from captioner.serving.uploads import FILE_FIELD, FormError, read_form
+
+LOG = logging.getLogger("captioner.serve")
+# The page's own files only: no CDN, no inline script, nothing sent anywhere but this server.
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+PAGE_FILES = {"/": ("index.html", "text/html; charset=utf-8"), "/page.js": ("page.js", "text/javascript"),
+              "/page.css": ("page.css", "text/css"), "/favicon.svg": ("favicon.svg", "image/svg+xml")}
+
+
+class Refused(Exception):
+    """A request answered with `status` and {"error": reason}."""
+
+    def __init__(self, status: int, reason: str, headers: dict | None = None):
+        super().__init__(reason)
+        self.status, self.headers = status, headers or {}
+
+
+class ServerState:
+    """The model, the batcher in front of it, the upload decoders, and whether the search is compiled yet."""
+
+    def __init__(self, model, settings: ServeSettings):
+        self.model, self.settings = model, settings
+        self.kind = "labels" if isinstance(model, ClassifierModel) else "captions"
+        run = label_runner(model) if self.kind == "labels" else caption_runner(model)
+        self.batcher = Batcher(run, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
+        self.decoders = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="captioner-decode")
+        self.ready = threading.Event()
+        self.not_ready = "loading the model"
+
+    def default_key(self):
+        return label_key({}, len(self.model.classes)) if self.kind == "labels" else \
+            caption_key({}, self.settings.max_beam)
+
+    def start(self) -> None:
+        self.batcher.start()
+        threading.Thread(target=self._warm_up, name="captioner-warm-up", daemon=True).start()
+
+    def stop(self) -> None:
+        self.batcher.close()
+        self.decoders.shutdown()
+
+    def _warm_up(self) -> None:
+        """Build the encoder and compile the default search on a blank input, before /readyz says ready."""
+        size = self.model.encoder.input_size
+        blank = np.zeros((max(1, self.model.frames), size, size, 3), np.uint8)
+        try:
+            self.batcher.submit(self.default_key(), [blank])[0].result()
+        except Exception as exc:  # noqa: BLE001 - the reason is what /readyz reports
+            self.not_ready = f"warm-up failed: {exc}"
+            LOG.error("warm-up failed: %s", exc)
+            return
+        self.ready.set()
+
+
+def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
+    """The app for `model` (a `CaptionModel` or `ClassifierModel` from `captioner.load`). Run it with uvicorn
+    (`captioner.serving.server.serve` does), or call it in-process with Starlette's TestClient."""
+    state = ServerState(model, settings)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        state.start()
+        yield
+        state.stop()  # uvicorn calls this after the requests in flight are answered
+
+    app = FastAPI(title="captioner", version=__version__, lifespan=lifespan,
+                  description="Captions (or activity labels) for uploaded images and clips, from one CNN-LSTM model.")
+    app.state.server = state
+    app.add_middleware(RequestLog, logger=LOG)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused):
+        return JSONResponse({"error": str(exc)}, exc.status, headers=exc.headers)
+
+    def authorised(request: Request) -> None:
+        if settings.api_key is None:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
+            raise Refused(401, "missing or wrong API key: send the header 'Authorization: Bearer KEY'",
+                          {"WWW-Authenticate": "Bearer"})
+
+    @app.post("/v1/captions", dependencies=[Depends(authorised)], openapi_extra=_upload_body(CAPTION_OPTIONS),
+              summary="Caption uploaded images (clips, for a clip model)")
+    async def captions(request: Request):
+        return await _answer(state, request, "captions")
+
+    @app.post("/v1/labels", dependencies=[Depends(authorised)], openapi_extra=_upload_body(LABEL_OPTIONS),
+              summary="The most likely activities of uploaded clips (an activity classifier)")
+    async def labels(request: Request):
+        return await _answer(state, request, "labels")
+
+    @app.get("/v1/model", dependencies=[Depends(authorised)], summary="What the model takes and gives")
+    async def model_info():
+        return _model_info(state)
+
+    @app.get("/healthz", summary="The server is alive")
+    async def healthz():
+        stats = state.batcher.stats
+        return {"alive": True, "batches": stats.batches, "items": stats.items, "largest_batch": stats.largest,
+                "waiting": state.batcher.waiting}
+
+    @app.get("/readyz", summary="The model is loaded and its search compiled")
+    async def readyz():
+        if state.ready.is_set():
+            return {"ready": True}
+        return JSONResponse({"ready": False, "error": state.not_ready}, 503, headers={"Retry-After": "1"})
+
+    for path, (name, media_type) in PAGE_FILES.items():
+        app.add_api_route(path, _page_file(name, media_type), methods=["GET", "HEAD"],
+                          include_in_schema=False)
+    return app
+
+
+async def _answer(state: ServerState, request: Request, kind: str):
+    if kind != state.kind:
+        other = "/v1/labels" if state.kind == "labels" else "/v1/captions"
+        what = "recognises activities in clips" if state.kind == "labels" else "writes captions"
+        raise Refused(404, f"this server's model {what}: POST {other}")
+    try:
+        return await asyncio.wait_for(_results(state, request, kind), state.settings.timeout_s)
+    except asyncio.TimeoutError:
+        raise Refused(504, f"not answered within {state.settings.timeout_s:g} s (--timeout-s); try fewer files "
+                           "or later") from None
+
+
+async def _results(state: ServerState, request: Request, kind: str):
+    settings = state.settings
+    names = CAPTION_OPTIONS if kind == "captions" else LABEL_OPTIONS
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        raise Refused(400, f"unknown option {unknown[0]!r}: options are {', '.join(sorted(names))}")
+    try:
+        form = await read_form(request, names, settings.max_files, settings.max_file_bytes,
+                               settings.max_request_bytes)
+    except FormError as exc:
+        raise Refused(exc.status, str(exc)) from None
+    request.state.items = len(form.uploads)
+    options = {**request.query_params, **form.options}
+    try:
+        key = label_key(options, len(state.model.classes)) if kind == "labels" else \
+            caption_key(options, settings.max_beam)
+    except OptionError as exc:
+        raise Refused(400, str(exc)) from None
+    if not form.uploads:
+        raise Refused(422, f"no files: send each {'clip' if state.model.frames else 'image'} in a multipart field "
+                           f"named {FILE_FIELD!r}")
+    _check_room(state, len(form.uploads))
+    loop = asyncio.get_running_loop()
+    size = state.model.encoder.input_size
+    decoded = await asyncio.gather(*(loop.run_in_executor(state.decoders, decode_upload, u.data,
+                                                          state.model.frames, size) for u in form.uploads))
+    good = [pixels for pixels, reason in decoded if reason is None]
+    answers = iter([])
+    if good:
+        _check_room(state, len(good))
+        try:
+            futures = state.batcher.submit(key, good)
+        except QueueFull as exc:
+            raise _busy(str(exc)) from None
+        try:
+            answers = iter(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()
+            raise
+    results = [{"file": upload.name, "error": reason} if reason is not None else
+               {"file": upload.name, **_render(kind, next(answers))} for upload, (_, reason) in zip(form.uploads, decoded)]
+    body = {"results": results, **_settings_of(kind, key)}
+    if state.model.bundle.encoder.get("weights") == "random":
+        body["note"] = f"encoder uses {describe(state.model.bundle.encoder)}"
+    if not good:
+        body["error"] = f"none of the {len(results)} files could be read"
+        return JSONResponse(body, 422)
+    return body
+
+
+def _check_room(state: ServerState, count: int) -> None:
+    if count > state.settings.max_queue:
+        raise Refused(413, f"{count} files is more than the server's queue holds ({state.settings.max_queue})")
+    if state.batcher.waiting + count > state.settings.max_queue:
+        raise _busy(f"{state.batcher.waiting} items are waiting (the queue holds {state.settings.max_queue})")
+
+
+def _busy(reason: str) -> Refused:
+    return Refused(503, f"busy: {reason}; retry later", {"Retry-After": "1"})
+
+
+def _render(kind: str, answer) -> dict:
+    if kind == "labels":
+        return {"label": answer[0][0], "probability": answer[0][1],
+                "top": [{"label": label, "probability": p} for label, p in answer]}
+    return {"caption": answer[0].text, "log_prob": answer[0].log_prob,
+            "captions": [{"caption": c.text, "log_prob": c.log_prob} for c in answer]}
+
+
+def _settings_of(kind: str, key) -> dict:
+    if kind == "labels":
+        return {"top_k": key}
+    beam, num, penalty = key
+    return {"beam_size": beam, "num_captions": num, "length_penalty": penalty}
+
+
+def _model_info(state: ServerState) -> dict:
+    model, settings = state.model, state.settings
+    encoder = model.bundle.encoder
+    info = {"kind": state.kind, "takes": "clips" if model.frames else "images", "frames": model.frames,
+            "encoder": {"description": describe(encoder), "random_weights": encoder.get("weights") == "random",
+                        "fingerprint": encoder},
+            "training": {k: v for k, v in model.training.items() if isinstance(v, (str, int, float, bool))},
+            "limits": {"max_files": settings.max_files, "max_file_mb": settings.max_file_mb,
+                       "max_request_mb": settings.max_request_mb, "timeout_s": settings.timeout_s,
+                       "max_beam": settings.max_beam, "max_batch": settings.max_batch},
+            "version": __version__}
+    if state.kind == "labels":
+        info["classes"] = model.classes
+    else:
+        info["vocabulary"] = len(model.bundle.vocab)
+    return info
+
+
+def _upload_body(options: set[str]) -> dict:
+    """The request body as OpenAPI describes it (the body is parsed by `read_form`, not by FastAPI)."""
+    properties = {FILE_FIELD: {"type": "array", "items": {"type": "string", "format": "binary"}}}
+    properties.update({name: {"type": "number" if name == "length_penalty" else "integer"} for name in options})
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": [FILE_FIELD], "properties": properties}}}}}
+
+
+def _page_file(name: str, media_type: str):
+    content = resources.files("captioner.serving").joinpath("page", name).read_bytes()
+    headers = {"Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "no-cache"}
+
+    async def page():
+        return Response(content, media_type=media_type, headers=headers)
+
+    return page

@@ -1,0 +1,48 @@
+"""A request's search options (query string or form fields) -> the batcher's key, each checked with a one-line
+reason. The set of values is bounded: every new search setting compiles a search, which a client must not be
+able to do without end."""
+
+from __future__ import annotations
+
+import math
+
+CAPTION_OPTIONS = {"beam_size", "num_captions", "length_penalty"}
+LABEL_OPTIONS = {"top_k"}
+
+
+class OptionError(Exception):
+    """An option value out of range; str() is the reason."""
+
+
+def _integer(options: dict, name: str, default: int, low: int, high: int) -> int:
+    text = options.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise OptionError(f"{name} must be a whole number, not {text!r}") from None
+    if not low <= value <= high:
+        raise OptionError(f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
+def caption_key(options: dict, max_beam: int) -> tuple[int, int, float]:
+    """(beam_size, num_captions, length_penalty): beam_size 1..max_beam (default 3, or max_beam if lower),
+    num_captions 1..beam_size, length_penalty a multiple of 0.1 from 0 to 2."""
+    beam = _integer(options, "beam_size", min(3, max_beam), 1, max_beam)
+    num = _integer(options, "num_captions", 1, 1, beam)
+    text = options.get("length_penalty") or "0"
+    try:
+        penalty = float(text)
+    except ValueError:
+        raise OptionError(f"length_penalty must be a number, not {text!r}") from None
+    tenths = round(penalty * 10) if math.isfinite(penalty) else -1
+    if not (0 <= tenths <= 20 and math.isclose(penalty * 10, tenths, abs_tol=1e-9)):
+        raise OptionError(f"length_penalty must be a multiple of 0.1 from 0 to 2, not {text!r}")
+    return beam, num, tenths / 10
+
+
+def label_key(options: dict, classes: int) -> int:
+    """top_k, 1..the number of classes (default 1)."""
+    return _integer(options, "top_k", 1, 1, classes)
