@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv (once), installs requirements.txt into it and the checkout as an editable package. Safe to run again.
 # Optional extras by name: `bash scripts/setup.sh ray` also installs Ray Data (for --engine ray), `serve` the
-# HTTP server's packages (for `captioner serve`).
+# HTTP server's packages (for `captioner serve`), `ray-serve` Ray Serve (for `serve --engine ray`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -13,7 +13,9 @@ for extra in "$@"; do
     ray) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[data]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # pyproject.toml's [serve] extra, and httpx (the serving tests' and bench_serve.py's HTTP client)
     serve) .venv/bin/python -m pip install -q --disable-pip-version-check "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" "httpx>=0.27" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
-    *) echo "setup.sh: unknown extra '$extra' (known: ray, serve)" >&2; exit 2 ;;
+    # `captioner serve --engine ray`: Ray Serve (pyproject.toml's [ray-serve] extra)
+    ray-serve) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[serve]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    *) echo "setup.sh: unknown extra '$extra' (known: ray, serve, ray-serve)" >&2; exit 2 ;;
   esac
 done
 # The checkout itself, editable (pyproject.toml): the `captioner` command, and `import captioner` / `import vocab`

@@ -23,7 +23,7 @@ if [ "$quick" = 1 ]; then
   bash scripts/setup.sh serve
   dist=load
 else
-  bash scripts/setup.sh ray serve
+  bash scripts/setup.sh ray serve ray-serve
   bash scripts/install_browser.sh
   dist=loadfile
 fi

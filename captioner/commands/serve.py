@@ -53,18 +53,35 @@ def add_arguments(parser) -> None:
                         help=f"threads decoding uploads (default: {d.decode_threads})")
     parser.add_argument("--max-beam", type=positive_int, default=d.max_beam,
                         help=f"largest beam_size a request may ask for (default: {d.max_beam})")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="'local': this process (default); 'ray': Ray Serve, the model in --replicas replicas "
+                             "batched by Ray Serve (the [ray-serve] extra)")
+    parser.add_argument("--replicas", type=positive_int, default=1,
+                        help="model replicas with --engine ray (default: 1)")
+    parser.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                        help="with --engine ray: join the Ray cluster there (default: start a local Ray)")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
 
 
 def run(args) -> int:
+    from captioner.base.errors import UsageError
     from captioner.serving.server import serve
-    from captioner.serving.settings import ServeSettings
+    from captioner.serving.settings import ServeSettings, check_settings, with_key_from_environment
 
     settings = ServeSettings(host=args.host, port=args.port, api_key=args.api_key,
                              insecure_no_auth=args.insecure_no_auth, max_batch=args.max_batch,
                              max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, max_files=args.max_files,
                              max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb,
                              timeout_s=args.timeout_s, decode_threads=args.decode_threads, max_beam=args.max_beam)
+    if args.engine == "ray":
+        from captioner.serving.ray_model import serve_on_ray
+
+        settings = with_key_from_environment(settings)
+        check_settings(settings)
+        serve_on_ray(args.model, settings, args.replicas, args.ray_address, args.weights)
+        return 0
+    if args.replicas != 1 or args.ray_address:
+        raise UsageError("--replicas and --ray-address are for --engine ray")
     serve(args.model, settings, args.weights)
     return 0

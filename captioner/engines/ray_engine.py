@@ -48,9 +48,9 @@ def ray_session(address: str | None, workers: int | None):
     with ExitStack() as stack:
         try:
             if address:  # joining starts no process here, so Ray's retry lines are filtered from the start
-                _check_reachable(address)
+                check_reachable(address)
                 stack.enter_context(without_core_logs())
-                ray.init(address=address, runtime_env=_runtime_env(), **quiet)
+                ray.init(address=address, runtime_env=runtime_env(), **quiet)
             else:
                 # Logical CPUs: enough for every encoder actor plus one decoding task, whatever the core count.
                 ray.init(address="local", num_cpus=max(os.cpu_count() or 1, (workers or 1) + 1),
@@ -59,9 +59,9 @@ def ray_session(address: str | None, workers: int | None):
         except (ConnectionError, RuntimeError, ValueError) as exc:
             if address:
                 raise UsageError(f"--ray-address {address}: could not join the Ray cluster there "
-                                 f"({_first_line(exc)}); a cluster with token authentication also needs "
+                                 f"({first_line(exc)}); a cluster with token authentication also needs "
                                  "RAY_AUTH_MODE=token and its token") from None
-            raise UsageError(f"--engine ray: could not start a local Ray ({_first_line(exc)})") from None
+            raise UsageError(f"--engine ray: could not start a local Ray ({first_line(exc)})") from None
         # Ray Data's tuning hints (e.g. "only received 1 input" for a small folder) are not the user's to act on.
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.data")
@@ -74,7 +74,7 @@ def ray_session(address: str | None, workers: int | None):
             ray.shutdown()
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """A quick TCP probe of HOST:PORT: Ray itself retries an address that does not answer for many minutes."""
     host, _, port = address.split("://")[-1].rpartition(":")
     if not host or not port.isdigit():
@@ -86,7 +86,7 @@ def _check_reachable(address: str) -> None:
                          "running (ray start --head) and the port open?") from None
 
 
-def _runtime_env() -> dict:
+def runtime_env() -> dict:
     import captioner
     import vocab
 
@@ -136,7 +136,7 @@ class RayEngine:
         except CaptionerError:
             raise
         except Exception as exc:  # a worker's error arrives wrapped by Ray: ours is said as it is
-            raise _ours(exc) or UsageError(f"--engine ray: the run failed on a worker ({_first_line(exc)})") from None
+            raise _ours(exc) or UsageError(f"--engine ray: the run failed on a worker ({first_line(exc)})") from None
 
     def dataset(self, items: list[ImageFile], batch_size: int):
         """The Ray Data pipeline: files -> decoding tasks -> the actor pool (lazy: nothing runs yet)."""
@@ -188,7 +188,7 @@ def _ours(exc: BaseException) -> CaptionerError | None:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 
-import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from captioner import __version__
-from captioner.api.classifier_model import ClassifierModel
 from captioner.features.encoder import describe
-from captioner.serving.batcher import Batcher, QueueFull
+from captioner.serving.batcher import QueueFull
 from captioner.serving.decoding import decode_upload
-from captioner.serving.model_calls import caption_runner, label_runner
+from captioner.serving.local_model import LocalModel
 from captioner.serving.request_options import (CAPTION_OPTIONS, LABEL_OPTIONS, OptionError, caption_key,
                                                label_key)
 from captioner.serving.request_log import RequestLog
@@ -44,46 +41,25 @@ class Refused(Exception):
 
 
 class ServerState:
-    """The model, the batcher in front of it, the upload decoders, and whether the search is compiled yet."""
+    """The model side (in this process, or replicas elsewhere), the upload decoders, the settings."""
 
-    def __init__(self, model, settings: ServeSettings):
-        self.model, self.settings = model, settings
-        self.kind = "labels" if isinstance(model, ClassifierModel) else "captions"
-        run = label_runner(model) if self.kind == "labels" else caption_runner(model)
-        self.batcher = Batcher(run, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
+    def __init__(self, side, settings: ServeSettings):
+        self.side, self.facts, self.settings = side, side.facts, settings
         self.decoders = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="captioner-decode")
-        self.ready = threading.Event()
-        self.not_ready = "loading the model"
-
-    def default_key(self):
-        return label_key({}, len(self.model.classes)) if self.kind == "labels" else \
-            caption_key({}, self.settings.max_beam)
 
     def start(self) -> None:
-        self.batcher.start()
-        threading.Thread(target=self._warm_up, name="captioner-warm-up", daemon=True).start()
+        self.side.start()
 
     def stop(self) -> None:
-        self.batcher.close()
+        self.side.stop()
         self.decoders.shutdown()
-
-    def _warm_up(self) -> None:
-        """Build the encoder and compile the default search on a blank input, before /readyz says ready."""
-        size = self.model.encoder.input_size
-        blank = np.zeros((max(1, self.model.frames), size, size, 3), np.uint8)
-        try:
-            self.batcher.submit(self.default_key(), [blank])[0].result()
-        except Exception as exc:  # noqa: BLE001 - the reason is what /readyz reports
-            self.not_ready = f"warm-up failed: {exc}"
-            LOG.error("warm-up failed: %s", exc)
-            return
-        self.ready.set()
 
 
 def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
-    """The app for `model` (a `CaptionModel` or `ClassifierModel` from `captioner.load`). Run it with uvicorn
+    """The app for `model`: a `CaptionModel` or `ClassifierModel` from `captioner.load` (served in this process,
+    batched by `LocalModel`), or a model side such as `RayModel`. Run it with uvicorn
     (`captioner.serving.server.serve` does), or call it in-process with Starlette's TestClient."""
-    state = ServerState(model, settings)
+    state = ServerState(model if hasattr(model, "facts") else LocalModel(model, settings), settings)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -124,15 +100,13 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
 
     @app.get("/healthz", summary="The server is alive")
     async def healthz():
-        stats = state.batcher.stats
-        return {"alive": True, "batches": stats.batches, "items": stats.items, "largest_batch": stats.largest,
-                "waiting": state.batcher.waiting}
+        return {"alive": True, **state.side.health()}
 
     @app.get("/readyz", summary="The model is loaded and its search compiled")
     async def readyz():
-        if state.ready.is_set():
+        if state.side.ready.is_set():
             return {"ready": True}
-        return JSONResponse({"ready": False, "error": state.not_ready}, 503, headers={"Retry-After": "1"})
+        return JSONResponse({"ready": False, "error": state.side.not_ready}, 503, headers={"Retry-After": "1"})
 
     for path, (name, media_type) in PAGE_FILES.items():
         app.add_api_route(path, _page_file(name, media_type), methods=["GET", "HEAD"],
@@ -141,9 +115,9 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
 
 
 async def _answer(state: ServerState, request: Request, kind: str):
-    if kind != state.kind:
-        other = "/v1/labels" if state.kind == "labels" else "/v1/captions"
-        what = "recognises activities in clips" if state.kind == "labels" else "writes captions"
+    if kind != state.facts.kind:
+        other = "/v1/labels" if state.facts.kind == "labels" else "/v1/captions"
+        what = "recognises activities in clips" if state.facts.kind == "labels" else "writes captions"
         raise Refused(404, f"this server's model {what}: POST {other}")
     try:
         return await asyncio.wait_for(_results(state, request, kind), state.settings.timeout_s)
@@ -164,50 +138,71 @@ async def _results(state: ServerState, request: Request, kind: str):
     except FormError as exc:
         raise Refused(exc.status, str(exc)) from None
     request.state.items = len(form.uploads)
+    facts = state.facts
     options = {**request.query_params, **form.options}
     try:
-        key = label_key(options, len(state.model.classes)) if kind == "labels" else \
-            caption_key(options, settings.max_beam)
+        key = label_key(options, len(facts.classes)) if kind == "labels" else caption_key(options, settings.max_beam)
     except OptionError as exc:
         raise Refused(400, str(exc)) from None
     if not form.uploads:
-        raise Refused(422, f"no files: send each {'clip' if state.model.frames else 'image'} in a multipart field "
+        raise Refused(422, f"no files: send each {'clip' if facts.frames else 'image'} in a multipart field "
                            f"named {FILE_FIELD!r}")
     _check_room(state, len(form.uploads))
-    loop = asyncio.get_running_loop()
-    size = state.model.encoder.input_size
-    decoded = await asyncio.gather(*(loop.run_in_executor(state.decoders, decode_upload, u.data,
-                                                          state.model.frames, size) for u in form.uploads))
-    good = [pixels for pixels, reason in decoded if reason is None]
+    decoded, futures = await _decoded_and_queued(state, form.uploads, key)
     answers = iter([])
-    if good:
-        _check_room(state, len(good))
+    if futures:
         try:
-            futures = state.batcher.submit(key, good)
-        except QueueFull as exc:
+            answers = iter(await state.side.answers(futures))
+        except QueueFull as exc:  # Ray Serve's queue limit, met by a call
             raise _busy(str(exc)) from None
-        try:
-            answers = iter(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
-        except asyncio.CancelledError:
-            for future in futures:
-                future.cancel()
-            raise
+        except Exception as exc:  # noqa: BLE001 - the model failed on this batch: say so, once
+            raise Refused(500, f"the model failed: {type(exc).__name__}: {exc}") from None
     results = [{"file": upload.name, "error": reason} if reason is not None else
                {"file": upload.name, **_render(kind, next(answers))} for upload, (_, reason) in zip(form.uploads, decoded)]
     body = {"results": results, **_settings_of(kind, key)}
-    if state.model.bundle.encoder.get("weights") == "random":
-        body["note"] = f"encoder uses {describe(state.model.bundle.encoder)}"
-    if not good:
+    if facts.note:
+        body["note"] = facts.note
+    if not futures:
         body["error"] = f"none of the {len(results)} files could be read"
         return JSONResponse(body, 422)
     return body
 
 
+async def _decoded_and_queued(state: ServerState, uploads: list, key) -> tuple[list, list]:
+    """Decode the uploads in the thread pool and queue the good ones; the model side knows they are coming
+    meanwhile, so a batch waits (up to --max-wait-ms) for them, and only for them."""
+    loop = asyncio.get_running_loop()
+    side = state.side
+    side.expect(len(uploads))
+    queued = False
+    try:
+        decoded = await asyncio.gather(*(loop.run_in_executor(state.decoders, decode_upload, u.data,
+                                                              state.facts.frames, state.facts.input_size)
+                                         for u in uploads))
+        good = [pixels for pixels, reason in decoded if reason is None]
+        if not good:
+            return decoded, []
+        _check_room(state, len(good))
+        try:
+            futures = side.submit(key, good, announced=len(uploads))
+        except QueueFull as exc:
+            raise _busy(str(exc)) from None
+        queued = True
+        return decoded, futures
+    finally:
+        if not queued:
+            side.forget(len(uploads))
+
+
 def _check_room(state: ServerState, count: int) -> None:
-    if count > state.settings.max_queue:
-        raise Refused(413, f"{count} files is more than the server's queue holds ({state.settings.max_queue})")
-    if state.batcher.waiting + count > state.settings.max_queue:
-        raise _busy(f"{state.batcher.waiting} items are waiting (the queue holds {state.settings.max_queue})")
+    """Refuse early what the queue cannot take (a side without a queue of its own, Ray's, has max_queue None)."""
+    limit = state.side.max_queue
+    if limit is None:
+        return
+    if count > limit:
+        raise Refused(413, f"{count} files is more than the server's queue holds ({limit})")
+    if state.side.waiting + count > limit:
+        raise _busy(f"{state.side.waiting} items are waiting (the queue holds {limit})")
 
 
 def _busy(reason: str) -> Refused:
@@ -230,20 +225,19 @@ def _settings_of(kind: str, key) -> dict:
 
 
 def _model_info(state: ServerState) -> dict:
-    model, settings = state.model, state.settings
-    encoder = model.bundle.encoder
-    info = {"kind": state.kind, "takes": "clips" if model.frames else "images", "frames": model.frames,
-            "encoder": {"description": describe(encoder), "random_weights": encoder.get("weights") == "random",
-                        "fingerprint": encoder},
-            "training": {k: v for k, v in model.training.items() if isinstance(v, (str, int, float, bool))},
+    facts, settings = state.facts, state.settings
+    info = {"kind": facts.kind, "takes": "clips" if facts.frames else "images", "frames": facts.frames,
+            "encoder": {"description": describe(facts.encoder), "random_weights": facts.random_encoder,
+                        "fingerprint": facts.encoder},
+            "training": facts.training,
             "limits": {"max_files": settings.max_files, "max_file_mb": settings.max_file_mb,
                        "max_request_mb": settings.max_request_mb, "timeout_s": settings.timeout_s,
                        "max_beam": settings.max_beam, "max_batch": settings.max_batch},
             "version": __version__}
-    if state.kind == "labels":
-        info["classes"] = model.classes
+    if facts.kind == "labels":
+        info["classes"] = facts.classes
     else:
-        info["vocabulary"] = len(model.bundle.vocab)
+        info["vocabulary"] = facts.vocabulary
     return info
 
 

@@ -1,7 +1,10 @@
 """Batching across requests: items (an image's or a clip's pixels) from any number of requests wait in one
-bounded queue; one worker thread takes up to `max_batch` of them at a time — as soon as it has that many, or
-`max_wait_s` after the oldest arrived — and runs the model once per group of items asking for the same search.
-Each item has its own future, so results cannot cross between requests."""
+bounded queue; one worker thread takes up to `max_batch` of them at a time and runs the model once per group of
+items asking for the same search. Each item has its own future, so results cannot cross between requests.
+
+A batch waits for more items only while more are known to be on their way (`expect`: requests read and being
+decoded), and at most `max_wait_s` after its oldest item arrived: a lone request is never held back waiting
+for company that is not coming."""
 
 from __future__ import annotations
 
@@ -40,14 +43,27 @@ class Batcher:
         self._pending: deque[_Item] = deque()
         self._changed = threading.Condition()
         self._closing = False
+        self._expected = 0  # items announced by requests being decoded, not yet submitted
         self._thread = threading.Thread(target=self._work, name="captioner-batcher", daemon=True)
         self.stats = BatchStats()
 
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, key: Hashable, payloads: list) -> list[Future]:
-        """Queue all of `payloads` or none (QueueFull); their futures, in order."""
+    def expect(self, count: int) -> None:
+        """`count` items are coming (then `submit(..., announced=count)` or `forget(count)`)."""
+        with self._changed:
+            self._expected += count
+
+    def forget(self, count: int) -> None:
+        """Items announced by `expect` that will not come after all."""
+        with self._changed:
+            self._expected -= count
+            self._changed.notify()
+
+    def submit(self, key: Hashable, payloads: list, announced: int = 0) -> list[Future]:
+        """Queue all of `payloads` or none (QueueFull); their futures, in order. `announced`: what this request
+        said it would bring to `expect` (its bad files are announced but not submitted)."""
         items = [_Item(key, p) for p in payloads]
         with self._changed:
             if self._closing:
@@ -55,6 +71,7 @@ class Batcher:
             if len(self._pending) + len(items) > self.max_queue:
                 raise QueueFull(f"{len(self._pending)} items are waiting (the queue holds {self.max_queue})")
             self._pending.extend(items)
+            self._expected -= announced
             self._changed.notify()
         return [item.future for item in items]
 
@@ -98,7 +115,7 @@ class Batcher:
                     return None
                 self._changed.wait()
             deadline = self._pending[0].arrived + self.max_wait_s
-            while len(self._pending) < self.max_batch and not self._closing:
+            while len(self._pending) < self.max_batch and self._expected > 0 and not self._closing:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break

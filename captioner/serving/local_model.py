@@ -1,0 +1,74 @@
+"""The model in this process, behind the batcher: what `captioner serve` runs (the Ray engine puts a
+`captioner.serving.ray_model.RayModel` in its place)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from captioner.api.classifier_model import ClassifierModel
+from captioner.serving.batcher import Batcher
+from captioner.serving.model_calls import CaptionCalls, LabelCalls
+from captioner.serving.model_facts import facts_of_model
+from captioner.serving.settings import ServeSettings
+
+LOG = logging.getLogger("captioner.serve")
+
+
+class LocalModel:
+    """`answers(key, pixels)` through one bounded queue and worker thread shared by every request."""
+
+    def __init__(self, model, settings: ServeSettings):
+        self.facts = facts_of_model(model)
+        self.settings = settings
+        self.calls = LabelCalls(model) if isinstance(model, ClassifierModel) else CaptionCalls(model)
+        self.batcher = Batcher(self.calls, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
+        self.max_queue = settings.max_queue
+        self.ready = threading.Event()
+        self.not_ready = "loading the model"
+
+    def start(self) -> None:
+        threading.Thread(target=self._warm_up, name="captioner-warm-up", daemon=True).start()
+
+    def stop(self) -> None:
+        self.batcher.close()
+
+    @property
+    def waiting(self) -> int:
+        return self.batcher.waiting
+
+    def health(self) -> dict:
+        stats = self.batcher.stats
+        return {"batches": stats.batches, "items": stats.items, "largest_batch": stats.largest,
+                "waiting": self.batcher.waiting}
+
+    def expect(self, count: int) -> None:
+        self.batcher.expect(count)
+
+    def forget(self, count: int) -> None:
+        self.batcher.forget(count)
+
+    def submit(self, key, pixels: list, announced: int) -> list:
+        """The items' futures (QueueFull when they do not fit)."""
+        return self.batcher.submit(key, pixels, announced)
+
+    async def answers(self, futures: list) -> list:
+        try:
+            return await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        except asyncio.CancelledError:  # the request timed out: its items still waiting are not run
+            for future in futures:
+                future.cancel()
+            raise
+
+    def _warm_up(self) -> None:
+        """Build the encoder and compile the default search at every batch shape, then start the batcher:
+        requests that come sooner wait in its queue, and /readyz says ready once it runs."""
+        try:
+            self.calls.warm_up(self.facts.default_key(self.settings.max_beam), self.settings.max_batch)
+        except Exception as exc:  # noqa: BLE001 - the reason is what /readyz reports
+            self.not_ready = f"warm-up failed: {exc}"
+            LOG.error("warm-up failed: %s", exc)
+        else:
+            self.ready.set()
+        self.batcher.start()  # even so: each request then gets its answer (the failure), not a timeout

@@ -1,0 +1,66 @@
+"""What the app needs to know about the model it serves, read from a loaded model or — for a Ray ingress that
+holds no model — from the bundle's files alone (no Keras)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from captioner.features.encoder import PREPROCESSING, describe, with_defaults
+from captioner.models.bundle import read_config
+from captioner.serving.request_options import caption_key, label_key
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    directory: str
+    kind: str  # "captions" or "labels"
+    frames: int  # 0: images; N: clips read as N frames
+    encoder: dict  # the fingerprint the model was trained on
+    classes: list | None  # an activity classifier's classes
+    vocabulary: int | None  # a caption model's vocabulary size
+    training: dict  # the training summary's plain values
+
+    @property
+    def input_size(self) -> int:
+        return self.encoder.get("preprocessing", PREPROCESSING)["input_size"]
+
+    @property
+    def random_encoder(self) -> bool:
+        return self.encoder.get("weights") == "random"
+
+    @property
+    def note(self) -> str | None:
+        """What every answer says when the encoder has random weights."""
+        return f"encoder uses {describe(self.encoder)}" if self.random_encoder else None
+
+    def default_key(self, max_beam: int):
+        return label_key({}, len(self.classes)) if self.kind == "labels" else caption_key({}, max_beam)
+
+
+def _plain(training: dict) -> dict:
+    return {k: v for k, v in training.items() if isinstance(v, (str, int, float, bool))}
+
+
+def facts_of_model(model) -> ModelFacts:
+    """From a `CaptionModel` or `ClassifierModel` (`captioner.load`)."""
+    bundle = model.bundle
+    classes = list(bundle.classes) if hasattr(bundle, "classes") else None
+    return ModelFacts(model.directory, "labels" if classes is not None else "captions", model.frames,
+                      bundle.encoder, classes, None if classes is not None else len(bundle.vocab),
+                      _plain(model.training))
+
+
+def facts_of_bundle(directory: str) -> ModelFacts:
+    """From the bundle's config.json (and labels.json for a classifier); the bundle is checked in full where the
+    model is loaded."""
+    config = read_config(directory)
+    encoder = with_defaults(config["encoder"])
+    training = _plain(config.get("training", {}))
+    if "classifier" in config:
+        with open(os.path.join(directory, "labels.json"), encoding="utf-8") as f:
+            classes = json.load(f)["classes"]
+        return ModelFacts(directory, "labels", config["classifier"]["frames"], encoder, classes, None, training)
+    decoder = config["decoder"]
+    return ModelFacts(directory, "captions", decoder.get("frames", 0), encoder, None, decoder["vocab_size"], training)

@@ -1,0 +1,144 @@
+"""The server's batcher on its own: what is run together, what waits and for whom, and what is never run."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from captioner.serving.batcher import Batcher, QueueFull
+
+pytestmark = pytest.mark.backend_independent
+LONG = 60.0  # a max_wait no test may sit out: a batch that waited for it would fail the test's timeouts
+
+
+class Recorder:
+    """A model call that records each batch and answers each payload with (key, payload)."""
+
+    def __init__(self, fail_on=None):
+        self.batches, self.fail_on = [], fail_on
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, key, payloads):
+        self.gate.wait()
+        self.batches.append((key, list(payloads)))
+        if self.fail_on in payloads:
+            raise RuntimeError("model failed")
+        return [(key, p) for p in payloads]
+
+
+def started(run, **kw) -> Batcher:
+    batcher = Batcher(run, kw.get("max_batch", 8), kw.get("max_wait_s", LONG), kw.get("max_queue", 16))
+    batcher.start()
+    return batcher
+
+
+def test_a_lone_request_is_run_at_once_without_waiting_for_company():
+    run = Recorder()
+    batcher = started(run)
+    assert batcher.submit("k", ["a"])[0].result(timeout=10) == ("k", "a")
+    batcher.close()
+
+
+def test_a_batch_waits_for_items_announced_and_runs_them_together():
+    run = Recorder()
+    batcher = started(run)
+    batcher.expect(1)
+    batcher.expect(2)  # two requests being decoded
+    first = batcher.submit("k", ["a"], announced=1)
+    second = batcher.submit("k", ["b", "c"], announced=2)
+    assert [f.result(timeout=10) for f in first + second] == [("k", "a"), ("k", "b"), ("k", "c")]
+    assert run.batches == [("k", ["a", "b", "c"])]
+    batcher.close()
+
+
+def test_a_request_that_brings_nothing_after_all_stops_the_wait():
+    run = Recorder()
+    batcher = started(run)
+    batcher.expect(1)
+    batcher.expect(1)
+    future, = batcher.submit("k", ["a"], announced=1)
+    batcher.forget(1)  # the other request's files could not be read
+    assert future.result(timeout=10) == ("k", "a")
+    batcher.close()
+
+
+def test_full_batches_are_cut_at_max_batch_and_split_by_search_setting():
+    run = Recorder()
+    run.gate.clear()  # the worker holds its first batch until everything else is queued
+    batcher = started(run, max_batch=3, max_wait_s=0)
+    futures = batcher.submit("warm", ["w"])
+    while batcher.waiting:
+        pass
+    futures += batcher.submit("beam3", ["a", "b"]) + batcher.submit("greedy", ["c"]) + batcher.submit("beam3", ["d"])
+    run.gate.set()
+    results = [f.result(timeout=10) for f in futures]
+    assert results == [("warm", "w"), ("beam3", "a"), ("beam3", "b"), ("greedy", "c"), ("beam3", "d")]
+    # a, b, c taken as one batch of 3 (one model call per search setting in it), then d
+    assert run.batches == [("warm", ["w"]), ("beam3", ["a", "b"]), ("greedy", ["c"]), ("beam3", ["d"])]
+    assert batcher.stats.batches == 3 and batcher.stats.largest == 3
+    batcher.close()
+
+
+def test_the_queue_takes_a_request_whole_or_not_at_all():
+    run = Recorder()
+    run.gate.clear()
+    batcher = started(run, max_batch=1, max_wait_s=0, max_queue=3)
+    running = batcher.submit("k", ["a"])  # taken by the worker, which waits at the gate
+    while batcher.waiting:
+        pass
+    batcher.submit("k", ["b", "c"])
+    with pytest.raises(QueueFull, match="2 items are waiting \\(the queue holds 3\\)"):
+        batcher.submit("k", ["d", "e"])
+    assert batcher.waiting == 2
+    run.gate.set()
+    assert running[0].result(timeout=10) == ("k", "a")
+    batcher.close()
+    assert [p for _, ps in run.batches for p in ps] == ["a", "b", "c"]
+
+
+def test_cancelled_items_are_not_run_and_a_failure_answers_its_batch_only():
+    run = Recorder(fail_on="bad")
+    run.gate.clear()
+    batcher = started(run, max_batch=1, max_wait_s=0)
+    held = batcher.submit("k", ["a"])
+    while batcher.waiting:
+        pass
+    gone, = batcher.submit("k", ["timed out"])
+    assert gone.cancel()
+    bad, = batcher.submit("k", ["bad"])
+    good, = batcher.submit("k", ["b"])
+    run.gate.set()
+    with pytest.raises(RuntimeError, match="model failed"):
+        bad.result(timeout=10)
+    assert good.result(timeout=10) == ("k", "b") and held[0].result(timeout=10) == ("k", "a")
+    assert "timed out" not in [p for _, ps in run.batches for p in ps]
+    batcher.close()
+
+
+def test_close_finishes_what_was_queued_and_refuses_more():
+    run = Recorder()
+    run.gate.clear()
+    batcher = started(run, max_batch=1, max_wait_s=0)
+    futures = batcher.submit("k", ["a", "b", "c"])
+    closer = threading.Thread(target=batcher.close)
+    closer.start()
+    run.gate.set()
+    closer.join(timeout=10)
+    assert [f.result(timeout=0) for f in futures] == [("k", "a"), ("k", "b"), ("k", "c")]
+    with pytest.raises(QueueFull, match="shutting down"):
+        batcher.submit("k", ["d"])
+
+
+def test_encoder_batches_are_cut_into_powers_of_two_so_none_is_padded():
+    from captioner.serving.model_calls import power_of_two_slices
+
+    assert power_of_two_slices(25, 32) == [(0, 16), (16, 24), (24, 25)]
+    assert power_of_two_slices(70, 32) == [(0, 32), (32, 64), (64, 68), (68, 70)]
+    assert power_of_two_slices(32, 32) == [(0, 32)] and power_of_two_slices(0, 32) == []
+    for rows in range(1, 200):
+        slices = power_of_two_slices(rows, 32)
+        assert slices[0][0] == 0 and slices[-1][1] == rows
+        assert all(a[1] == b[0] for a, b in zip(slices, slices[1:]))
+        assert all((stop - start) & (stop - start - 1) == 0 and stop - start <= 32 for start, stop in slices)

@@ -1,0 +1,72 @@
+"""`captioner serve --engine ray`: the same app on a local Ray Serve, the model in two replicas batched by Ray
+Serve; the same answers as the API, the same API key, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from serving import files
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend_independent,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # Ray Serve's pydantic fields
+KEY = "ray-serve-test-key-0123456789"
+
+
+def test_serve_on_ray_answers_like_the_api_and_stops_on_sigterm(trained, synthetic):
+    try:
+        import ray.serve  # noqa: F401 - Ray Serve's own dependencies come with the [ray-serve] extra
+    except ImportError:
+        pytest.skip("Ray Serve is not installed (bash scripts/setup.sh ray-serve)")
+    import captioner
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "captioner", "serve", "--engine", "ray", "--replicas", "2",
+                               "--model", str(trained / "model"), "--port", str(port)],
+                              env={**os.environ, "CAPTIONER_API_KEY": KEY, "PYTHONUNBUFFERED": "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "Ray Serve did not become ready"
+            try:
+                if httpx.get(url + "/readyz", timeout=10).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(1)
+        photos = sorted((synthetic / "Images").glob("*.jpg"))[:6]
+        expected = captioner.load(str(trained / "model"), announce=False).caption([str(p) for p in photos])
+
+        async def all_at_once():
+            async with httpx.AsyncClient(base_url=url, timeout=120,
+                                         headers={"Authorization": f"Bearer {KEY}"}) as client:
+                return await asyncio.gather(*(client.post("/v1/captions", files=files((p.name, p.read_bytes())))
+                                              for p in photos))
+
+        for response, want in zip(asyncio.run(all_at_once()), expected):
+            assert response.status_code == 200, response.text
+            result, = response.json()["results"]
+            assert result["caption"] == want.text
+            assert result["log_prob"] == pytest.approx(want.log_prob, abs=1e-4)
+        refused = httpx.post(url + "/v1/captions", files=files(("a.jpg", photos[0].read_bytes())), timeout=60)
+        assert refused.status_code == 401
+        assert httpx.get(url + "/healthz", timeout=30).json() == {"alive": True, "engine": "ray"}
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=120) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        log = server.communicate()[0]
+    assert "with 2 model replica(s)" in log and "Traceback" not in log
