@@ -40,3 +40,50 @@ def running(app, ready: bool = True):
 def files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes]]]:
     """httpx's multipart `files=` for (name, content) pairs, each in a field named `file`."""
     return [("file", (name, data)) for name, data in items]
+
+
+def free_port() -> int:
+    import socket as sockets
+
+    with sockets.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def started_process(args: list[str], env: dict, timeout: float = 120):
+    """`python -m captioner serve ARGS --port P` as a process, once its /readyz answers 200: (process, url)."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "captioner", "serve", *args, "--port", str(port)],
+                               env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the server did not become ready:\n{process.communicate()[0]}")
+        try:
+            if httpx.get(url + "/readyz", timeout=10).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+
+
+def slow_multipart(name: str, data: bytes, pieces: int, pause: float):
+    """(headers, body generator): one file in a field named `file`, sent in `pieces` with `pause` s between, so
+    that the request is still coming in while a test does something to the server."""
+    boundary = "slowboundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks():
+        step = -(-len(body) // pieces)
+        for start in range(0, len(body), step):
+            yield body[start:start + step]
+            time.sleep(pause)
+
+    return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, chunks()

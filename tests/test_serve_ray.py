@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from serving import files
+from serving import files, started_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_independent,
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # Ray Serve's pydantic fields
@@ -28,24 +24,10 @@ def test_serve_on_ray_answers_like_the_api_and_stops_on_sigterm(trained, synthet
         pytest.skip("Ray Serve is not installed (bash scripts/setup.sh ray-serve)")
     import captioner
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "captioner", "serve", "--engine", "ray", "--replicas", "2",
-                               "--model", str(trained / "model"), "--port", str(port)],
-                              env={**os.environ, "CAPTIONER_API_KEY": KEY, "PYTHONUNBUFFERED": "1"},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server, url = started_process(["--engine", "ray", "--replicas", "2", "--max-batch", "8",
+                                   "--model", str(trained / "model")],
+                                  {**os.environ, "CAPTIONER_API_KEY": KEY}, timeout=300)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, "Ray Serve did not become ready"
-            try:
-                if httpx.get(url + "/readyz", timeout=10).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(1)
         photos = sorted((synthetic / "Images").glob("*.jpg"))[:6]
         expected = captioner.load(str(trained / "model"), announce=False).caption([str(p) for p in photos])
 

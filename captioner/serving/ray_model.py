@@ -9,6 +9,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 
 from captioner.base.errors import UsageError
 from captioner.serving.batcher import QueueFull
@@ -136,23 +137,39 @@ def serve_on_ray(directory: str, settings: ServeSettings, replicas: int, address
             check_reachable(address)
             ray.init(address=address, runtime_env=runtime_env(), log_to_driver=False)
         else:
+            # Ray runs workers at niceness 15; here the workers are the server, and at 15 they starve beside
+            # any busy process (a replica took over 4 minutes to import TensorFlow beside one training job on
+            # 2 cores, ~20 s alone). Ray's job manager sets 0 for the same reason.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(address="local", num_cpus=max(os.cpu_count() or 1, replicas + 1), include_dashboard=False,
                      log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise UsageError(f"--engine ray: could not start or join Ray ({first_line(exc)})") from None
+    # After ray.init, which installs a SIGTERM handler of its own (a stack dump): a signal now ends the wait, or
+    # the start-up, and the deployments are shut down (each replica answers what it holds first).
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _stop)
     try:
         serve.start(http_options={"host": settings.host, "port": settings.port})
         model, ingress = _deployments(settings, replicas)
         app = ingress.bind(model.bind(directory, weights_for_workers(weights) if weights else None), facts)
         serve.run(app, name=APP_NAME, route_prefix="/")
-        # After ray.init: Ray's core installs a SIGTERM handler of its own (a stack dump), which this replaces.
-        stop = threading.Event()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, lambda *_: stop.set())
         print(f"serving {directory} on Ray Serve at http://{settings.host}:{settings.port} with {replicas} "
               f"model replica(s) (try it at /, API docs at /docs)", flush=True)
-        while not stop.wait(0.5):  # woken by SIGINT / SIGTERM
-            pass
+        while True:
+            time.sleep(3600)
+    except _Stopped:
+        pass
     finally:
-        serve.shutdown()  # the replicas answer what they hold (graceful_shutdown_timeout_s) and stop
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        serve.shutdown()
         ray.shutdown()
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM."""
+
+
+def _stop(number, frame):
+    raise _Stopped
