@@ -8,6 +8,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 
 @contextlib.contextmanager
@@ -50,27 +51,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def started_process(args: list[str], env: dict, timeout: float = 120):
-    """`python -m captioner serve ARGS --port P` as a process, once its /readyz answers 200: (process, url)."""
+class Served:
+    """A `captioner serve` process: `process`, `url`, and `log` (its output) once the block has ended."""
+
+    def __init__(self, process, url: str):
+        self.process, self.url, self.log = process, url, ""
+
+
+@contextlib.contextmanager
+def server_process(args: list[str], env: dict, timeout: float = 120):
+    """`python -m captioner serve ARGS --port P` as a process, yielded once its /readyz answers 200; killed at the
+    end of the block if it is still running."""
     import subprocess
     import sys
 
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "captioner", "serve", *args, "--port", str(port)],
-                               env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"the server did not become ready:\n{process.communicate()[0]}")
-        try:
-            if httpx.get(url + "/readyz", timeout=10).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
+    served = Served(subprocess.Popen([sys.executable, "-m", "captioner", "serve", *args, "--port", str(port)],
+                                     env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True), f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert served.process.poll() is None and time.monotonic() < deadline, "the server did not become ready"
+            try:
+                if httpx.get(served.url + "/readyz", timeout=10).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        yield served
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+        served.log = served.process.communicate()[0]
 
 
 def slow_multipart(name: str, data: bytes, pieces: int, pause: float):
@@ -87,3 +100,21 @@ def slow_multipart(name: str, data: bytes, pieces: int, pause: float):
             time.sleep(pause)
 
     return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, chunks()
+
+
+@pytest.fixture(scope="module")
+def model(trained):
+    """The session's tiny trained caption model, loaded (imported by the serving test modules)."""
+    import captioner
+
+    return captioner.load(str(trained / "model"), announce=False)
+
+
+@pytest.fixture(scope="module")
+def photos(synthetic) -> list:
+    return sorted((synthetic / "Images").glob("*.jpg"))
+
+
+def upload(*paths) -> list:
+    """httpx's `files=` for image files on disk."""
+    return files(*[(p.name, p.read_bytes()) for p in paths])

@@ -10,7 +10,7 @@ import signal
 import httpx
 import pytest
 
-from serving import files, started_process
+from serving import files, server_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_independent,
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # Ray Serve's pydantic fields
@@ -24,10 +24,9 @@ def test_serve_on_ray_answers_like_the_api_and_stops_on_sigterm(trained, synthet
         pytest.skip("Ray Serve is not installed (bash scripts/setup.sh ray-serve)")
     import captioner
 
-    server, url = started_process(["--engine", "ray", "--replicas", "2", "--max-batch", "8",
-                                   "--model", str(trained / "model")],
-                                  {**os.environ, "CAPTIONER_API_KEY": KEY}, timeout=300)
-    try:
+    with server_process(["--engine", "ray", "--replicas", "2", "--max-batch", "8", "--model", str(trained / "model")],
+                        {**os.environ, "CAPTIONER_API_KEY": KEY}, timeout=300) as served:
+        url = served.url
         photos = sorted((synthetic / "Images").glob("*.jpg"))[:6]
         expected = captioner.load(str(trained / "model"), announce=False).caption([str(p) for p in photos])
 
@@ -45,10 +44,6 @@ def test_serve_on_ray_answers_like_the_api_and_stops_on_sigterm(trained, synthet
         refused = httpx.post(url + "/v1/captions", files=files(("a.jpg", photos[0].read_bytes())), timeout=60)
         assert refused.status_code == 401
         assert httpx.get(url + "/healthz", timeout=30).json() == {"alive": True, "engine": "ray"}
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=120) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-        log = server.communicate()[0]
-    assert "with 2 model replica(s)" in log and "Traceback" not in log
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=120) == 0
+    assert "with 2 model replica(s)" in served.log and "Traceback" not in served.log

@@ -24,6 +24,20 @@ def positive_float(text: str) -> float:
     return value
 
 
+# ServeSettings fields with an option each: (field, argparse type, what it limits)
+LIMITS = [
+    ("max_batch", positive_int, "images (clips) per model call, across requests"),
+    ("max_wait_ms", float, "the longest a batch waits for images already on their way"),
+    ("max_queue", positive_int, "images waiting for the model before requests get 503"),
+    ("max_files", positive_int, "files per request"),
+    ("max_file_mb", positive_float, "size limit per file, MB"),
+    ("max_request_mb", positive_float, "size limit per request body, MB"),
+    ("timeout_s", positive_float, "answer every request within this many seconds, or 504"),
+    ("decode_threads", positive_int, "threads decoding uploads"),
+    ("max_beam", positive_int, "largest beam_size a request may ask for"),
+]
+
+
 def add_arguments(parser) -> None:
     from captioner.serving.settings import ServeSettings
 
@@ -35,24 +49,10 @@ def add_arguments(parser) -> None:
                         help="require 'Authorization: Bearer KEY' on /v1 (default: $CAPTIONER_API_KEY, else none)")
     parser.add_argument("--insecure-no-auth", action="store_true",
                         help="allow a non-loopback --host without an API key (anyone who can reach it may use it)")
-    parser.add_argument("--max-batch", type=positive_int, default=d.max_batch,
-                        help=f"images (clips) per model call, across requests (default: {d.max_batch})")
-    parser.add_argument("--max-wait-ms", type=float, default=d.max_wait_ms,
-                        help=f"how long a batch waits for more images once it has one (default: {d.max_wait_ms:g})")
-    parser.add_argument("--max-queue", type=positive_int, default=d.max_queue,
-                        help=f"images waiting for the model before requests get 503 (default: {d.max_queue})")
-    parser.add_argument("--max-files", type=positive_int, default=d.max_files,
-                        help=f"files per request (default: {d.max_files})")
-    parser.add_argument("--max-file-mb", type=positive_float, default=d.max_file_mb,
-                        help=f"size limit per file, MB (default: {d.max_file_mb:g})")
-    parser.add_argument("--max-request-mb", type=positive_float, default=d.max_request_mb,
-                        help=f"size limit per request body, MB (default: {d.max_request_mb:g})")
-    parser.add_argument("--timeout-s", type=positive_float, default=d.timeout_s,
-                        help=f"answer every request within this many seconds, or 504 (default: {d.timeout_s:g})")
-    parser.add_argument("--decode-threads", type=positive_int, default=d.decode_threads,
-                        help=f"threads decoding uploads (default: {d.decode_threads})")
-    parser.add_argument("--max-beam", type=positive_int, default=d.max_beam,
-                        help=f"largest beam_size a request may ask for (default: {d.max_beam})")
+    for name, kind, text in LIMITS:
+        default = getattr(d, name)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=default,
+                            help=f"{text} (default: {default:g})")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
                         help="'local': this process (default); 'ray': Ray Serve, the model in --replicas replicas "
                              "batched by Ray Serve (the [ray-serve] extra)")
@@ -70,10 +70,8 @@ def run(args) -> int:
     from captioner.serving.settings import ServeSettings, check_settings, with_key_from_environment
 
     settings = ServeSettings(host=args.host, port=args.port, api_key=args.api_key,
-                             insecure_no_auth=args.insecure_no_auth, max_batch=args.max_batch,
-                             max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, max_files=args.max_files,
-                             max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb,
-                             timeout_s=args.timeout_s, decode_threads=args.decode_threads, max_beam=args.max_beam)
+                             insecure_no_auth=args.insecure_no_auth,
+                             **{name: getattr(args, name) for name, _, _ in LIMITS})
     if args.engine == "ray":
         from captioner.serving.ray_model import serve_on_ray
 

@@ -19,7 +19,7 @@ class ServeSettings:
     api_key: str | None = None  # bearer token the /v1 endpoints require; None: no authentication
     insecure_no_auth: bool = False  # allow a non-loopback address without an API key
     max_batch: int = 32  # items (images or clips) per encoder batch and search call, across requests
-    max_wait_ms: float = 10.0  # how long a batch waits for more items once it has one
+    max_wait_ms: float = 10.0  # the longest a batch waits for items already on their way (being decoded)
     max_queue: int = 256  # items waiting for the model; a request that does not fit gets 503
     max_files: int = 64  # files per request
     max_file_mb: float = 20.0  # per uploaded file
