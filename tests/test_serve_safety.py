@@ -54,9 +54,14 @@ def test_other_machines_are_not_served_without_a_key(run_cli, trained, monkeypat
     check_settings(ServeSettings(host="0.0.0.0", api_key=KEY))
     check_settings(ServeSettings(host="0.0.0.0", insecure_no_auth=True))
     check_settings(ServeSettings(host="::1"))
-    code, out, err = run_cli("serve", "--model", trained / "model", "--host", "0.0.0.0")
-    assert code == 2 and err.strip().splitlines()[-1].startswith("error: --host 0.0.0.0 is reachable")
-    assert "Traceback" not in err
+    from captioner.serving.server import serve
+
+    with pytest.raises(UsageError, match="reachable from other machines"):  # the API's one entry point too
+        serve(str(trained / "model"), ServeSettings(host="0.0.0.0"), engine="ray")
+    for engine in ("local", "ray"):  # checked before either engine starts (Ray is never started here)
+        code, out, err = run_cli("serve", "--model", trained / "model", "--host", "0.0.0.0", "--engine", engine)
+        assert code == 2 and err.strip().splitlines()[-1].startswith("error: --host 0.0.0.0 is reachable")
+        assert "Traceback" not in err
 
 
 @pytest.mark.backend_independent

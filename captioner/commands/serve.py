@@ -65,21 +65,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from captioner.base.errors import UsageError
     from captioner.serving.server import serve
-    from captioner.serving.settings import ServeSettings, check_settings, with_key_from_environment
+    from captioner.serving.settings import ServeSettings
 
     settings = ServeSettings(host=args.host, port=args.port, api_key=args.api_key,
                              insecure_no_auth=args.insecure_no_auth,
                              **{name: getattr(args, name) for name, _, _ in LIMITS})
-    if args.engine == "ray":
-        from captioner.serving.ray_model import serve_on_ray
-
-        settings = with_key_from_environment(settings)
-        check_settings(settings)
-        serve_on_ray(args.model, settings, args.replicas, args.ray_address, args.weights)
-        return 0
-    if args.replicas != 1 or args.ray_address:
-        raise UsageError("--replicas and --ray-address are for --engine ray")
-    serve(args.model, settings, args.weights)
+    serve(args.model, settings, args.weights, args.engine, args.replicas, args.ray_address)
     return 0

@@ -18,8 +18,7 @@ from captioner.features.encoder import describe
 from captioner.serving.batcher import QueueFull
 from captioner.serving.decoding import decode_upload
 from captioner.serving.local_model import LocalModel
-from captioner.serving.request_options import (CAPTION_OPTIONS, LABEL_OPTIONS, OptionError, caption_key,
-                                               label_key)
+from captioner.serving.request_options import CAPTION_OPTIONS, LABEL_OPTIONS, OptionError
 from captioner.serving.request_log import RequestLog
 from captioner.serving.settings import ServeSettings
 from captioner.serving.uploads import FILE_FIELD, FormError, read_form
@@ -69,7 +68,6 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
 
     app = FastAPI(title="captioner", version=__version__, lifespan=lifespan,
                   description="Captions (or activity labels) for uploaded images and clips, from one CNN-LSTM model.")
-    app.state.server = state
     app.add_middleware(RequestLog, logger=LOG)
 
     @app.exception_handler(Refused)
@@ -141,7 +139,7 @@ async def _results(state: ServerState, request: Request, kind: str):
     facts = state.facts
     options = {**request.query_params, **form.options}
     try:
-        key = label_key(options, len(facts.classes)) if kind == "labels" else caption_key(options, settings.max_beam)
+        key = facts.key(options, settings.max_beam)
     except OptionError as exc:
         raise Refused(400, str(exc)) from None
     if not form.uploads:
@@ -182,7 +180,6 @@ async def _decoded_and_queued(state: ServerState, uploads: list, key) -> tuple[l
         good = [pixels for pixels, reason in decoded if reason is None]
         if not good:
             return decoded, []
-        _check_room(state, len(good))
         try:
             futures = side.submit(key, good, announced=len(uploads))
         except QueueFull as exc:

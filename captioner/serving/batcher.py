@@ -98,7 +98,8 @@ class Batcher:
                 self.stats.batches += 1
                 self.stats.items += len(batch)
                 self.stats.largest = max(self.stats.largest, len(batch))
-            for key, group in _groups(batch):
+            for key, where in positions_by_key([item.key for item in batch]).items():
+                group = [batch[i] for i in where]
                 try:
                     results = self._run(key, [item.payload for item in group])
                 except BaseException as exc:  # the requests answer with the failure; the worker goes on
@@ -123,8 +124,10 @@ class Batcher:
             return [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
 
 
-def _groups(batch: list[_Item]) -> list[tuple[Hashable, list[_Item]]]:
-    groups: dict[Hashable, list[_Item]] = {}
-    for item in batch:
-        groups.setdefault(item.key, []).append(item)
-    return list(groups.items())
+def positions_by_key(keys: list) -> dict:
+    """key -> the positions where it stands, keys in order of first appearance: one model call per search
+    setting in a batch, answers put back in place (the batcher's worker and the Ray replicas both)."""
+    groups: dict = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return groups

@@ -24,7 +24,7 @@ class LocalModel:
         self.settings = settings
         self.calls = LabelCalls(model) if isinstance(model, ClassifierModel) else CaptionCalls(model)
         self.batcher = Batcher(self.calls, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
-        self.max_queue = settings.max_queue
+        self.max_queue = settings.max_queue  # the app refuses early what the batcher could not take
         self.ready = threading.Event()
         self.not_ready = "loading the model"
 

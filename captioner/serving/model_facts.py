@@ -35,8 +35,13 @@ class ModelFacts:
         """What every answer says when the encoder has random weights."""
         return f"encoder uses {describe(self.encoder)}" if self.random_encoder else None
 
+    def key(self, options: dict, max_beam: int):
+        """A request's options -> the model call's key: top_k for labels, (beam_size, num_captions,
+        length_penalty) for captions (OptionError for a bad value)."""
+        return label_key(options, len(self.classes)) if self.kind == "labels" else caption_key(options, max_beam)
+
     def default_key(self, max_beam: int):
-        return label_key({}, len(self.classes)) if self.kind == "labels" else caption_key({}, max_beam)
+        return self.key({}, max_beam)
 
 
 def _plain(training: dict) -> dict:

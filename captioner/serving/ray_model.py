@@ -12,7 +12,7 @@ import threading
 import time
 
 from captioner.base.errors import UsageError
-from captioner.serving.batcher import QueueFull
+from captioner.serving.batcher import QueueFull, positions_by_key
 from captioner.serving.model_calls import CaptionCalls, LabelCalls
 from captioner.serving.model_facts import ModelFacts, facts_of_bundle, facts_of_model
 from captioner.serving.settings import ServeSettings
@@ -26,7 +26,6 @@ class RayModel:
     model deployment, whose batching gathers the calls of concurrent requests."""
 
     max_queue = None  # Ray Serve's max_queued_requests bounds the queue; over it a call fails with back pressure
-    waiting = 0
 
     def __init__(self, handle, facts: ModelFacts):
         self.handle, self.facts = handle, facts
@@ -98,10 +97,7 @@ def _deployments(settings: ServeSettings, replicas: int):
         async def run(self, items: list) -> list:
             """[(key, pixels)] -> one answer each, in order; one model call per search setting."""
             out: list = [None] * len(items)
-            groups: dict = {}
-            for i, (key, _) in enumerate(items):
-                groups.setdefault(key, []).append(i)
-            for key, where in groups.items():
+            for key, where in positions_by_key([key for key, _ in items]).items():
                 for i, answer in zip(where, self.calls(key, [items[i][1] for i in where])):
                     out[i] = answer
             return out
@@ -122,7 +118,8 @@ def _deployments(settings: ServeSettings, replicas: int):
 
 def serve_on_ray(directory: str, settings: ServeSettings, replicas: int, address: str | None = None,
                  weights: str | None = None) -> None:
-    """Run the app on Ray Serve (a local Ray, or the cluster at `address`) until SIGINT or SIGTERM."""
+    """Run the app on Ray Serve (a local Ray, or the cluster at `address`) until SIGINT or SIGTERM; `settings`
+    already checked (`captioner.serving.server.serve` is the entry point)."""
     try:
         import ray
         from ray import serve

@@ -13,11 +13,27 @@ import threading
 from captioner.serving.settings import ServeSettings, check_settings, with_key_from_environment
 
 
-def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None = None) -> None:
-    """Serve `model` (a bundle directory or a model from `captioner.load`) over HTTP with `settings`. Refuses
-    (UsageError) a non-loopback host without an API key unless `settings.insecure_no_auth`."""
+def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None = None, engine: str = "local",
+          replicas: int = 1, ray_address: str | None = None) -> None:
+    """Serve `model` (a bundle directory or a model from `captioner.load`) over HTTP with `settings`, in this
+    process (`engine` "local") or on Ray Serve ("ray": `replicas` model replicas, a local Ray or the cluster at
+    `ray_address`; the model must then be a bundle directory). Refuses (UsageError) a non-loopback host without
+    an API key unless `settings.insecure_no_auth`, whichever the engine."""
     from captioner.api.loading import load
     from captioner.base.errors import UsageError
+
+    settings = with_key_from_environment(settings)
+    check_settings(settings)
+    if engine == "ray":
+        from captioner.serving.ray_model import serve_on_ray
+
+        if not isinstance(model, (str, os.PathLike)):
+            raise UsageError("engine 'ray' loads the model in its replicas: pass the bundle directory")
+        return serve_on_ray(os.fspath(model), settings, replicas, ray_address, weights)
+    if engine != "local":
+        raise UsageError(f"engine {engine!r}: choose 'local' or 'ray'")
+    if replicas != 1 or ray_address:
+        raise UsageError("--replicas and --ray-address are for --engine ray")
 
     try:
         import uvicorn
@@ -27,8 +43,6 @@ def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None 
         raise UsageError(f"serving needs the [serve] extra ({exc.name} is not installed): "
                          "pip install 'captioner[serve]'") from None
 
-    settings = with_key_from_environment(settings)
-    check_settings(settings)
     if isinstance(model, (str, os.PathLike)):
         model = load(os.fspath(model), weights)
     _log_to_stderr()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from captioner.base.errors import UsageError
 
@@ -42,8 +42,6 @@ def with_key_from_environment(settings: ServeSettings) -> ServeSettings:
     by every user of the machine; the environment is not)."""
     if settings.api_key or not os.environ.get(API_KEY_VARIABLE):
         return settings
-    from dataclasses import replace
-
     return replace(settings, api_key=os.environ[API_KEY_VARIABLE])
 
 
