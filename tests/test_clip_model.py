@@ -57,13 +57,21 @@ def clip_model(clips, tmp_path_factory):
 
 
 @pytest.mark.slow  # trains the clip model
-def test_bundle_says_it_takes_clips(clip_model):
+def test_bundle_says_it_takes_clips_and_a_version_2_bundle_still_loads(clip_model, tmp_path):
+    import shutil
+
     from captioner.models.bundle import load_bundle
 
     config = json.loads((clip_model / "model" / "config.json").read_text())
-    assert config["version"] == 2
+    assert config["version"] == 3 and config["decoder"]["cnn"] is None
     assert config["decoder"]["frames"] == FRAMES and config["decoder"]["frame_encoder"] == "lstm"
     assert load_bundle(str(clip_model / "model")).takes == f"clips of {FRAMES} frames"
+    old = tmp_path / "old"
+    shutil.copytree(clip_model / "model", old, ignore=shutil.ignore_patterns("checkpoints"))
+    del config["decoder"]["cnn"]  # what a version 2 bundle (before models with their own CNN) holds
+    (old / "config.json").write_text(json.dumps({**config, "version": 2}))
+    bundle = load_bundle(str(old))
+    assert bundle.config.frame_encoder == "lstm" and bundle.config.cnn is None and bundle.frames == FRAMES
 
 
 @pytest.mark.slow  # trains the clip model

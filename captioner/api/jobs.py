@@ -70,7 +70,7 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
           units: int = 256, embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
           max_length: int | None = None, resume: bool = False, show_progress: bool = False, objective: str = "xe",
           init: str | None = None, samples: int = 5, baseline: str = "mean", label_smoothing: float = 0.0,
-          stop_on: str = "loss") -> dict:
+          stop_on: str = "loss", frame_size: int = 64, cnn: dict | None = None, summary: bool = False) -> dict:
     """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
     with its images under `images`, or an activity classifier on `labels` (a UCF101-layout folder, or a loaded
     `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
@@ -78,9 +78,14 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     (epochs, best_epoch, best_val_loss, seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or
     skipped_clips, settings, stopped_early: whether early stopping ended it rather than the `epochs` cap).
     `frames` (default 16 for clip caption files) makes a clip model. `batch_size` is captions per step (default
-    128), `learning_rate` Adam's (default 3e-3), `label_smoothing` the share of each target word's probability
-    spread over the vocabulary (default 0: plain cross-entropy), `stop_on` what picks the best epoch and stops
-    training: "loss" (validation loss) or "cider" (greedy validation CIDEr-D).
+    128; clips per step for a classifier: 128, or 16 with its own CNN), `learning_rate` Adam's (default 3e-3),
+    `label_smoothing` the share of each target word's probability spread over the vocabulary (default 0: plain
+    cross-entropy), `stop_on` what picks the best epoch and stops training: "loss" (validation loss) or "cider" (greedy validation CIDEr-D).
+
+    `frame_encoder` "lstm" (an LSTM over the VGG16 frame vectors), "mean" (their mean), or "cnn": a clip model
+    (either head) with its own small CNN, trained with it from the frames as `frame_size` x `frame_size` pixels
+    (kept in a pixel cache under `cache`; no VGG16, so `weights` does not apply); `cnn` sizes it
+    ({"filters": 16, "blocks": 3, "dense": 64} by default). `summary` prints the model's layers before training.
 
     `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
     captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
@@ -89,7 +94,6 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     with `objective`, `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds)
     added; sizes and vocabulary are the init model's."""
     from captioner.base.errors import UsageError
-    from captioner.features.encoder import fingerprint
     from captioner.training.train import TrainSettings
 
     if (captions is None) == (labels is None):
@@ -103,8 +107,8 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
         raise UsageError(f"stop_on {stop_on!r}: loss or cider")
     if not 0.0 <= label_smoothing < 1.0:
         raise UsageError(f"label smoothing {label_smoothing}: give a share in [0, 1)")
-    batch_size, learning_rate = batch_size or 128, learning_rate or 3e-3
-    fp = fingerprint(weights, seed, precision)
+    fp, frame_cnn = _frame_inputs(weights, seed, precision, frame_encoder, frame_size, cnn)
+    batch_size, learning_rate = batch_size or _default_batch_size(labels is not None, frame_cnn), learning_rate or 3e-3
     if labels is not None:
         from captioner.datasets.ucf101 import load_labels
         from captioner.training.train_classifier import train_classifier
@@ -113,20 +117,57 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                  patience=patience, seed=seed)
         return train_classifier(labels, cache, out, fp, weights, settings, frames or DEFAULT_FRAMES, frame_encoder,
-                                units=units, dropout=dropout, resume=resume, show_progress=show_progress)
+                                units=units, dropout=dropout, resume=resume, show_progress=show_progress,
+                                cnn=frame_cnn, summary=summary)
     from captioner.datasets import load_captions
     from captioner.training.train import train as train_decoder
 
     if images is None:
         raise UsageError("train on captions needs images: the folder the caption file's names are relative to")
     captions = load_captions(captions) if isinstance(captions, str) else captions
+    frames = frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
+    if frame_cnn is not None and not frames:
+        raise UsageError(f"{captions.source}: names images; frame_encoder cnn is for clip models (or give frames)")
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                              min_count=min_count, max_length=max_length, seed=seed, label_smoothing=label_smoothing,
                              stop_on=stop_on)
     return train_decoder(captions, images, cache, out, fp, weights, settings, design=design, units=units,
                          embed_dim=embed_dim, dropout=dropout, resume=resume, show_progress=show_progress,
-                         frames=frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0),
-                         frame_encoder=frame_encoder)
+                         frames=frames, frame_encoder=frame_encoder, cnn=frame_cnn, summary=summary)
+
+
+def _default_batch_size(classifier: bool, frame_cnn) -> int:
+    if classifier and frame_cnn is not None:
+        from captioner.training.train_classifier import CNN_BATCH_SIZE
+
+        return CNN_BATCH_SIZE
+    return 128
+
+
+def _frame_inputs(weights: str, seed: int, precision: str, frame_encoder: str, frame_size: int, cnn: dict | None):
+    """(the fingerprint of the model's inputs, its FrameCnn or None): VGG16 features, or for frame_encoder "cnn"
+    frames as pixels."""
+    from captioner.base.errors import UsageError
+    from captioner.features.encoder import fingerprint
+    from captioner.features.pixels import pixel_fingerprint
+    from captioner.models.frame_reader import FRAME_ENCODERS
+
+    if frame_encoder not in FRAME_ENCODERS:
+        raise UsageError(f"frame_encoder {frame_encoder!r}: one of {', '.join(FRAME_ENCODERS)}")
+    if frame_encoder != "cnn":
+        if cnn is not None:
+            raise UsageError("cnn sizes go with frame_encoder cnn")
+        return fingerprint(weights, seed, precision), None
+    from captioner.models.frame_cnn import FrameCnn
+
+    if weights != "imagenet" or precision != "fp32":
+        raise UsageError("frame_encoder cnn trains its own CNN from the pixels: weights and precision (VGG16's) "
+                         "do not apply")
+    fp = pixel_fingerprint(frame_size)
+    try:
+        return fp, FrameCnn(frame_size=frame_size, **(cnn or {}))
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"frame CNN: {exc}") from None
 
 
 def _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size, learning_rate,

@@ -1,7 +1,8 @@
 """The end-to-end demo on the built-in drawn sets: generate, extract, train, evaluate, caption.
 
 --video runs the same on drawn clips (a shape moving left, right, up or down) with a clip model.
---activity uses those clips as a 4-class activity set (their motions as classes) and trains a classifier.
+--activity uses those clips as a 4-class activity set (their motions as classes) and trains a classifier;
+with --frame-encoder cnn, one with its own small CNN trained on the frames' pixels (no VGG16).
 
 Runs anywhere offline with the default --weights random (and says so everywhere). With --weights imagenet
 the same pipeline uses the real encoder.
@@ -32,6 +33,9 @@ def add_arguments(parser) -> None:
                         help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
     parser.add_argument("--activity", action="store_true",
                         help="the activity demo instead: the drawn clips' motions as classes (UCF101 layout)")
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
+                        help="--activity: an LSTM over VGG16 frame vectors, their mean, or 'cnn': a small CNN trained "
+                             "with the LSTM on the frames' pixels, no VGG16 (default: lstm)")
     parser.add_argument("--clips", type=positive_int, default=200,
                         help="drawn clips for --video / --activity (default: 200)")
     parser.add_argument("--frames", type=positive_int, default=4,
@@ -39,11 +43,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.frame_encoder != "lstm" and not args.activity:
+        from captioner.base.errors import UsageError
+
+        raise UsageError("--frame-encoder goes with --activity")
     if args.activity:
         from captioner.demos.activity import run_activity_demo
 
-        workdir = os.path.join(args.workdir, "activity") if args.workdir == "demo-run" else args.workdir
-        return run_activity_demo(workdir, args.weights, args.clips, args.frames, args.epochs, args.quiet)
+        name = "activity" if args.frame_encoder == "lstm" else f"activity-{args.frame_encoder}"
+        workdir = os.path.join(args.workdir, name) if args.workdir == "demo-run" else args.workdir
+        return run_activity_demo(workdir, args.weights, args.clips, args.frames, args.epochs, args.quiet,
+                                 args.frame_encoder)
     if args.video:
         from captioner.demos.video import run_video_demo
 

@@ -11,6 +11,9 @@ Validation BLEU (greedy) is printed at the end.
 
 --labels ROOT (clips in the UCF101 layout) trains an activity classifier instead: the same frames, cache,
 frame encoder, checkpoints and --resume, with a softmax over the classes; validation top-1 every epoch.
+
+--frame-encoder cnn (clip models, either kind) has no VGG16: the frames are kept as --frame-size pixels (a pixel
+cache under --cache) and a small CNN, TimeDistributed around each layer, is trained with the LSTM.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--patience", type=positive_int, default=3,
                         help="stop after this many epochs without a better validation loss (default: 3)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
-                        help="captions per step (default: 128); with --objective cider, images per step, each with "
+                        help="captions per step (default: 128); with --labels, clips per step (default: 128, or 16 "
+                             "with --frame-encoder cnn); with --objective cider, images per step, each with "
                              "--samples captions (default: 32)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam learning rate (default: 0.003; with --objective cider, 5e-5)")
@@ -56,8 +60,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=positive_int, default=None,
                         help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
                              f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
-    parser.add_argument("--frame-encoder", choices=["lstm", "mean"], default="lstm",
-                        help="clip models: an LSTM over the frames, or the mean of the frames (default: lstm)")
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
+                        help="clip models: an LSTM over the VGG16 frame vectors, their mean, or 'cnn': no VGG16, a "
+                             "small CNN trained with the LSTM on the frames' pixels (default: lstm)")
+    parser.add_argument("--frame-size", type=positive_int, default=64,
+                        help="--frame-encoder cnn: frames are squashed to this many pixels a side (default: 64)")
+    parser.add_argument("--cnn-filters", type=positive_int, default=16,
+                        help="--frame-encoder cnn: Conv2D filters per block (default: 16)")
+    parser.add_argument("--cnn-blocks", type=positive_int, default=3,
+                        help="--frame-encoder cnn: Conv2D + MaxPooling2D blocks (default: 3)")
+    parser.add_argument("--cnn-dense", type=positive_int, default=64,
+                        help="--frame-encoder cnn: units of the Dense after Flatten (default: 64)")
+    parser.add_argument("--summary", action="store_true", help="print the model's layers before training")
     parser.add_argument("--objective", choices=["xe", "cider"], default="xe",
                         help="xe: cross-entropy on the reference captions; cider: self-critical training of the "
                              "--init model on its own samples, CIDEr-D as the reward (default: xe)")
@@ -83,20 +97,20 @@ def run(args) -> int:
         if args.labels:
             raise UsageError("--objective cider is for caption models, not activity classifiers")
         return _train_self_critical(args)
+    if args.frame_encoder == "cnn" and (args.weights or args.precision != "fp32"):
+        raise UsageError("--frame-encoder cnn trains its own CNN from the pixels: --weights and --precision "
+                         "(VGG16's) do not apply")
     args.weights = args.weights or "imagenet"
-    args.batch_size = args.batch_size or 128
     args.learning_rate = args.learning_rate or 3e-3
     if args.labels:
         return _train_classifier(args)
     from captioner.api.jobs import train
     from captioner.datasets import load_captions
-    from captioner.features.encoder import describe, fingerprint
 
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line)
-    fp = fingerprint(args.weights, args.seed, args.precision)
-    print(f"encoder: {describe(fp)}")
+    fp = _inputs(args)
     frames = args.frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
     what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
     print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
@@ -106,8 +120,7 @@ def run(args) -> int:
                     patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
                     units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
                     min_count=args.min_count, max_length=args.max_length, label_smoothing=args.label_smoothing,
-                    stop_on=args.stop_on,
-                    resume=args.resume, show_progress=not args.quiet)
+                    stop_on=args.stop_on, resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary, args)}")
@@ -124,13 +137,11 @@ def run(args) -> int:
 def _train_classifier(args) -> int:
     from captioner.api.jobs import train
     from captioner.datasets.ucf101 import load_labels
-    from captioner.features.encoder import describe, fingerprint
 
     labels = load_labels(args.labels, seed=args.seed)
     for line in labels.skipped:
         print(line)
-    fp = fingerprint(args.weights, args.seed, args.precision)
-    print(f"encoder: {describe(fp)}")
+    fp = _inputs(args)
     frames = args.frames or DEFAULT_FRAMES
     counts = {s: len(labels.select(s)) for s in ("train", "val", "test")}
     print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
@@ -139,7 +150,8 @@ def _train_classifier(args) -> int:
     summary = train(args.out, args.cache, labels=labels, weights=args.weights, seed=args.seed,
                     precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
                     patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                    units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet)
+                    units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet,
+                    **_cnn_options(args))
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
           f"{summary['val_top1']:.1%}; {ended_by(summary, args)}")
@@ -150,6 +162,23 @@ def _train_classifier(args) -> int:
         print(f"note: {summary['skipped_clips']} clip(s) could not be read and were left out (named above)")
         return 1
     return 0
+
+
+def _inputs(args) -> dict:
+    """The fingerprint of what the model reads (VGG16 features, or pixels for its own CNN), printed."""
+    from captioner.features.encoder import describe, fingerprint
+    from captioner.features.pixels import pixel_fingerprint
+
+    fp = pixel_fingerprint(args.frame_size) if args.frame_encoder == "cnn" else \
+        fingerprint(args.weights, args.seed, args.precision)
+    print(f"encoder: {describe(fp)}")
+    return fp
+
+
+def _cnn_options(args) -> dict:
+    cnn = {"filters": args.cnn_filters, "blocks": args.cnn_blocks, "dense": args.cnn_dense}
+    return {"frame_size": args.frame_size, "cnn": cnn if args.frame_encoder == "cnn" else None,
+            "summary": args.summary}
 
 
 def ended_by(summary: dict, args) -> str:

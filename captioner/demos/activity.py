@@ -7,29 +7,35 @@ import os
 import time
 
 
-def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool) -> int:
+def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool,
+                      frame_encoder: str = "lstm") -> int:
+    """`frame_encoder` "cnn": no VGG16; the classifier trains its own CNN on the frames' pixels."""
     from captioner.datasets.synthetic_activity import write_activity_set
     from captioner.datasets.ucf101 import load_labels
     from captioner.evaluation.classification import Labeller, evaluate_classifier
     from captioner.features.cache import FeatureCache
     from captioner.features.clip_features import cached_inputs
     from captioner.features.encoder import describe, fingerprint
+    from captioner.features.pixels import pixel_fingerprint
+    from captioner.models.frame_cnn import FrameCnn
     from captioner.models.classifier_bundle import load_classifier_bundle
     from captioner.training.train import TrainSettings
-    from captioner.training.train_classifier import train_classifier
+    from captioner.training.train_classifier import CNN_BATCH_SIZE, train_classifier
 
     started = time.perf_counter()
     root, cache_dir, model_dir = (os.path.join(workdir, n) for n in ("clips", "cache", "model"))
     if not os.path.exists(os.path.join(root, "testlist01.txt")):
         write_activity_set(root, num_clips=clips)
     labels = load_labels(root)
-    fp = fingerprint(weights)
+    cnn = FrameCnn() if frame_encoder == "cnn" else None
+    fp = pixel_fingerprint(cnn.frame_size) if cnn else fingerprint(weights)
     print(f"1. activity set: {len(labels.clips)} drawn clips in {len(labels.classes)} classes "
           f"({', '.join(labels.classes)}), UCF101 layout in {root}; {labels.split_source}")
     print(f"   encoder: {describe(fp)}")
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
-    summary = train_classifier(labels, cache_dir, model_dir, fp, weights, TrainSettings(epochs=epochs, patience=4),
-                               frames, resume=resume, show_progress=not quiet)
+    settings = TrainSettings(epochs=epochs, patience=4, batch_size=CNN_BATCH_SIZE if cnn else TrainSettings.batch_size)
+    summary = train_classifier(labels, cache_dir, model_dir, fp, weights, settings, frames, frame_encoder,
+                               resume=resume, show_progress=not quiet, cnn=cnn)
     print(f"2. trained {summary['epochs']} epochs (best {summary['best_epoch']}), {summary['seconds_per_epoch']} "
           f"s/epoch; validation top-1 {summary['val_top1']:.0%}; classifier bundle in {model_dir}")
     bundle = load_classifier_bundle(model_dir)

@@ -8,6 +8,9 @@ Layout of a cache directory:
 
 A process killed at any moment leaves at most an uncommitted .npy (no keys file), which is ignored and
 removed by the next writer. `compact()` merges shards into one file, also crash-safely.
+
+Frames kept as pixels for a model with its own CNN (`features.pixels`) are a cache of the same kind, uint8
+rows, in a subfolder of the --cache directory chosen by their fingerprint (`open` goes there by itself).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from captioner.base.atomic import atomic_path, write_json
 from captioner.base.errors import CaptionerError, UsageError
 from captioner.base.jsonfile import read_versioned
 from captioner.features.encoder import with_defaults
+from captioner.features.pixels import cache_directory, is_pixels
 
 FORMAT = "captioner.features"
 VERSION = 1
-DTYPES = ("float16", "float32")
+DTYPES = ("float16", "float32", "uint8")  # uint8: frames as pixels
 
 
 class CacheError(UsageError):
@@ -62,6 +66,7 @@ class FeatureCache:
     def open(cls, directory: str, fingerprint: dict | None = None, dtype: str | None = None,
              writable: bool = False) -> "FeatureCache":
         """Open (and with `writable`, create) a cache; refuse one made by another encoder."""
+        directory = cache_directory(directory, fingerprint)
         meta_path = os.path.join(directory, "cache.json")
         if os.path.exists(meta_path):
             meta = _read_meta(meta_path)
@@ -77,9 +82,9 @@ class FeatureCache:
             raise CacheError(f"{directory}: not a feature cache (no cache.json); create it with 'extract'")
         if fingerprint is None:
             raise CacheError(f"{directory}: a new cache needs an encoder fingerprint")
-        dtype = dtype or "float16"
-        if dtype not in DTYPES:
-            raise CacheError(f"{directory}: dtype must be one of {DTYPES}")
+        dtype = dtype or ("uint8" if is_pixels(fingerprint) else "float16")
+        if dtype not in DTYPES or (dtype == "uint8") != is_pixels(fingerprint):
+            raise CacheError(f"{directory}: dtype must be one of {DTYPES[:2]} (uint8 holds frames as pixels only)")
         os.makedirs(os.path.join(directory, "shards"), exist_ok=True)
         meta = {"format": FORMAT, "version": VERSION, "dtype": dtype, "dim": int(fingerprint["dim"]),
                 "fingerprint": fingerprint}

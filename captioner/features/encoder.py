@@ -101,6 +101,10 @@ def with_defaults(fp: dict) -> dict:
 
 def describe(fp: dict) -> str:
     """One phrase for reports; a random encoder always says so."""
+    from captioner.features.pixels import describe_pixels, is_pixels
+
+    if is_pixels(fp):
+        return describe_pixels(fp)
     precision = "" if fp.get("precision", "fp32") == "fp32" else f", {fp['precision']}"
     if fp.get("weights") == "random":
         tiny = ", tiny VGG16" if fp.get("architecture") == "VGG16-tiny" else ""

@@ -14,6 +14,7 @@ from captioner.features.encoder import Encoder, weights_option
 from captioner.features.encoder import fingerprint as encoder_fingerprint
 from captioner.features.extraction import extract_to_cache, is_cached
 from captioner.features.notices import note_if_random, skipped
+from captioner.features.pixels import PixelEncoder, cache_directory, frame_size_of, is_pixels
 from captioner.inputs.gpu_decoding import gpu_decoder
 from captioner.inputs.images import ImageFile
 
@@ -35,6 +36,9 @@ def seed_of(fingerprint: dict) -> int:
 def encoder_args(fingerprint: dict, weights: str | None = None) -> tuple[str, int, str]:
     """(weights, seed, precision) of the encoder that produced `fingerprint`, refusing a --weights that would
     give another one; checked without building it (a Ray worker builds it)."""
+    if is_pixels(fingerprint):
+        raise UsageError("this model reads frames with its own CNN (--frame-encoder cnn), which runs with "
+                         "--engine local only")
     args = weights_for(fingerprint, weights), seed_of(fingerprint), fingerprint.get("precision", "fp32")
     have = encoder_fingerprint(*args)
     if have != fingerprint:
@@ -43,8 +47,11 @@ def encoder_args(fingerprint: dict, weights: str | None = None) -> tuple[str, in
     return args
 
 
-def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder:
-    """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one."""
+def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder | PixelEncoder:
+    """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one; for a
+    model with its own CNN, the pixel recipe (no VGG16 is built)."""
+    if is_pixels(fingerprint):
+        return PixelEncoder(frame_size_of(fingerprint))
     return Encoder(*encoder_args(fingerprint, weights))
 
 
@@ -83,7 +90,7 @@ def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_ro
     The write lock is taken only when something must be extracted or compacted, so several `train` or
     `evaluate` runs can read one cache at the same time.
     """
-    if os.path.exists(os.path.join(cache_dir, "cache.json")):
+    if os.path.exists(os.path.join(cache_directory(cache_dir, fingerprint), "cache.json")):
         cache = FeatureCache.open(cache_dir, fingerprint)
         if cache.shard_count <= 1 and all(is_cached(cache, ImageFile(k, k, frames)) for k in keys):
             return cache, list(keys), []

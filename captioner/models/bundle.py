@@ -18,8 +18,10 @@ from captioner.features.encoder import file_sha256, with_defaults
 from vocab import Vocabulary, VocabularyError
 
 FORMAT = "captioner.model"
-VERSION = 2  # 2 added clip models (decoder "frames", "frame_encoder"); version 1 bundles still load
-OLDER_VERSIONS = (1,)
+# 2 added clip models (decoder "frames", "frame_encoder"); 3 models with their own CNN ("cnn", an "encoder" that
+# is a pixel recipe). Older bundles still load: what they lack has its old meaning by default.
+VERSION = 3
+OLDER_VERSIONS = (1, 2)
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "decoder.weights.h5"
 # Files that can carry code (pickle, whole saved models, Python): a bundle holding one is refused outright.
 CODE_BEARING = (".pkl", ".pickle", ".dill", ".joblib", ".keras", ".pb", ".pt", ".pth", ".py", ".pyc", ".so")

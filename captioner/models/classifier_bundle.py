@@ -1,8 +1,9 @@
 """The classifier bundle: the caption bundle's rules (plain files, hashes in config.json written last, no code),
 with the class names in place of the vocabulary and the class head in place of the caption decoder.
 
-    config.json             format captioner.model, version 2, "classifier" (ClassifierConfig), encoder
-                            fingerprint, training summary, sha256 of the two files below
+    config.json             format captioner.model, version 3, "classifier" (ClassifierConfig), encoder
+                            fingerprint (or, with its own CNN, the pixel recipe), training summary, sha256 of the
+                            two files below
     labels.json             {"format": "captioner.labels", "version": 1, "classes": [...]}
     classifier.weights.h5   the classifier's weights (Keras weights-only HDF5)
 """

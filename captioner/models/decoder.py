@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from captioner.base.backend import import_keras
+from captioner.models.frame_cnn import FrameCnn, check_cnn, cnn_from_json
 from captioner.models.frame_reader import FRAME_ENCODERS, FrameReader
 
 keras = import_keras()
@@ -34,13 +35,17 @@ class DecoderConfig:
     dropout: float = 0.3  # on image vector, embeddings and LSTM output
     design: str = "inject"  # "inject" or "merge"
     frames: int = 0  # 0: one image vector per input; N: a clip of N frame vectors (fewer ones zero-padded)
-    frame_encoder: str = "lstm"  # clips only: "lstm" over the frames, or "mean" of the frames
+    frame_encoder: str = "lstm"  # clips only: "lstm" over the frames, "mean" of the frames, or "cnn": own CNN + lstm
+    cnn: FrameCnn | None = None  # frame_encoder "cnn": the CNN's sizes (default FrameCnn())
 
     def __post_init__(self):
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
         if self.frame_encoder not in FRAME_ENCODERS:
             raise ValueError(f"frame_encoder must be one of {FRAME_ENCODERS}, got {self.frame_encoder!r}")
+        if self.frame_encoder == "cnn" and not self.frames:
+            raise ValueError("frame_encoder cnn reads clips: give frames")
+        check_cnn(self)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -56,7 +61,7 @@ class DecoderConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown decoder settings {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**data, "cnn": cnn_from_json(data.get("cnn"))})
 
 
 class CaptionDecoder(FrameReader, keras.Model):
@@ -68,7 +73,7 @@ class CaptionDecoder(FrameReader, keras.Model):
         self.image_norm = keras.layers.LayerNormalization(name="image_norm")
         self.image_dropout = keras.layers.Dropout(c.dropout, name="image_dropout")
         if c.frames:
-            self.build_frame_layers(c.feature_dim, c.units, c.frame_encoder)
+            self.build_frame_layers(c.feature_dim, c.units, c.frame_encoder, c.cnn)
         if c.design == "inject":
             self.init_h = keras.layers.Dense(c.units, activation="tanh", name="init_h")
             self.init_c = keras.layers.Dense(c.units, name="init_c")

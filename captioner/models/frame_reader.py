@@ -6,6 +6,11 @@ common part is taken out first, a clip model settles on ignoring its input (it w
 nothing). So frames are standardised with the training frames' per-dimension mean and spread
 (`set_frame_statistics`), stored with the weights; then LayerNorm, Dropout, TimeDistributed(Dense), LayerNorm,
 and an LSTM over the frames (zero frames, i.e. short clips' padding, masked) or their masked mean.
+
+With `frame_encoder="cnn"` the rows are frames as pixels (S*S*3 uint8 values, `features.pixels`) and the model's
+own CNN (`frame_cnn`) turns them into frame vectors in place of the standardisation; then the same LayerNorm,
+Dropout, TimeDistributed(Dense), LayerNorm and LSTM, trained together with the CNN. An all-black frame reads as
+padding there (it carries nothing a CNN could see).
 """
 
 from __future__ import annotations
@@ -17,35 +22,54 @@ from captioner.base.backend import import_keras
 keras = import_keras()
 ops = keras.ops
 
-FRAME_ENCODERS = ("lstm", "mean")
+FRAME_ENCODERS = ("lstm", "mean", "cnn")  # cnn: the model's own CNN on the pixels, then the LSTM
 
 
 class FrameReader:
     """A mixin for a keras.Model with `image_norm` and `image_dropout` layers (the layer names are the weights'
     names in saved bundles, so they stay as they are)."""
 
-    def build_frame_layers(self, feature_dim: int, units: int, frame_encoder: str) -> None:
+    def build_frame_layers(self, feature_dim: int, units: int, frame_encoder: str, cnn=None) -> None:
+        self.frame_encoder_kind = frame_encoder
+        if frame_encoder == "cnn":
+            from captioner.models.frame_cnn import frame_cnn
+
+            self.frame_size = cnn.frame_size
+            self.frame_cnn = frame_cnn(cnn)
+        else:
+            self._build_standardisation(feature_dim)
+        self.frame_proj = keras.layers.TimeDistributed(keras.layers.Dense(units), name="frame_proj")
+        self.frame_norm = keras.layers.LayerNormalization(name="frame_norm")  # keeps the LSTM's gates unsaturated
+        if frame_encoder in ("lstm", "cnn"):
+            self.frame_lstm = keras.layers.LSTM(units, unroll=True, name="frame_lstm")
+
+    def _build_standardisation(self, feature_dim: int) -> None:
         self.frame_mean = self.add_weight(shape=(feature_dim,), initializer="zeros", trainable=False,
                                           name="frame_mean")
         self.frame_scale = self.add_weight(shape=(feature_dim,), initializer="ones", trainable=False,
                                            name="frame_scale")
-        self.frame_proj = keras.layers.TimeDistributed(keras.layers.Dense(units), name="frame_proj")
-        self.frame_norm = keras.layers.LayerNormalization(name="frame_norm")  # keeps the LSTM's gates unsaturated
-        self.frame_encoder_kind = frame_encoder
-        if frame_encoder == "lstm":
-            self.frame_lstm = keras.layers.LSTM(units, unroll=True, name="frame_lstm")
 
     def read_frames(self, features, training=False):
         """(B, N, D) frame vectors, zero rows for missing frames -> (B, U)."""
         mask = ops.any(ops.not_equal(features, 0.0), axis=-1)  # (B, N): padding frames are all zero
-        x = (features - self.frame_mean) / self.frame_scale
-        x = ops.where(mask[:, :, None], x, 0.0)
+        if self.frame_encoder_kind == "cnn":
+            shape = ops.shape(features)
+            x = self.frame_cnn(ops.reshape(features, (shape[0], shape[1], self.frame_size, self.frame_size, 3)),
+                               training=training)  # (B, N, dense)
+        else:
+            x = (features - self.frame_mean) / self.frame_scale
+            x = ops.where(mask[:, :, None], x, 0.0)
         x = self.image_dropout(self.image_norm(x), training=training)  # (B, N, D)
         x = self.frame_norm(self.frame_proj(x))  # (B, N, U)
-        if self.frame_encoder_kind == "lstm":
+        if self.frame_encoder_kind != "mean":
             return self.frame_lstm(x, mask=mask, training=training)  # (B, U): state after the last real frame
         weights = ops.cast(mask, "float32")[:, :, None]
         return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)  # (B, U)
+
+    @property
+    def standardises_frames(self) -> bool:
+        """Whether `set_frame_statistics` is wanted before training (not for the model's own CNN)."""
+        return self.frame_encoder_kind != "cnn"
 
     def set_frame_statistics(self, frames) -> None:
         """Standardise clip frames with these (n, D) training frame vectors (a sample is enough)."""

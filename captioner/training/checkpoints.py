@@ -62,11 +62,14 @@ def fresh_state() -> dict:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    def __init__(self, directory: str, state: dict, patience: int, validation=None, stop_on: str = "loss"):
+    def __init__(self, directory: str, state: dict, patience: int, validation=None, stop_on: str = "loss",
+                 min_delta: float = 0.0):
         """`stop_on`: "loss" keeps the epoch with the lowest validation loss; "cider" the one with the highest
-        validation CIDEr-D (`validation` must measure "val_cider")."""
+        validation CIDEr-D (`validation` must measure "val_cider"). `min_delta`: the least fall of the validation
+        loss that counts as better."""
         super().__init__()
         self.directory, self.state, self.patience, self.stop_on = directory, state, patience, stop_on
+        self.min_delta = min_delta
         self.validation = validation  # model -> extra per-epoch measures ({"val_bleu1": ..}, {"val_top1": ..}), or None
         self._started = time.perf_counter()
 
@@ -87,7 +90,7 @@ class Checkpointer(keras.callbacks.Callback):
             better = best is None or entry["val_cider"] > best + 1e-9
             record = {"best_val_loss": val, "best_val_cider": entry["val_cider"]}
         else:
-            better = s["best_val_loss"] is None or val < s["best_val_loss"]
+            better = s["best_val_loss"] is None or val < s["best_val_loss"] - self.min_delta
             record = {"best_val_loss": val}
         commit_epoch(self.directory, self.model, s, entry, record if better else None, self.patience)
         if s["stopped_early"]:

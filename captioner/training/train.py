@@ -19,6 +19,7 @@ from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
+from captioner.models.frame_cnn import FrameCnn
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
 from captioner.training.training_data import CaptionBatches, caption_pairs, encode_captions
 from captioner.training.token_loss import token_loss
@@ -52,10 +53,12 @@ def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[st
 def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
           weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
           embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
-          frames: int = 0, frame_encoder: str = "lstm") -> dict:
+          frames: int = 0, frame_encoder: str = "lstm", cnn: FrameCnn | None = None, summary: bool = False) -> dict:
     """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle.
 
-    `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames.
+    `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames; with
+    `frame_encoder` "cnn" (and `fingerprint` a pixel recipe) the model trains its own CNN `cnn` on the frames.
+    `summary` prints the model's layers first.
     """
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
@@ -88,7 +91,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
             config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
                                    units=units, embed_dim=embed_dim, dropout=dropout, design=design,
-                                   frames=frames, frame_encoder=frame_encoder)
+                                   frames=frames, frame_encoder=frame_encoder, cnn=cnn)
             write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
                                         "encoder": fingerprint, "captions": captions.source})
             state = fresh_state()
@@ -102,7 +105,9 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         decoder = build_decoder(config)
         decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
                         loss=token_loss(settings.label_smoothing))
-        if frames and not state["weights"]:
+        if summary:
+            decoder.summary(expand_nested=True)
+        if frames and not state["weights"] and decoder.standardises_frames:
             decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)])))
         if state["weights"]:
             decoder.optimizer.build(decoder.trainable_variables)
@@ -128,7 +133,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         bleu = corpus_bleu_scores([val_caps[k] for k in val_images], hypotheses)
 
     epoch_seconds = [h["seconds"] for h in state["history"]]
-    summary = {
+    result = {
         "captions": captions.source,
         "train_images": len(train_caps), "train_captions": len(train_texts),
         "val_images": len(val_caps), "val_captions": len(val_texts),
@@ -142,5 +147,5 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "feature_dtype": str(cache.dtype),
         "skipped_images": len(failed),
     }
-    save_bundle(out_dir, decoder, vocab, fingerprint, summary)
-    return summary
+    save_bundle(out_dir, decoder, vocab, fingerprint, result)
+    return result
