@@ -95,9 +95,12 @@ class CaptionDecoder(FrameReader, keras.Model):
         return self.read_frames(features, training)  # (B, U)
 
     def call(self, inputs, training=False):
-        """inputs = (features (B, D), tokens (B, T)) -> logits (B, T, V) for the token after each position."""
+        """inputs = (features (B, D), tokens (B, T)) -> logits (B, T, V) for the token after each position. A model
+        with its own CNN also takes features (K, N, D) with tokens (K*C, T): C captions of each clip, in order."""
         features, tokens = inputs
         image = self._image(features, training)
+        if self.config.frame_encoder == "cnn":  # C captions per clip (`ClipCaptionBatches`): C copies of each
+            image = ops.repeat(image, ops.shape(tokens)[0] // ops.shape(image)[0], axis=0)
         words = self.embed_dropout(self.embedding(tokens), training=training)  # (B, T, E)
         mask = self.embedding.compute_mask(tokens)
         if self.config.design == "inject":

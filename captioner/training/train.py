@@ -21,12 +21,14 @@ from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.models.frame_cnn import FrameCnn
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
-from captioner.training.training_data import CaptionBatches, caption_pairs, encode_captions
+from captioner.training.training_data import CaptionBatches, ClipCaptionBatches, caption_pairs, encode_captions
 from captioner.training.token_loss import token_loss
 from captioner.training.validation_bleu import ValidationBleu
 from vocab import Vocabulary, caption_stats
 
 keras = import_keras()
+
+CAPTIONS_PER_CLIP = 5  # a model with its own CNN: captions a training step takes of each clip (MSVD has ~40)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,20 @@ def _log(message: str) -> None:
 
 def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[str]]:
     return {k: v for k, v in captions.items() if k in good}
+
+
+def _batches(config: DecoderConfig, features, row_of: dict, captions: dict[str, list[str]], tokens: np.ndarray,
+             batch_size: int, seed: int | None = None, epoch: int = 0):
+    """One caption a sample; for a model with its own CNN, C captions a clip (the CNN runs once per clip), about
+    `batch_size` captions a step either way. `tokens` are the captions' rows in `caption_pairs` order."""
+    if config.frame_encoder != "cnn":
+        keys = [key for key, texts in captions.items() for _ in texts]
+        return CaptionBatches(features, np.array([row_of[k] for k in keys]), tokens, batch_size, seed, epoch)
+    clips = list(captions)
+    per_clip = np.split(tokens, np.cumsum([len(captions[k]) for k in clips])[:-1])
+    c = min(CAPTIONS_PER_CLIP, max(len(t) for t in per_clip))
+    return ClipCaptionBatches(features, np.array([row_of[k] for k in clips]), per_clip, max(1, batch_size // c), c,
+                              seed, epoch)
 
 
 def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
@@ -79,8 +95,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             raise UsageError(f"{captions.source}: no training images with features ({captions.describe_split()})")
         if not val_caps:
             raise UsageError(f"{captions.source}: no validation images ({captions.describe_split()})")
-        train_keys, train_texts = caption_pairs(train_caps)
-        val_keys, val_texts = caption_pairs(val_caps)
+        _, train_texts = caption_pairs(train_caps)
+        _, val_texts = caption_pairs(val_caps)
         keys = sorted(train_caps.keys() | val_caps.keys())
         features, rows = cached_rows(cache, keys, frames)
         row_of = dict(zip(keys, rows))
@@ -114,9 +130,9 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
             _log(f"resuming after epoch {state['epochs_done']}")
         done = state["epochs_done"]
-        train_data = CaptionBatches(features, np.array([row_of[k] for k in train_keys]), train_tokens,
-                                    settings.batch_size, seed=settings.seed, epoch=done)
-        val_data = CaptionBatches(features, np.array([row_of[k] for k in val_keys]), val_tokens, 256)
+        train_data = _batches(config, features, row_of, train_caps, train_tokens, settings.batch_size,
+                              settings.seed, done)
+        val_data = _batches(config, features, row_of, val_caps, val_tokens, 256)
         val_images = sorted(val_caps)
         # One compiled greedy search serves every epoch's validation BLEU and the final one.
         val_bleu = ValidationBleu(vocab, cached_inputs(cache, val_images, frames), [val_caps[k] for k in val_images],

@@ -76,3 +76,34 @@ class CaptionBatches(ShuffledBatches):
         features = gather_rows(self.features, self.rows[chosen])  # (B, D) or (B, N, D)
         tokens = self.tokens[chosen]  # (B, L)
         return (features, tokens[:, :-1]), tokens[:, 1:]
+
+
+class ClipCaptionBatches(ShuffledBatches):
+    """((features (K, N, D), tokens_in (K*C, L-1)), targets (K*C, L-1)): K clips a step, each with C of its
+    captions, so that a model with its own CNN runs it once per clip, not once per caption (the decoder repeats
+    each clip's vector for its C captions). An epoch is every clip once; a clip with more than C captions gives a
+    different C each epoch (from seed and epoch, so a resumed run sees the same), one with fewer repeats them.
+    Without a seed (validation) each clip gives its first C captions.
+    """
+
+    def __init__(self, features: np.ndarray, rows: np.ndarray, tokens: list[np.ndarray], clips_per_batch: int,
+                 captions_per_clip: int, seed: int | None = None, epoch: int = 0):
+        self.captions_per_clip = captions_per_clip
+        super().__init__(len(tokens), clips_per_batch, seed, epoch, workers=2, use_multiprocessing=False,
+                         max_queue_size=8)
+        self.features, self.rows, self.tokens = features, rows, tokens
+
+    def __getitem__(self, index: int):
+        chosen = self.chosen(index)
+        c = self.captions_per_clip
+        picked = []
+        for clip in chosen:
+            own = self.tokens[clip]
+            if self.seed is None:
+                picks = np.arange(c) % len(own)
+            else:
+                rng = np.random.default_rng([self.seed, self.epoch, int(clip)])
+                picks = rng.choice(len(own), c, replace=len(own) < c)
+            picked.append(own[picks])
+        tokens = np.concatenate(picked)  # (K*C, L): clip k's captions at rows k*C .. k*C + C - 1
+        return (gather_rows(self.features, self.rows[chosen]), tokens[:, :-1]), tokens[:, 1:]
