@@ -26,11 +26,10 @@ def test_every_layer_is_its_own_time_distributed_and_learns_from_the_lstm():
     lines = []
     model.summary(expand_nested=True, print_fn=lambda line, **_: lines.append(line))
     text = "\n".join(lines)
-    for name in ("frame_scaling", "frame_conv1", "frame_pool1", "frame_conv2", "frame_pool2", "frame_flatten",
+    for name in ("frame_conv1", "frame_pool1", "frame_conv2", "frame_pool2", "frame_flatten",
                  "frame_dense", "frame_lstm", "head"):
         assert name in text
-    assert text.count("(TimeDistributed)") >= 8  # 7 in the CNN + the frame projection
-    assert not any("frame_mean" in w.path for w in model.weights)  # no VGG16-feature standardisation
+    assert text.count("(TimeDistributed)") >= 7  # 6 in the CNN + the frame projection
 
     rng = np.random.default_rng(0)
     clips = rng.integers(1, 256, (6, FRAMES, cnn.input_dim)).astype("float32")
@@ -243,3 +242,23 @@ def test_a_cnn_clip_captioner_captions_and_evaluates_without_vgg16(cnn_captioner
     records = {r["image"]: r["caption"] for r in map(json.loads, (tmp_path / "all.jsonl").read_text().splitlines())}
     assert {n: records[n] for n in names} == from_eval
     assert [r.text for r in captioner.load(str(model)).caption(paths)] == [from_eval[n] for n in names]
+
+
+def test_the_readme_keras_example_is_the_cnn_the_models_build(capsys):
+    import pathlib
+    import re
+
+    from captioner.models.frame_cnn import FrameCnn, frame_cnn
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Clips with a CNN of their own"):]
+    block = re.findall(r"```python\n(.*?)```", section[:section.index("\n## ", 1)], flags=re.S)[0]
+    scope: dict = {}
+    exec(compile(block, "README.md (the frame CNN)", "exec"), scope)
+    readme = scope["frame_cnn"]
+    ours = frame_cnn(FrameCnn())
+    ours.build((None, scope["frames"], 64, 64, 3))
+    assert "Total params" in capsys.readouterr().out  # the block prints its summary
+    assert [type(layer.layer).__name__ for layer in readme.layers] == [type(layer.layer).__name__ for layer in ours.layers]
+    assert [w.shape for w in readme.weights] == [w.shape for w in ours.weights]
+    assert readme.count_params() == ours.count_params()

@@ -66,7 +66,8 @@ def _extract_on_ray(engine, weights, seed, precision, items, store, batch_size, 
 
 def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, weights: str = "imagenet",
           seed: int = 0, precision: str = "fp32", frames: int | None = None, frame_encoder: str = "lstm",
-          epochs: int = 200, patience: int = 3, batch_size: int | None = None, learning_rate: float | None = None,
+          epochs: int = 200, patience: int | None = None, batch_size: int | None = None,
+          learning_rate: float | None = None,
           units: int = 256, embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
           max_length: int | None = None, resume: bool = False, show_progress: bool = False, objective: str = "xe",
           init: str | None = None, samples: int = 5, baseline: str = "mean", label_smoothing: float = 0.0,
@@ -80,7 +81,9 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     `frames` (default 16 for clip caption files) makes a clip model. `batch_size` is captions per step (default
     128; clips per step for a classifier: 128, or 16 with its own CNN), `learning_rate` Adam's (default 3e-3),
     `label_smoothing` the share of each target word's probability spread over the vocabulary (default 0: plain
-    cross-entropy), `stop_on` what picks the best epoch and stops training: "loss" (validation loss) or "cider" (greedy validation CIDEr-D).
+    cross-entropy), `stop_on` what picks the best epoch and stops training: "loss" (validation loss) or "cider"
+    (greedy validation CIDEr-D); `patience` epochs without a better one end it (default 3; 8 for a model with its
+    own CNN).
 
     `frame_encoder` "lstm" (an LSTM over the VGG16 frame vectors), "mean" (their mean), or "cnn": a clip model
     (either head) with its own small CNN, trained with it from the frames as `frame_size` x `frame_size` pixels
@@ -101,7 +104,7 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
     if objective not in ("xe", "cider"):
         raise UsageError(f"objective {objective!r}: xe or cider")
     if objective == "cider":
-        return _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size,
+        return _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience or 3, batch_size,
                               learning_rate, samples, baseline, resume, show_progress)
     if stop_on not in ("loss", "cider"):
         raise UsageError(f"stop_on {stop_on!r}: loss or cider")
@@ -109,6 +112,9 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
         raise UsageError(f"label smoothing {label_smoothing}: give a share in [0, 1)")
     fp, frame_cnn = _frame_inputs(weights, seed, precision, frame_encoder, frame_size, cnn)
     batch_size, learning_rate = batch_size or _default_batch_size(labels is not None, frame_cnn), learning_rate or 3e-3
+    from captioner.training.train import CNN_PATIENCE
+
+    patience = patience or (CNN_PATIENCE if frame_cnn is not None else 3)
     if labels is not None:
         from captioner.datasets.ucf101 import load_labels
         from captioner.training.train_classifier import train_classifier

@@ -34,8 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=200,
                         help="most epochs, a safety cap: training ends when the validation loss stops improving "
                              "(--patience) (default: 200)")
-    parser.add_argument("--patience", type=positive_int, default=3,
-                        help="stop after this many epochs without a better validation loss (default: 3)")
+    parser.add_argument("--patience", type=positive_int, default=None,
+                        help="stop after this many epochs without a better validation loss (default: 3; 8 with "
+                             "--frame-encoder cnn)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="captions per step (default: 128); with --labels, clips per step (default: 128, or 16 "
                              "with --frame-encoder cnn); with --objective cider, images per step, each with "
@@ -183,7 +184,7 @@ def _cnn_options(args) -> dict:
 
 def ended_by(summary: dict, args) -> str:
     """Which ended training: early stopping, or the --epochs cap (then the model may be undertrained)."""
-    patience = summary["settings"].get("patience", args.patience)
+    patience = summary["settings"].get("patience", args.patience or 3)
     measure = "validation CIDEr-D" if summary["settings"].get("stop_on") == "cider" else "validation loss"
     if summary["stopped_early"]:
         return f"ended by early stopping (no better {measure} in {patience} epochs)"

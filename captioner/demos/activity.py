@@ -19,7 +19,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     from captioner.features.pixels import pixel_fingerprint
     from captioner.models.frame_cnn import FrameCnn
     from captioner.models.classifier_bundle import load_classifier_bundle
-    from captioner.training.train import TrainSettings
+    from captioner.training.train import CNN_PATIENCE, TrainSettings
     from captioner.training.train_classifier import CNN_BATCH_SIZE, train_classifier
 
     started = time.perf_counter()
@@ -33,7 +33,8 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
           f"({', '.join(labels.classes)}), UCF101 layout in {root}; {labels.split_source}")
     print(f"   encoder: {describe(fp)}")
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
-    settings = TrainSettings(epochs=epochs, patience=4, batch_size=CNN_BATCH_SIZE if cnn else TrainSettings.batch_size)
+    settings = TrainSettings(epochs=epochs, patience=CNN_PATIENCE if cnn else 4,
+                             batch_size=CNN_BATCH_SIZE if cnn else TrainSettings.batch_size)
     summary = train_classifier(labels, cache_dir, model_dir, fp, weights, settings, frames, frame_encoder,
                                resume=resume, show_progress=not quiet, cnn=cnn)
     print(f"2. trained {summary['epochs']} epochs (best {summary['best_epoch']}), {summary['seconds_per_epoch']} "

@@ -4,7 +4,8 @@ Each sampled frame is squashed to S x S RGB with the images' resize and stored a
 in a cache like the feature cache (crash-safe shards, resumable, memory-mapped), in the subfolder
 `pixels-SxS` of the `--cache` directory, so one `--cache` serves a VGG16 model and a CNN model of the same
 clips. The recipe below stands where a VGG16 fingerprint stands, in the cache and in the bundle; the model
-scales the pixels itself (its first layer), so the recipe records the scaling it applies.
+standardises the pixels itself (with statistics of its training frames, stored with its weights), as the recipe
+records.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def pixel_fingerprint(frame_size: int = DEFAULT_FRAME_SIZE) -> dict:
         "weights": "none",
         "weights_id": "trained with the model (its own CNN)",
         "preprocessing": {"input_size": frame_size, "resize": "squash-bilinear", "channel_order": "RGB",
-                          "mean": [0.0, 0.0, 0.0], "scale": 1 / 255},
+                          "values": "uint8 0-255",
+                          "scaling": "in the model: minus its training frames' mean frame, over their spread"},
         "precision": "fp32",
     }
 

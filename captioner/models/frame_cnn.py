@@ -1,9 +1,9 @@
 """The CNN a clip model trains itself (`--frame-encoder cnn`): LRCN's other form, learning from the LSTM's error.
 
 Every layer is wrapped in its own `TimeDistributed`, as the Keras recipe writes it, so the model summary lists
-them all: scaling to [0, 1], `blocks` x (Conv2D 3x3 relu, MaxPooling2D 2x2), Flatten, Dense relu. It reads
-(B, N, S, S, 3) frames and gives (B, N, dense) frame vectors to the frame reader (LayerNorm, Dropout,
-TimeDistributed(Dense), LSTM), all trained together.
+them all: `blocks` x (Conv2D 3x3 relu, MaxPooling2D 2x2), Flatten, Dense relu. It reads (B, N, S, S, 3) frames,
+standardised by the frame reader (minus the training frames' mean frame), and gives (B, N, dense) frame vectors
+to the rest of the frame reader (LayerNorm, Dropout, TimeDistributed(Dense), LSTM), all trained together.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class FrameCnn:
 def frame_cnn(spec: FrameCnn) -> "keras.Sequential":
     """The layer stack, (B, N, S, S, 3) -> (B, N, dense); its weights are created on first call."""
     td = keras.layers.TimeDistributed
-    layers = [td(keras.layers.Rescaling(1 / 255), name="frame_scaling")]
+    layers = []
     for block in range(1, spec.blocks + 1):
         layers += [td(keras.layers.Conv2D(spec.filters, 3, padding="same", activation="relu"), name=f"frame_conv{block}"),
                    td(keras.layers.MaxPooling2D(2), name=f"frame_pool{block}")]

@@ -28,6 +28,10 @@ from vocab import Vocabulary, caption_stats
 
 keras = import_keras()
 
+# A model with its own CNN learns in stages with plateaus between them: on the drawn clips (tune set) a captioner
+# stopped by patience 3 at epoch 20 (motion right for 99% of validation clips, colour for 19%); let on, its
+# validation loss fell from 0.588 to 0.489 by epoch 31 and colour rose to 42%.
+CNN_PATIENCE = 8
 CAPTIONS_PER_CLIP = 5  # a model with its own CNN: captions a training step takes of each clip (MSVD has ~40)
 
 
@@ -123,8 +127,9 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                         loss=token_loss(settings.label_smoothing))
         if summary:
             decoder.summary(expand_nested=True)
-        if frames and not state["weights"] and decoder.standardises_frames:
-            decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)])))
+        if frames and not state["weights"]:
+            decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)]),
+                                                      decoder.statistics_sample))
         if state["weights"]:
             decoder.optimizer.build(decoder.trainable_variables)
             decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))

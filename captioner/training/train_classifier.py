@@ -102,8 +102,8 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
             model.optimizer.build(model.trainable_variables)
             model.load_weights(os.path.join(ckpt_dir, state["weights"]))
             print(f"resuming after epoch {state['epochs_done']}", file=sys.stderr, flush=True)
-        elif model.standardises_frames:
-            model.set_frame_statistics(frame_sample(features, train_rows))
+        else:
+            model.set_frame_statistics(frame_sample(features, train_rows, model.statistics_sample))
 
         def val_top1(trained) -> dict:
             predicted = [probabilities(trained, gather_rows(features, val_rows[i:i + 256])).argmax(-1)
