@@ -262,3 +262,43 @@ def test_the_readme_keras_example_is_the_cnn_the_models_build(capsys):
     assert [type(layer.layer).__name__ for layer in readme.layers] == [type(layer.layer).__name__ for layer in ours.layers]
     assert [w.shape for w in readme.weights] == [w.shape for w in ours.weights]
     assert readme.count_params() == ours.count_params()
+
+
+@pytest.mark.slow  # trains the classifier
+def test_the_server_labels_clips_with_a_cnn_bundle_without_vgg16(cnn_classifier, monkeypatch):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    import captioner
+    from captioner.serving.app import create_app
+    from serving import upload
+
+    forbid_vgg16(monkeypatch)
+    model = captioner.load(str(cnn_classifier / "model"), announce=False)
+    clips = sorted((cnn_classifier / "clips").glob("*/*.mp4"))[:2] + sorted((cnn_classifier / "clips").glob("*/*.gif"))[:1]
+    expected = model.classify([str(c) for c in clips], top_k=2)
+    import time
+
+    with TestClient(create_app(model)) as client:
+        results = client.post("/v1/labels?top_k=2", files=upload(*clips)).json()["results"]  # waits for warm-up
+        info = client.get("/v1/model").json()
+        deadline = time.monotonic() + 60
+        while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.status_code == 200, ready.text  # warmed up through the pixel recipe, every batch shape
+    assert [r["label"] for r in results] == [e.label for e in expected]
+    assert all(r["probability"] == pytest.approx(e.probability, abs=1e-5) for r, e in zip(results, expected))
+    assert "VGG16" not in json.dumps(info)
+
+
+@pytest.mark.slow  # the demo
+@pytest.mark.backend_independent  # the demo's glue; the CNN classifier per backend above
+def test_the_activity_demo_with_its_own_cnn(run_cli, tmp_path, monkeypatch):
+    forbid_vgg16(monkeypatch)
+    code, out, err = run_cli("demo", "--activity", "--frame-encoder", "cnn", "--workdir", tmp_path / "d", "--clips",
+                             "16", "--frames", "2", "--epochs", "1", "--quiet")
+    assert code == 0, err
+    assert "frames as 64x64 RGB pixels, read by the model's own CNN" in out and "| top-1 accuracy |" in out
+    assert "RANDOM" not in out + err and (tmp_path / "d" / "cache" / "pixels-64x64" / "cache.json").exists()
+    code, _, err = run_cli("demo", "--video", "--frame-encoder", "cnn", "--workdir", tmp_path / "v")
+    assert code == 2 and "--frame-encoder goes with --activity" in err

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from captioner.commands.options import positive_int
+from captioner.commands.options import add_frame_encoder, positive_int
 
 HELP = "run the whole pipeline on a built-in drawn set"
 
@@ -33,9 +33,7 @@ def add_arguments(parser) -> None:
                         help="the video demo instead: drawn clips of a shape moving left/right/up/down (MSVD layout)")
     parser.add_argument("--activity", action="store_true",
                         help="the activity demo instead: the drawn clips' motions as classes (UCF101 layout)")
-    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
-                        help="--activity: an LSTM over VGG16 frame vectors, their mean, or 'cnn': a small CNN trained "
-                             "with the LSTM on the frames' pixels, no VGG16 (default: lstm)")
+    add_frame_encoder(parser, "--activity")
     parser.add_argument("--clips", type=positive_int, default=200,
                         help="drawn clips for --video / --activity (default: 200)")
     parser.add_argument("--frames", type=positive_int, default=4,

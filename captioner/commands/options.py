@@ -51,6 +51,13 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         help="with --engine ray: encoder actors (default: one per GPU in the cluster, else 1)")
 
 
+def add_frame_encoder(parser: argparse.ArgumentParser, applies_to: str) -> None:
+    """--frame-encoder, read the same by `train` and `demo`."""
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
+                        help=f"{applies_to}: an LSTM over the VGG16 frame vectors, their mean, or 'cnn': no VGG16, a "
+                             "small CNN trained with the LSTM on the frames' pixels (default: lstm)")
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -18,8 +18,8 @@ cache under --cache) and a small CNN, TimeDistributed around each layer, is trai
 
 from __future__ import annotations
 
-from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_precision, add_quiet,
-                                        check_dataset_choice, positive_int)
+from captioner.commands.options import (DEFAULT_FRAMES, add_dataset_options, add_frame_encoder, add_precision,
+                                        add_quiet, check_dataset_choice, positive_int)
 
 HELP = "train a caption decoder (or, with --labels, an activity classifier) and write a model bundle"
 
@@ -61,9 +61,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=positive_int, default=None,
                         help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
                              f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
-    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
-                        help="clip models: an LSTM over the VGG16 frame vectors, their mean, or 'cnn': no VGG16, a "
-                             "small CNN trained with the LSTM on the frames' pixels (default: lstm)")
+    add_frame_encoder(parser, "clip models")
     parser.add_argument("--frame-size", type=positive_int, default=64,
                         help="--frame-encoder cnn: frames are squashed to this many pixels a side (default: 64)")
     parser.add_argument("--cnn-filters", type=positive_int, default=16,
