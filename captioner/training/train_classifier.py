@@ -41,7 +41,7 @@ class ClipBatches(ShuffledBatches):
 
     def __init__(self, features: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int,
                  seed: int | None = None, epoch: int = 0):
-        super().__init__(len(labels), batch_size, seed, epoch, workers=2, use_multiprocessing=False, max_queue_size=8)
+        super().__init__(len(labels), batch_size, seed, epoch)
         self.features, self.rows, self.labels = features, rows, labels
 
     def __getitem__(self, index: int):
