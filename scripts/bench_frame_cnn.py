@@ -124,8 +124,7 @@ def _in_process_of_its_own(spec: dict) -> dict:
 
 
 def _cache_mb(base: str, variant: str) -> float:
-    folder = os.path.join(base, "cache", "pixels-64x64") if variant == "cnn" else os.path.join(base, "cache", "shards")
-    folder = os.path.join(folder, "shards") if variant == "cnn" else folder
+    folder = os.path.join(base, "cache", *(["pixels-64x64"] if variant == "cnn" else []), "shards")
     return round(sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)) / 2**20, 1)
 
 

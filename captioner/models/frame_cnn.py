@@ -49,8 +49,8 @@ def frame_cnn(spec: FrameCnn) -> "keras.Sequential":
 
 
 def cnn_from_json(data) -> FrameCnn | None:
-    if data is None or isinstance(data, FrameCnn):
-        return data
+    if data is None:
+        return None
     if not isinstance(data, dict) or set(data) - set(FrameCnn.__dataclass_fields__):
         raise ValueError(f"unknown frame CNN settings {data!r}")
     return FrameCnn(**data)

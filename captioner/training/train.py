@@ -61,7 +61,7 @@ def _batches(config: DecoderConfig, features, row_of: dict, captions: dict[str, 
     """One caption a sample; for a model with its own CNN, C captions a clip (the CNN runs once per clip), about
     `batch_size` captions a step either way. `tokens` are the captions' rows in `caption_pairs` order."""
     if config.frame_encoder != "cnn":
-        keys = [key for key, texts in captions.items() for _ in texts]
+        keys, _ = caption_pairs(captions)
         return CaptionBatches(features, np.array([row_of[k] for k in keys]), tokens, batch_size, seed, epoch)
     clips = list(captions)
     per_clip = np.split(tokens, np.cumsum([len(captions[k]) for k in clips])[:-1])
