@@ -92,7 +92,7 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
 
     `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
     captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
-    "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults to 5e-5, early stopping
+    "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults to 2e-4, early stopping
     is on validation CIDEr-D with the default search (beam 3), and the bundle keeps the starting model's summary
     with `objective`, `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds)
     added; sizes and vocabulary are the init model's."""
@@ -187,7 +187,8 @@ def _self_critical(out, cache, captions, images, init, weights, seed, epochs, pa
     if images is None:
         raise UsageError("self-critical training needs captions and images")
     captions = load_captions(captions) if isinstance(captions, str) else captions
-    settings = ScstSettings(epochs=epochs, batch_size=batch_size or 32, learning_rate=learning_rate or 5e-5,
+    settings = ScstSettings(epochs=epochs, batch_size=batch_size or ScstSettings.batch_size,
+                            learning_rate=learning_rate or ScstSettings.learning_rate,
                             patience=patience, samples=samples, baseline=baseline, seed=seed)
     weights = None if weights == "imagenet" else weights  # the init model's encoder unless a file is named
     return train_self_critical(captions, images, cache, init, out, weights, settings, resume, show_progress)

@@ -42,7 +42,7 @@ def add_arguments(parser) -> None:
                              "with --frame-encoder cnn); with --objective cider, images per step, each with "
                              "--samples captions (default: 32)")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="Adam learning rate (default: 0.003; with --objective cider, 5e-5)")
+                        help="Adam learning rate (default: 0.003; with --objective cider, 2e-4)")
     parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
     parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
