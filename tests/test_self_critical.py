@@ -25,6 +25,7 @@ def test_scst_fine_tunes_records_rewards_and_captions(trained, synthetic, tmp_pa
     assert [h["epoch"] for h in training["scst_history"]] == [1, 2]
     assert all({"reward", "baseline", "val_cider", "loss", "seconds"} <= set(h) for h in training["scst_history"])
     assert training["best_epoch"] == init["training"]["best_epoch"]  # the cross-entropy summary is kept
+    assert training["scst_settings"]["learning_rate"] == self_critical.ScstSettings.learning_rate  # no flag: default
     if training["scst_best_epoch"]:  # an epoch beat the start: its weights, not the init model's
         weights = (tmp_path / "scst" / "decoder.weights.h5").read_bytes()
         assert weights != (trained / "model" / "decoder.weights.h5").read_bytes()
