@@ -157,14 +157,13 @@ def _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, se
         tokens = searcher.sample(batch, k, rng)  # (B, K, L)
         sampled = reward.scores(_texts(vocab, tokenizer, tokens.reshape(-1, tokens.shape[-1])),
                                 np.repeat(chosen, k)).reshape(len(chosen), k)  # (B, K)
-        if settings.baseline == "mean":
-            baseline = (sampled.sum(axis=1, keepdims=True) - sampled) / (k - 1)  # the other samples' mean
-        else:
-            baseline = reward.scores(_texts(vocab, tokenizer, _best(searcher, batch)), chosen)[:, None]
-        advantage = (sampled - baseline).reshape(-1).astype(np.float32)  # (B*K,)
+        greedy = None
+        if settings.baseline == "greedy":
+            greedy = reward.scores(_texts(vocab, tokenizer, _best(searcher, batch)), chosen)  # (B,)
+        baseline = baseline_rewards(sampled, settings.baseline, greedy)
         sequences = tokens.reshape(-1, tokens.shape[-1])  # (B*K, L)
         inputs = np.repeat(batch, k, axis=0)
-        weight = np.repeat(advantage[:, None], sequences.shape[1] - 1, axis=1)  # per target token
+        weight = token_weights(sampled - baseline, sequences.shape[1] - 1)
         loss = decoder.train_on_batch((inputs, sequences[:, :-1]), sequences[:, 1:], sample_weight=weight)
         rewards.append(float(sampled.mean()))
         baselines.append(float(baseline.mean()))
@@ -173,6 +172,23 @@ def _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, se
     progress.close()
     return {"reward": round(float(np.mean(rewards)), 4), "baseline": round(float(np.mean(baselines)), 4),
             "loss": round(float(np.mean(losses)), 6)}
+
+
+def baseline_rewards(sampled: np.ndarray, baseline: str, greedy: np.ndarray | None = None) -> np.ndarray:
+    """(B, K) baseline of each sampled caption's reward `sampled` (B, K): "mean", the mean reward of the same
+    image's other K - 1 samples (so a sample never lowers its own baseline); "greedy", the reward of the image's
+    greedy (or best beam) caption, `greedy` (B,)."""
+    if baseline == "mean":
+        k = sampled.shape[1]
+        return (sampled.sum(axis=1, keepdims=True) - sampled) / (k - 1)
+    return np.broadcast_to(np.asarray(greedy, dtype=np.float64)[:, None], sampled.shape)
+
+
+def token_weights(advantage: np.ndarray, targets: int) -> np.ndarray:
+    """(B*K, targets) float32 sample weights of the teacher-forced cross-entropy on the sampled captions: every
+    target token of a caption weighted by its advantage (reward - baseline), so minimising the loss makes a
+    caption better than its baseline more likely and a worse one less likely."""
+    return np.repeat(advantage.reshape(-1, 1).astype(np.float32), targets, axis=1)
 
 
 def _seed_dropout(decoder, seed: int, epoch: int) -> None:
