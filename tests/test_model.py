@@ -84,6 +84,38 @@ def test_token_loss_is_cross_entropy_with_smoothing_over_the_real_tokens_only(sm
         token_loss(1.0)
 
 
+def test_smoothed_token_loss_on_a_hand_worked_example():
+    """Probabilities 0.1 0.2 0.3 0.4 at each step (V = 4), targets 3, 1 and padding, smoothing 0.2:
+    token 1: 0.8 * -ln 0.4 + 0.2 * -(ln 0.1 + ln 0.2 + ln 0.3 + ln 0.4) / 4 = 1.034649
+    token 2: 0.8 * -ln 0.2 + 0.2 * (the same spread) = 1.589165; padding counts nowhere: mean of the two."""
+    from captioner.training.token_loss import token_loss
+
+    logits = np.log(np.tile([[0.1, 0.2, 0.3, 0.4]], (1, 3, 1))).astype("float32")  # (1, 3, 4)
+    y_true = np.array([[3, 1, 0]], "int32")
+    assert float(token_loss(0.2)(y_true, logits)) == pytest.approx((1.034649 + 1.589165) / 2, abs=1e-5)
+    assert float(token_loss(0.0)(y_true, logits)) == pytest.approx((-np.log(0.4) - np.log(0.2)) / 2, abs=1e-5)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_token_loss_equals_keras_categorical_cross_entropy_with_label_smoothing(smoothing):
+    """Keras' CategoricalCrossentropy(label_smoothing=s) on one-hot targets (its own implementation: targets
+    y(1 - s) + s / V), averaged over the real target tokens, is what training minimises."""
+    from captioner.training.token_loss import token_loss
+
+    keras.utils.set_random_seed(0)
+    decoder = build_decoder(tiny())
+    decoder.compile(loss=token_loss(smoothing))
+    rng = np.random.default_rng(2)
+    features = rng.standard_normal((3, 4096)).astype("float32")
+    tokens = np.array([[1, 4, 2, 0, 0, 0], [1, 5, 6, 7, 2, 0], [1, 8, 9, 10, 11, 2]], "int32")
+    x, y = (features, tokens[:, :-1]), tokens[:, 1:]
+    loss = decoder.evaluate(x, y, batch_size=3, verbose=0)
+    logits = np.asarray(decoder(x)).astype("float32")
+    reference = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing, reduction=None)
+    per_token = np.asarray(reference(np.eye(12, dtype="float32")[y], logits))  # (3, 5)
+    assert loss == pytest.approx(float(per_token[y != 0].mean()), rel=1e-4)
+
+
 def _bundle(tmp_path):
     vocab = Vocabulary.build(["a red circle", "a blue square on the left"])
     decoder = build_decoder(tiny(vocab_size=len(vocab)))
