@@ -1,0 +1,96 @@
+"""What decides the best epoch and when training stops: the per-epoch validation BLEU and CIDEr-D (against
+nltk and pycocoevalcap, computed independently on the captions in tests/data), and early stopping with its
+patience and least improvement (against hand-worked sequences of validation losses and CIDEr-D)."""
+
+import json
+import os
+import pathlib
+
+import pytest
+
+from captioner.training.checkpoints import Checkpointer, fresh_state
+
+pytestmark = pytest.mark.backend_independent  # numpy, nltk, pycocoevalcap and a stand-in model: no Keras maths
+
+DATA = pathlib.Path(__file__).parent / "data" / "scored_captions.json"
+
+
+def test_validation_cider_d_and_bleu_equal_pycocoevalcap_and_nltk_over_the_whole_split(monkeypatch):
+    from nltk.translate.bleu_score import corpus_bleu
+    from pycocoevalcap.cider.cider import Cider
+
+    from captioner.evaluation.ptb_tokens import PtbTokenizer
+    from captioner.training.validation_bleu import ValidationBleu
+
+    items = json.loads(DATA.read_text())["items"]
+    references, hypotheses = [i["references"] for i in items], [i["hypothesis"] for i in items]
+    per_epoch = ValidationBleu(None, None, references, "float32")
+    monkeypatch.setattr(per_epoch, "captions", lambda decoder: hypotheses)  # what the search would have written
+    measured = per_epoch(decoder=None)
+    tok = PtbTokenizer()
+    refs, hyps = [[tok(r) for r in rs] for rs in references], [tok(h) for h in hypotheses]
+    cider, _ = Cider().compute_score({i: r for i, r in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
+    assert measured["val_cider"] == round(cider, 4)  # document frequencies of this split's references, not batches
+    split = ([[r.split() for r in rs] for rs in refs], [h.split() for h in hyps])
+    assert measured["val_bleu4"] == round(corpus_bleu(*split), 4)
+    assert measured["val_bleu1"] == round(corpus_bleu(*split, weights=(1.0,)), 4)
+    assert 0 < measured["val_bleu4"] < measured["val_bleu1"] and measured["val_cider"] > 0
+
+
+class StandInModel:
+    """What the checkpointer asks of a model: weights it can save, and a flag to stop training."""
+
+    stop_training = False
+
+    def save_weights(self, path):
+        pathlib.Path(path).write_text("weights")
+
+
+def run_epochs(tmp_path, val_losses, patience, min_delta=0.0, stop_on="loss", val_ciders=None):
+    """Feed one validation result per epoch until the callback stops training; -> (state, epochs run, files)."""
+    state = fresh_state()
+    ciders = iter(val_ciders or [])
+    validation = (lambda model: {"val_cider": next(ciders)}) if val_ciders else None
+    callback = Checkpointer(str(tmp_path), state, patience, validation, stop_on=stop_on, min_delta=min_delta)
+    model = StandInModel()
+    callback.set_model(model)
+    ran = 0
+    for epoch, val_loss in enumerate(val_losses):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+        ran += 1
+        if model.stop_training:
+            break
+    return state, ran, sorted(os.listdir(tmp_path))
+
+
+def test_early_stopping_keeps_the_lowest_validation_loss_and_stops_after_patience_epochs_without_it(tmp_path):
+    # epoch 1 5.0 best, 2 4.0 best, 3 4.5 (1 without), 4 4.2 (2 without: patience 2 reached), 5 never runs
+    state, ran, files = run_epochs(tmp_path, [5.0, 4.0, 4.5, 4.2, 3.9], patience=2)
+    assert ran == 4 and state["stopped_early"] and state["epochs_done"] == 4
+    assert state["best_epoch"] == 2 and state["best_val_loss"] == 4.0 and state["wait"] == 2
+    assert files == ["epoch-0002.weights.h5", "epoch-0004.weights.h5", "state.json"]  # the best and the newest
+    assert [h["val_loss"] for h in state["history"]] == [5.0, 4.0, 4.5, 4.2]
+
+
+def test_patience_counts_from_the_last_better_epoch(tmp_path):
+    # a better epoch (4: 3.5) resets the count: 5 and 6 are worse, so patience 2 ends it after epoch 6
+    state, ran, _ = run_epochs(tmp_path, [5.0, 4.0, 4.5, 3.5, 3.6, 3.7, 1.0], patience=2)
+    assert ran == 6 and state["best_epoch"] == 4 and state["stopped_early"]
+    (tmp_path / "p3").mkdir()
+    state, ran, _ = run_epochs(tmp_path / "p3", [5.0, 4.0, 4.5, 3.5, 3.6, 3.7, 1.0], patience=3)
+    assert ran == 7 and state["best_epoch"] == 7 and not state["stopped_early"]
+
+
+def test_an_epoch_is_better_only_by_more_than_the_least_improvement(tmp_path):
+    # min_delta 0.5: 4.6 is not below 5.0 - 0.5 (wait 1), 4.4 is (best, wait 0), 4.0 is not below 4.4 - 0.5
+    state, ran, _ = run_epochs(tmp_path, [5.0, 4.6, 4.4, 4.0], patience=5, min_delta=0.5)
+    assert ran == 4 and state["best_epoch"] == 3 and state["wait"] == 1 and not state["stopped_early"]
+
+
+def test_stopping_on_cider_keeps_the_highest_validation_cider_d(tmp_path):
+    # the loss falls every epoch, but CIDEr-D peaks at epoch 2: patience 2 stops after epoch 4, best epoch 2
+    state, ran, _ = run_epochs(tmp_path, [5.0, 4.0, 3.0, 2.0, 1.0], patience=2, stop_on="cider",
+                               val_ciders=[0.5, 0.9, 0.8, 0.85, 2.0])
+    assert ran == 4 and state["best_epoch"] == 2 and state["best_val_cider"] == 0.9 and state["stopped_early"]
+    assert state["best_val_loss"] == 4.0  # the loss of the kept epoch, for the summary
