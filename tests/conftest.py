@@ -1,3 +1,5 @@
+import collections
+import os
 import pathlib
 
 import pytest
@@ -8,7 +10,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def shared_data():
-    """../shared/data beside the checkout; tests that need it skip cleanly when it is absent."""
+    """../shared/data beside the checkout; tests that need it skip when it is absent (fail in CI)."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
@@ -59,6 +61,8 @@ def run_cli(capsys):
 
 
 def pytest_configure(config):
+    if in_ci():  # a module that could not be collected fails the run, but does not keep the rest from running
+        config.option.continue_on_collection_errors = True
     config.addinivalue_line("markers", "backend_independent: exercises no Keras code of its own beyond what other "
                                        "tests cover under each backend; scripts/test.sh runs it under TensorFlow only")
     config.addinivalue_line("markers", "slow: processes killed or started (subprocesses, Ray, Chromium), demos, "
@@ -79,3 +83,70 @@ def pytest_collection_modifyitems(config, items):
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file, and of the other files, stays
+
+
+# --- no silent skips -------------------------------------------------------------------------------------------
+# A test skips when a prerequisite is missing (../shared/data, Java, Chromium and its driver, a Ray head that will
+# not start, an extra). On a person's machine that is a skip, listed at the end of the run by reason. Under CI
+# (the CI variable set, as .ci/run does) the same skip is a failure whose message names what is missing: a run
+# that could not test an area must not print "passed" like one that did.
+
+CI_PREFIX = "CI: a prerequisite is missing, so this could not run: "
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # (file, line, "Skipped: reason")
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr)
+    return reason.removeprefix("Skipped: ").strip() or "no reason given"
+
+
+def _fail_skip_in_ci(report) -> None:
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = CI_PREFIX + _skip_reason(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):  # a whole module skipped (pytest.importorskip at its top): in CI a
+    # collection error, and the session goes on to run the other modules (pytest_configure below)
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Skipped tests grouped by reason, with their count and names; under CI, the skips made failures."""
+    groups = collections.defaultdict(list)
+    for report in terminalreporter.stats.get("skipped", []):
+        groups[_skip_reason(report)].append(report.nodeid)
+    missing = collections.defaultdict(list)
+    for key in ("failed", "error"):
+        for report in terminalreporter.stats.get(key, []):
+            if isinstance(report.longrepr, str) and report.longrepr.startswith(CI_PREFIX):
+                missing[report.longrepr.removeprefix(CI_PREFIX)].append(report.nodeid)
+    write = terminalreporter.write_line
+    terminalreporter.section("skipped tests by reason", sep="-")
+    if not groups:
+        write("none skipped")
+    for reason, names in sorted(groups.items(), key=lambda item: -len(item[1])):
+        write(f"{len(names):4d}  {reason}")
+        for name in sorted(names):
+            write(f"        {name}")
+    if missing:
+        terminalreporter.section("failed in CI: prerequisites missing", sep="-")
+        for reason, names in sorted(missing.items(), key=lambda item: -len(item[1])):
+            write(f"{len(names):4d}  {reason}")
+            for name in sorted(names):
+                write(f"        {name}")

@@ -85,6 +85,8 @@ def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, 
     assert code == 0
     from_folder = {r["image"]: r["caption"] for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
     assert from_eval == from_caption == from_folder
+    if not JAVA:  # everything but METEOR was checked above; in CI a skip is a failure (tests/conftest.py)
+        pytest.skip("no Java runtime: METEOR in evaluate's table and JSON was not checked")
 
 
 def test_caption_json_and_num_captions(trained, synthetic, run_cli):
@@ -195,3 +197,5 @@ def test_coco_results_file_is_read_by_pycocotools_and_scores_as_coco_caption_doe
               **{f"bleu{n}": b for n, b in enumerate(Bleu(4).compute_score(gts, res, verbose=0)[0], 1)}}
     for name, value in theirs.items():
         assert ours[name] == pytest.approx(value, abs=1e-4), name
+    if not JAVA:
+        pytest.skip("no Java runtime: scored with our PTB tokens, not coco-caption's Java tokenizer")
