@@ -11,8 +11,10 @@ then `train --init XE --objective cider` with its defaults (mean baseline and wi
 scores every model on the test split, greedy and beam 3, through the `evaluate` code: every metric, the share of
 captions that name exactly the shapes drawn (with colours and counts) and of stated relations that are right
 (scenes), that name the mover's colour, the direction and the speed (clips), or whose colours and shapes were
-all drawn (shapes); and for CIDEr-D the paired standard error of the per-item difference from the
-cross-entropy model. Prints one markdown table.
+all drawn (shapes); against the cross-entropy model with the same search, the CIDEr-D difference with the paired
+standard error of the per-item differences and the BLEU-4 difference with its paired bootstrap standard error
+(`captioner.evaluation.paired_difference`, 200 resamples of the test items); and the mean words per caption.
+Prints one markdown table.
 """
 
 from __future__ import annotations
@@ -84,19 +86,30 @@ def main(argv=None) -> int:
                 extra = {**extra, "init": os.path.join(work, "xe")}
             captioner.train(out, cache, captions=captions, images=images, weights=args.weights, show_progress=False,
                             **extra)
-    rows, per_item, columns = [], {}, []
+    from captioner.evaluation.metrics import bleu_scores, tokenized
+    from captioner.evaluation.paired_difference import paired_bootstrap, paired_mean_difference
+
+    def bleu4_on(report):
+        refs, hyps = tokenized([i["references"] for i in report.items], [i["caption"] for i in report.items])
+        return lambda idx: bleu_scores([refs[i] for i in idx], [hyps[i] for i in idx])["bleu4"]
+
+    rows, per_item, bleu4, columns = [], {}, {}, []
     for label, name, _ in runs:
         model = captioner.load(os.path.join(work, name), announce=False)
         training = model.training
         for beam in (1, 3):
             report = captioner.evaluate(model, cache, captions=captions, images=images, split="test", beam_size=beam,
                                         meteor=not args.no_meteor)
-            cider = np.array([item["cider"] for item in report.items])
-            per_item[name, beam] = cider
-            base = per_item.get(("xe", beam))
-            diff = cider - base
-            paired = (f"{diff.mean() / base.mean():+.1%} ± {diff.std(ddof=1) / np.sqrt(len(diff)) / base.mean():.1%}"
-                      if name != "xe" else "—")
+            per_item[name, beam] = [item["cider"] for item in report.items]
+            bleu4[name, beam] = bleu4_on(report)
+            if name == "xe":
+                test_images = [item["image"] for item in report.items]
+                paired = bootstrapped = "—"
+            else:  # the same test images in the same order as the cross-entropy model's
+                assert [item["image"] for item in report.items] == test_images
+                paired = paired_mean_difference(per_item["xe", beam], per_item[name, beam]).percent()
+                bootstrapped = paired_bootstrap(bleu4["xe", beam], bleu4[name, beam], len(test_images)).absolute()
+            words = np.mean([len(item["caption"].split()) for item in report.items])
             epochs = (f"{training['epochs']} (best {training['best_epoch']})" if name == "xe" else
                       f"+{training['scst_epochs']} (best {training['scst_best_epoch']})")
             seconds = sum(h["seconds"] for h in training["history" if name == "xe" else "scst_history"])
@@ -104,10 +117,11 @@ def main(argv=None) -> int:
             shares = _shares(checks, report.items, truth)
             columns = list(shares)
             rows.append(f"| {label} | {'greedy' if beam == 1 else 'beam 3'} | " + " | ".join(metrics)
-                        + f" | {paired} | " + " | ".join(shares.values())
+                        + f" | {paired} | {bootstrapped} | {words:.1f} | " + " | ".join(shares.values())
                         + f" | {epochs} | {seconds:.0f} |")
     names = [n for k, n in zip(METRICS, METRIC_NAMES) if not (args.no_meteor and k == "meteor")]
-    header = ["model", "search", *names, "CIDEr-D vs XE (paired s.e.)", *columns, "epochs", "training s"]
+    header = ["model", "search", *names, "CIDEr-D vs XE (paired s.e.)", "BLEU-4 vs XE (bootstrap s.e.)",
+              "words", *columns, "epochs", "training s"]
     print(f"{count} drawn {args.set} (seed {args.seed}, {args.wording} wording), "
           f"test split {len(per_item['xe', 1])}; "
           f"encoder --weights {args.weights}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
