@@ -1,0 +1,83 @@
+"""Per-module counts of a mutmut run: `mutmut results --all true | python scripts/mutation_counts.py EQUIVALENTS`.
+
+Reads mutmut's lines (`    NAME: STATUS`) on standard input and the triage file EQUIVALENTS (one surviving mutant
+a line: `NAME  reason`; `#` comments), and prints a markdown table: per module the mutants, killed (a test
+failed; a timeout counts as killed), survived and not triaged, equivalent (survived, and the triage file says
+why no test can tell it apart), not reached by any quick-tier test, and the share of the non-equivalent mutants
+killed. Then each survivor not yet triaged, by name. Exits 1 while any survivor is untriaged.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+
+KILLED = {"killed", "timeout"}
+NOT_REACHED = {"no tests"}
+
+
+def module_of(name: str) -> str:
+    """`captioner.evaluation.cider_d.xǁCiderDǁscore__mutmut_3` -> `captioner/evaluation/cider_d.py`."""
+    dotted = name.split(".x", 1)[0] if ".x" in name else name.rsplit(".", 1)[0]
+    return dotted.replace(".", "/") + ".py"
+
+
+def read_equivalents(path: str) -> dict[str, str]:
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, _, reason = line.partition(" ")
+            if not reason.strip():
+                sys.exit(f"error: {path}:{number}: {name} has no reason (a line is: NAME  one-line reason)")
+            out[name] = reason.strip()
+    return out
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__.strip().splitlines()[0], file=sys.stderr)
+        return 2
+    equivalent = read_equivalents(argv[0])
+    counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    untriaged = []
+    for line in sys.stdin:
+        name, sep, status = line.strip().rpartition(": ")
+        if not sep:
+            continue
+        row = counts[module_of(name)]
+        row["mutants"] += 1
+        if status in KILLED:
+            row["killed"] += 1
+        elif status in NOT_REACHED:
+            row["not reached"] += 1
+            untriaged.append((name, status))
+        elif name in equivalent:
+            row["equivalent"] += 1
+        else:
+            row["survived"] += 1
+            untriaged.append((name, status))
+    columns = ["mutants", "killed", "survived", "equivalent", "not reached"]
+    print("| module | " + " | ".join(columns) + " | killed of non-equivalent |")
+    print("| --- " * (len(columns) + 2) + "|")
+    total = collections.Counter()
+    for module in sorted(counts):
+        total.update(counts[module])
+        print(_row(module, counts[module], columns))
+    print(_row("**all**", total, columns))
+    for name, status in untriaged:
+        print(f"untriaged ({status}): {name}")
+    return 1 if untriaged else 0
+
+
+def _row(label: str, row: collections.Counter, columns: list[str]) -> str:
+    live = row["mutants"] - row["equivalent"]
+    share = f"{row['killed'] / live:.1%}" if live else "—"
+    return f"| {label} | " + " | ".join(str(row[c]) for c in columns) + f" | {share} |"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
