@@ -84,3 +84,67 @@ def test_full_flickr8k_vocabulary_builds_fast(shared_data):
     elapsed = time.perf_counter() - start
     assert 7000 < len(v) < 10000
     print(f"full Flickr8k: {elapsed:.2f}s")  # the budget is 2 s; shown, not asserted (timings vary)
+
+
+# --- what the mutation run (scripts/mutation.sh) found untested ------------------------------------------------
+
+def test_build_orders_by_frequency_then_alphabetically_and_keeps_min_count():
+    vocab = Vocabulary.build(["b a a c c d", "d d"], min_count=2)  # d 3, a 2, c 2, b 1 (below min_count)
+    assert vocab.tokens[len(SPECIALS):] == ["d", "a", "c"] and vocab.min_count == 2
+    again = Vocabulary.from_json(vocab.to_json())
+    assert again.min_count == 2 and again.tokens == vocab.tokens
+    assert Vocabulary.from_json({k: v for k, v in vocab.to_json().items() if k != "min_count"}).min_count == 1
+
+
+def test_decode_drops_ids_past_the_vocabulary():
+    vocab = Vocabulary.build(["a dog"])
+    assert vocab.decode([1, vocab.id("dog"), len(vocab), len(vocab) + 5, 2]) == "dog"
+
+
+def test_every_refusal_says_what_is_wrong(tmp_path):
+    with pytest.raises(VocabularyError, match=r"vocabulary must start with \('<pad>'"):
+        Vocabulary(["a", "b"])
+    with pytest.raises(VocabularyError, match="^vocabulary has duplicate tokens$"):
+        Vocabulary(list(SPECIALS) + ["a", "a"])
+    good = Vocabulary.build(["a dog"]).to_json()
+    with pytest.raises(VocabularyError, match="^v.json: not a captioner vocabulary"):
+        Vocabulary.from_json(["not", "a", "dict"], source="v.json")
+    with pytest.raises(VocabularyError, match=r"^v.json: vocabulary version 99, expected 1$"):
+        Vocabulary.from_json({**good, "version": 99}, source="v.json")
+    for tokens in ("<pad><start><end><unk>", [0, 1, 2, 3]):
+        with pytest.raises(VocabularyError, match="^v.json: 'tokens' must be a list of strings$"):
+            Vocabulary.from_json({**good, "tokens": tokens}, source="v.json")
+    with pytest.raises(VocabularyError, match="^v.json: vocabulary has duplicate tokens$"):
+        Vocabulary.from_json({**good, "tokens": good["tokens"] + ["dog"]}, source="v.json")
+    with pytest.raises(VocabularyError, match=r"missing.json: cannot read vocabulary \(No such file or directory\)$"):
+        Vocabulary.load(str(tmp_path / "missing.json"))
+
+
+def test_save_writes_utf8_next_to_the_file_and_leaves_nothing_when_it_fails(tmp_path, monkeypatch):
+    import tempfile
+
+    vocab = Vocabulary(list(SPECIALS) + ["café", "狗"])  # build() normalises to ASCII; a vocabulary may hold any word
+    made = []
+    real = tempfile.mkstemp
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **kw: made.append(kw["dir"]) or real(**kw))
+    vocab.save(str(tmp_path / "vocab.json"))
+    assert made == [str(tmp_path)]  # os.replace is atomic only within one file system: the same folder
+    assert '"café"' in (tmp_path / "vocab.json").read_text(encoding="utf-8")  # as written, not \\u escapes
+    assert Vocabulary.load(str(tmp_path / "vocab.json")).tokens == vocab.tokens
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OSError):  # replacing a folder with a file fails: the error is the caller's to see
+        vocab.save(str(tmp_path / "taken"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken", "vocab.json"]  # no temporary file left
+
+
+def test_stats_percentiles_and_summary_on_hand_worked_lengths():
+    vocab = Vocabulary.build(["a b"])
+    # 101 captions of 0..100 words: the q-th percentile is q words (index round(q / 100 * 100))
+    stats = caption_stats(vocab, [" ".join(["a"] * n) for n in range(101)])
+    assert stats.length_percentiles == {50: 50, 90: 90, 99: 99, 100: 100}
+    assert stats.summary() == ("vocabulary 6 tokens, 101 captions, 5050 words, coverage 100.0%, "
+                               "caption length p50 50 p90 90 p99 99 max 100")
+    two = caption_stats(vocab, ["a", "a b c d e"])  # index round(0.5) = 0: the shorter one
+    assert two.length_percentiles[50] == 1 and two.length_percentiles[100] == 5
+    empty = caption_stats(vocab, [])
+    assert empty.coverage == 1.0 and empty.length_percentiles == {50: 0, 90: 0, 99: 0, 100: 0}
