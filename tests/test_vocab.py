@@ -96,6 +96,12 @@ def test_build_orders_by_frequency_then_alphabetically_and_keeps_min_count():
     assert Vocabulary.from_json({k: v for k, v in vocab.to_json().items() if k != "min_count"}).min_count == 1
 
 
+def test_defaults_min_count_one_and_an_unnamed_source():
+    assert Vocabulary(list(SPECIALS) + ["a"]).min_count == 1
+    with pytest.raises(VocabularyError, match="^<vocabulary>: not a captioner vocabulary"):
+        Vocabulary.from_json({})
+
+
 def test_decode_drops_ids_past_the_vocabulary():
     vocab = Vocabulary.build(["a dog"])
     assert vocab.decode([1, vocab.id("dog"), len(vocab), len(vocab) + 5, 2]) == "dog"
