@@ -96,6 +96,19 @@ def test_smoothed_token_loss_on_a_hand_worked_example():
     assert float(token_loss(0.0)(y_true, logits)) == pytest.approx((-np.log(0.4) - np.log(0.2)) / 2, abs=1e-5)
 
 
+def test_smoothed_token_loss_round_trips_its_config_and_takes_float_labels():
+    from captioner.training.token_loss import SmoothedTokenLoss, token_loss
+
+    loss = token_loss(0.2)
+    config = loss.get_config()
+    assert config["smoothing"] == 0.2 and config["name"] == "smoothed_token_loss" and "reduction" not in config
+    again = SmoothedTokenLoss.from_config(config)
+    assert (again.smoothing, again.name) == (0.2, "smoothed_token_loss")
+    logits = np.log(np.tile([[0.1, 0.2, 0.3, 0.4]], (1, 3, 1))).astype("float32")
+    expected = (1.034649 + 1.589165) / 2  # the hand-worked example above
+    assert float(loss(np.array([[3.0, 1.0, 0.0]], "float32"), logits)) == pytest.approx(expected, abs=1e-5)
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
 def test_token_loss_equals_keras_categorical_cross_entropy_with_label_smoothing(smoothing):
     """Keras' CategoricalCrossentropy(label_smoothing=s) on one-hot targets (its own implementation: targets

@@ -72,3 +72,40 @@ def test_the_bootstrap_of_corpus_bleu_is_seeded_and_finite():
     again = paired_bootstrap(bleu(base), bleu(other), len(refs), resamples=30, seed=3)
     assert first == again and first.other == pytest.approx(1.0) and 0 < first.difference < 1
     assert 0 < first.standard_error < first.difference
+
+
+def test_per_item_right_or_wrong_compares_as_shares():
+    """Booleans (a caption names the right colour or not) compare as 0/1 shares; numpy cannot subtract booleans."""
+    result = paired_mean_difference(np.array([True, False, False, True]), np.array([True, True, False, True]))
+    assert (result.base, result.other, result.difference) == (0.5, 0.75, 0.25)
+
+
+def test_refusals_name_what_is_missing_and_two_is_enough():
+    with pytest.raises(ValueError, match="^a standard error needs at least two items$"):
+        paired_mean_difference([1.0], [2.0])
+    assert paired_mean_difference([1.0, 2.0], [2.0, 4.0]).standard_error == pytest.approx(0.5)
+    mean = lambda idx: float(len(idx))  # noqa: E731
+    for items, resamples in ((1, 10), (10, 1)):
+        with pytest.raises(ValueError, match="^the paired bootstrap needs at least two items and two resamples$"):
+            paired_bootstrap(mean, mean, items, resamples=resamples)
+    assert paired_bootstrap(mean, mean, 2, resamples=2).items == 2
+
+
+def test_the_bootstrap_draws_every_item_with_replacement_and_reports_the_sd_of_its_differences():
+    rng = np.random.default_rng(4)
+    base, other = rng.normal(0, 1, 50), rng.normal(0.2, 1, 50)
+    seen, diffs = set(), []
+
+    def recording_other(idx):
+        seen.update(idx.tolist())
+        diffs.append(other[idx].mean() - base[idx].mean())
+        return other[idx].mean()
+
+    result = paired_bootstrap(lambda idx: base[idx].mean(), recording_other, 50, resamples=100, seed=5)
+    assert seen == set(range(50)) and result.items == 50  # item 0 and the last item are drawn too
+    resampled = diffs[:100]  # the last call scores all the items once
+    assert result.standard_error == pytest.approx(np.std(resampled, ddof=1), abs=1e-12)
+    default = paired_bootstrap(lambda idx: base[idx].mean(), lambda idx: other[idx].mean(), 50)
+    explicit = paired_bootstrap(lambda idx: base[idx].mean(), lambda idx: other[idx].mean(), 50, resamples=200, seed=0)
+    assert default == explicit  # 200 resamples, seed 0: what the docs' tables were made with
+    assert result.absolute() == f"{result.difference:+.4f} ± {result.standard_error:.4f}"
