@@ -8,7 +8,8 @@ import pathlib
 
 import pytest
 
-from captioner.training.checkpoints import Checkpointer, fresh_state
+from captioner.base.errors import UsageError
+from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, read_state, write_run
 
 pytestmark = pytest.mark.backend_independent  # numpy, nltk, pycocoevalcap and a stand-in model: no Keras maths
 
@@ -94,3 +95,22 @@ def test_stopping_on_cider_keeps_the_highest_validation_cider_d(tmp_path):
                                val_ciders=[0.5, 0.9, 0.8, 0.85, 2.0])
     assert ran == 4 and state["best_epoch"] == 2 and state["best_val_cider"] == 0.9 and state["stopped_early"]
     assert state["best_val_loss"] == 4.0  # the loss of the kept epoch, for the summary
+
+
+def test_a_run_is_written_once_read_back_and_resumed_only_when_asked(tmp_path, capsys):
+    from vocab import Vocabulary
+
+    ckpt = tmp_path / "model" / "checkpoints"
+    assert read_state(str(ckpt)) is None and earlier_state(str(ckpt), "model", resume=False) is None
+    assert earlier_state(str(ckpt), "model", resume=True) is None  # nothing to resume: a new run, said once
+    assert capsys.readouterr().err == "note: nothing to resume in model; starting a new run\n"
+    vocab = Vocabulary.build(["a red circle", "a blue square"])
+    write_run(str(ckpt), vocab, {"settings": {"epochs": 9}, "decoder": {"units": 8}})
+    run, again = read_run(str(ckpt))
+    assert run == {"settings": {"epochs": 9}, "decoder": {"units": 8}} and again.tokens == vocab.tokens
+    state = run_epochs(ckpt, [5.0, 4.0], patience=3)[0]
+    assert read_state(str(ckpt)) == json.loads((ckpt / "state.json").read_text()) == state
+    assert earlier_state(str(ckpt), "model", resume=True) == state  # --resume: the run goes on from here
+    with pytest.raises(UsageError, match=r"^model: holds an earlier training run \(2 epochs done\); pass --resume "
+                                         r"to continue it, or choose a new --out$"):
+        earlier_state(str(ckpt), "model", resume=False)
