@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing with mutmut (configured in pyproject.toml's [tool.mutmut]; docs/mutation-testing.md): each
-# mutant of the modules the project's numbers come from is tested against the stage tests (fast, unit level) that reach it.
+# mutant of the modules the project's numbers come from is tested against the stage tests (fast, unit level) that
+# reach its function.
 #   bash scripts/mutation.sh [PATTERN...]   set up .venv (+ mutmut), mutate and test every configured module, or
 #                                           only the mutants whose names match the patterns (fnmatch, e.g.
 #                                           'captioner.evaluation.cider_d.*'), then print the counts per module
