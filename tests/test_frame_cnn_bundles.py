@@ -127,6 +127,7 @@ def test_the_server_labels_clips_with_a_cnn_bundle_without_vgg16(cnn_classifier,
 
     import captioner
     from captioner.serving.app import create_app
+    from captioner.serving.settings import ServeSettings
     from serving import upload
 
     forbid_vgg16(monkeypatch)
@@ -135,8 +136,12 @@ def test_the_server_labels_clips_with_a_cnn_bundle_without_vgg16(cnn_classifier,
     expected = model.classify([str(c) for c in clips], top_k=2)
     import time
 
-    with TestClient(create_app(model)) as client:
-        results = client.post("/v1/labels?top_k=2", files=upload(*clips)).json()["results"]  # waits for warm-up
+    # The first request waits for the warm-up (every batch shape compiled): on a loaded 2-core machine under JAX
+    # that once took longer than the default 60 s per request (a 504), so this test allows 5 minutes.
+    with TestClient(create_app(model, ServeSettings(timeout_s=300.0))) as client:
+        response = client.post("/v1/labels?top_k=2", files=upload(*clips))
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
         info = client.get("/v1/model").json()
         deadline = time.monotonic() + 60
         while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
