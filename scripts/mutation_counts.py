@@ -3,8 +3,9 @@
 Reads mutmut's lines (`    NAME: STATUS`) on standard input and the triage file EQUIVALENTS (one surviving mutant
 a line: `NAME  reason`; `#` comments), and prints a markdown table: per module the mutants, killed (a test
 failed; a timeout counts as killed), survived and not triaged, equivalent (survived, and the triage file says
-why no test can tell it apart), not reached by any quick-tier test, and the share of the non-equivalent mutants
-killed. Then each survivor not yet triaged, by name. Exits 1 while any survivor is untriaged.
+why no test can tell it apart), not reached by any of the tests, and the share of the non-equivalent mutants
+killed; mutants not run (left out by the run's patterns) are counted apart. Then each survivor not yet triaged,
+by name. Exits 1 while any survivor is untriaged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 KILLED = {"killed", "timeout"}
 NOT_REACHED = {"no tests"}
+NOT_RUN = {"not checked"}
 
 
 def module_of(name: str) -> str:
@@ -43,10 +45,13 @@ def main(argv=None) -> int:
         return 2
     equivalent = read_equivalents(argv[0])
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    untriaged = []
+    untriaged, not_run = [], 0
     for line in sys.stdin:
         name, sep, status = line.strip().rpartition(": ")
         if not sep:
+            continue
+        if status in NOT_RUN:  # a mutant of a module this run's patterns left out
+            not_run += 1
             continue
         row = counts[module_of(name)]
         row["mutants"] += 1
@@ -68,6 +73,8 @@ def main(argv=None) -> int:
         total.update(counts[module])
         print(_row(module, counts[module], columns))
     print(_row("**all**", total, columns))
+    if not_run:
+        print(f"({not_run} mutants of the configured modules were not run: not in this run's patterns)")
     for name, status in untriaged:
         print(f"untriaged ({status}): {name}")
     return 1 if untriaged else 0

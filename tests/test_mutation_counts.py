@@ -17,6 +17,7 @@ RESULTS = """\
     captioner.evaluation.cider_d.x_ngram_counts__mutmut_6: survived
     vocab.stats.xǁVocabStatsǁsummary__mutmut_1: no tests
     vocab.stats.x__percentile__mutmut_3: killed
+    vocab.stats.x__percentile__mutmut_4: not checked
 """
 
 
@@ -35,6 +36,7 @@ def test_counts_per_module_with_timeouts_killed_and_the_share_of_the_non_equival
     assert "| vocab/stats.py | 2 | 1 | 0 | 0 | 1 | 50.0% |" in out  # not reached by any test: not killed
     assert "| **all** | 6 | 3 | 1 | 1 | 1 | 60.0% |" in out
     assert out.count("untriaged") == 2 and code == 1
+    assert "(1 mutants of the configured modules were not run: not in this run's patterns)" in out
 
 
 def test_all_triaged_exits_0_and_a_reason_is_required(monkeypatch, capsys, tmp_path):
