@@ -282,8 +282,7 @@ def test_the_cider_d_reward_equals_pycocoevalcap_on_the_test_captions():
         np.testing.assert_allclose(reward.scores(sample, range(len(refs))), theirs, atol=1e-9)
 
 
-@pytest.mark.slow  # two JVMs (~25 s)
-def test_meteor_equals_the_meteor_jar_run_directly_on_the_test_captions(tmp_path):
+def test_meteor_equals_the_meteor_jar_run_directly_on_the_test_captions(tmp_path):  # two JVMs, ~25 s
     """The METEOR 1.5 jar on plain files (its own command line: one hypothesis a line, four references a
     segment, -norm as coco-caption runs it) against our METEOR, which talks to the jar's -stdio protocol."""
     import subprocess
@@ -306,4 +305,20 @@ def test_meteor_equals_the_meteor_jar_run_directly_on_the_test_captions(tmp_path
     final = float(re.search(r"^Final score:\s+(\S+)$", out, re.MULTILINE).group(1))
     assert len(segments) == len(hyps)
     assert [i["meteor"] for i in scores.per_item] == pytest.approx(segments, abs=1e-9)
-    assert scores.corpus["meteor"] == pytest.approx(final, abs=1e-9)
+    assert scores.corpus["meteor"] == pytest.approx(final, abs=1e-9) and scores.meteor_skipped is None
+
+
+def test_per_item_bleu4_is_smoothed_sentence_bleu_and_an_empty_set_scores_zero():
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    references, hypotheses = fixture_pairs()
+    scores = score_captions(references, hypotheses, meteor=False)
+    refs, hyps = scores.tokens
+    smooth = SmoothingFunction().method1
+    expected = [sentence_bleu([r.split() for r in rs], h.split(), smoothing_function=smooth) for rs, h in zip(refs, hyps)]
+    assert [item["bleu4"] for item in scores.per_item] == pytest.approx(expected, abs=1e-12)
+    assert scores.per_item[hypotheses.index("people")]["bleu4"] > 0  # no 4-gram, yet not 0: smoothed
+    assert scores.meteor_skipped == "left out on request (--no-meteor)"
+    empty = score_captions([], [], meteor=False)
+    assert empty.corpus == {"bleu1": 0.0, "bleu2": 0.0, "bleu3": 0.0, "bleu4": 0.0, "rouge_l": 0.0, "cider": 0.0}
+    assert empty.per_item == []

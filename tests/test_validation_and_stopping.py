@@ -16,6 +16,12 @@ pytestmark = pytest.mark.backend_independent  # numpy, nltk, pycocoevalcap and a
 DATA = pathlib.Path(__file__).parent / "data" / "scored_captions.json"
 
 
+@pytest.fixture(autouse=True)
+def in_a_scratch_folder(tmp_path, monkeypatch):
+    """Files written relative to the working folder (a mistake these tests look for) land in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_validation_cider_d_and_bleu_equal_pycocoevalcap_and_nltk_over_the_whole_split(monkeypatch):
     from nltk.translate.bleu_score import corpus_bleu
     from pycocoevalcap.cider.cider import Cider
@@ -44,6 +50,8 @@ class StandInModel:
     stop_training = False
 
     def save_weights(self, path):
+        if not str(path).endswith(".weights.h5"):  # Keras refuses any other name
+            raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={path}")
         pathlib.Path(path).write_text("weights")
 
 
@@ -114,3 +122,47 @@ def test_a_run_is_written_once_read_back_and_resumed_only_when_asked(tmp_path, c
     with pytest.raises(UsageError, match=r"^model: holds an earlier training run \(2 epochs done\); pass --resume "
                                          r"to continue it, or choose a new --out$"):
         earlier_state(str(ckpt), "model", resume=False)
+
+
+def test_a_new_state_is_nothing_done_yet():
+    assert fresh_state() == {"epochs_done": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": [],
+                             "weights": None, "best_weights": None, "stopped_early": False}
+
+
+def test_each_epoch_records_its_losses_seconds_and_validation_measures(tmp_path, monkeypatch):
+    from captioner.training import checkpoints
+
+    clock = iter([0.0, 10.0, 12.345, 20.0, 20.5])  # made; epoch 1 begins, ends; epoch 2 begins, ends
+    monkeypatch.setattr(checkpoints.time, "perf_counter", lambda: next(clock))
+    state, model, seen = fresh_state(), StandInModel(), []
+    callback = Checkpointer(str(tmp_path), state, patience=3,
+                            validation=lambda m: seen.append(m) or {"val_cider": 0.5})  # defaults: loss, no least delta
+    callback.set_model(model)
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0, {"loss": 2.0})  # no validation loss: the training loss stands in
+    callback.on_epoch_begin(1)
+    callback.on_epoch_end(1, {"val_loss": 1.9999})  # better by a hair: better, with no least delta by default
+    assert state["history"] == [
+        {"epoch": 1, "loss": 2.0, "val_loss": 2.0, "val_cider": 0.5, "seconds": 2.35},
+        {"epoch": 2, "loss": pytest.approx(float("nan"), nan_ok=True), "val_loss": 1.9999, "val_cider": 0.5,
+         "seconds": 0.5}]
+    assert state["best_epoch"] == 2 and seen == [model, model]  # the validation measures the model being trained
+
+
+def test_a_run_can_be_written_again_into_its_folder(tmp_path):
+    from vocab import Vocabulary
+
+    vocab = Vocabulary.build(["a dog"])
+    write_run(str(tmp_path / "ckpt"), vocab, {"n": 1})
+    write_run(str(tmp_path / "ckpt"), vocab, {"n": 2})  # the folder exists: no error
+    assert read_run(str(tmp_path / "ckpt"))[0] == {"n": 2}
+
+
+def test_an_equal_result_is_no_better_and_an_old_best_is_deleted_when_a_new_one_comes(tmp_path):
+    for name, losses, ciders in (("loss", [4.0, 4.0], None), ("cider", [4.0, 3.0], [0.5, 0.5])):
+        (tmp_path / name).mkdir()
+        state, _, _ = run_epochs(tmp_path / name, losses, patience=5, stop_on=name, val_ciders=ciders)
+        assert state["best_epoch"] == 1 and state["wait"] == 1, name
+    (tmp_path / "new-best").mkdir()
+    state, _, files = run_epochs(tmp_path / "new-best", [5.0, 4.0, 4.5, 3.0], patience=5)
+    assert state["best_epoch"] == 4 and files == ["epoch-0004.weights.h5", "state.json"]  # epoch 2's best: gone
