@@ -107,6 +107,11 @@ def test_smoothed_token_loss_round_trips_its_config_and_takes_float_labels():
     logits = np.log(np.tile([[0.1, 0.2, 0.3, 0.4]], (1, 3, 1))).astype("float32")
     expected = (1.034649 + 1.589165) / 2  # the hand-worked example above
     assert float(loss(np.array([[3.0, 1.0, 0.0]], "float32"), logits)) == pytest.approx(expected, abs=1e-5)
+    one_real = np.array([[3, 0, 0]], "int32")  # one real target: divided by 1, not by a floor above it
+    assert float(loss(one_real, logits)) == pytest.approx(1.034649, abs=1e-5)
+    one_step = logits[:, :1].repeat(2, axis=0)  # two captions of one target each: (B, 1) stays (B, 1)
+    assert float(loss(np.array([[3], [1]], "int32"), one_step)) == pytest.approx(expected, abs=1e-5)
+    assert SmoothedTokenLoss(0.1, dtype="bfloat16").dtype == "bfloat16"  # Keras' own options pass through
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
@@ -209,3 +214,7 @@ def test_validation_bleu_after_an_epoch_sees_the_weights_of_that_epoch():
     cider = CiderD([[tokens(r) for r in refs] for refs in references])
     fresh_cider = np.mean(cider.scores([tokens(c) for c in Captioner(decoder, vocab).best(features)], range(4)))
     assert after["val_cider"] == round(float(fresh_cider), 4) and after["val_cider"] > 0
+    rng = np.random.default_rng(3)  # every weight changed, the initial state's too: the captions follow
+    for variable in decoder.weights:
+        variable.assign(rng.normal(0, 0.5, variable.shape).astype("float32"))
+    assert per_epoch.captions(decoder) == Captioner(decoder, vocab).best(features)
