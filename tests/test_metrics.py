@@ -51,7 +51,7 @@ def test_sentence_bleu_is_smoothed():
 
 
 def test_length_mismatch_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^1 reference sets for 0 hypotheses$"):
         corpus_bleu_scores([["a"]], [])
 
 

@@ -112,6 +112,8 @@ def test_smoothed_token_loss_round_trips_its_config_and_takes_float_labels():
     one_step = logits[:, :1].repeat(2, axis=0)  # two captions of one target each: (B, 1) stays (B, 1)
     assert float(loss(np.array([[3], [1]], "int32"), one_step)) == pytest.approx(expected, abs=1e-5)
     assert SmoothedTokenLoss(0.1, dtype="bfloat16").dtype == "bfloat16"  # Keras' own options pass through
+    plain = token_loss()  # no smoothing by default: Keras' own masked cross-entropy
+    assert isinstance(plain, keras.losses.SparseCategoricalCrossentropy) and isinstance(token_loss(0.0), type(plain))
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
