@@ -136,17 +136,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for report in terminalreporter.stats.get(key, []):
             if isinstance(report.longrepr, str) and report.longrepr.startswith(CI_PREFIX):
                 missing[report.longrepr.removeprefix(CI_PREFIX)].append(report.nodeid)
-    write = terminalreporter.write_line
     terminalreporter.section("skipped tests by reason", sep="-")
     if not groups:
-        write("none skipped")
-    for reason, names in sorted(groups.items(), key=lambda item: -len(item[1])):
-        write(f"{len(names):4d}  {reason}")
-        for name in sorted(names):
-            write(f"        {name}")
+        terminalreporter.write_line("none skipped")
+    _write_groups(terminalreporter, groups)
     if missing:
         terminalreporter.section("failed in CI: prerequisites missing", sep="-")
-        for reason, names in sorted(missing.items(), key=lambda item: -len(item[1])):
-            write(f"{len(names):4d}  {reason}")
-            for name in sorted(names):
-                write(f"        {name}")
+        _write_groups(terminalreporter, missing)
+
+
+def _write_groups(terminalreporter, groups: dict[str, list[str]]) -> None:
+    """Each reason with its count, the largest first, then its tests by name."""
+    for reason, names in sorted(groups.items(), key=lambda item: -len(item[1])):
+        terminalreporter.write_line(f"{len(names):4d}  {reason}")
+        for name in sorted(names):
+            terminalreporter.write_line(f"        {name}")

@@ -10,11 +10,9 @@ import pytest
 
 from captioner.base.errors import UsageError
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, read_state, write_run
+from test_metrics_on_test_captions import fixture_pairs
 
 pytestmark = pytest.mark.backend_independent  # numpy, nltk, pycocoevalcap and a stand-in model: no Keras maths
-
-DATA = pathlib.Path(__file__).parent / "data" / "scored_captions.json"
-
 
 @pytest.fixture(autouse=True)
 def in_a_scratch_folder(tmp_path, monkeypatch):
@@ -29,8 +27,7 @@ def test_validation_cider_d_and_bleu_equal_pycocoevalcap_and_nltk_over_the_whole
     from captioner.evaluation.ptb_tokens import PtbTokenizer
     from captioner.training.validation_bleu import ValidationBleu
 
-    items = json.loads(DATA.read_text())["items"]
-    references, hypotheses = [i["references"] for i in items], [i["hypothesis"] for i in items]
+    references, hypotheses = fixture_pairs()
     per_epoch = ValidationBleu(None, None, references, "float32")
     monkeypatch.setattr(per_epoch, "captions", lambda decoder: hypotheses)  # what the search would have written
     measured = per_epoch(decoder=None)
