@@ -1,7 +1,7 @@
 """Search speed on the CPU against the reference recipe, in one run (the machine's speed moves between runs).
 
 Usage:
-    python scripts/bench_search.py [--bundle MODEL --cache DIR] [--json OUT]
+    python -m benchmarks search_speed [--bundle MODEL --cache DIR] [--json OUT]
 
 Flickr8k-sized vocabulary (3,000 words, untrained decoder: every caption runs to 34 words): the reference
 recipe's greedy captions/s (one model.predict per word, batch 1) and ours, greedy and beam-3/5 at batch 256, as
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None) -> int:
@@ -27,8 +25,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import numpy as np
-    from bench_generation import _rate, big_vocab_decoder, generation_rates
-    from bench_reference import reference_greedy_rate
+    from benchmarks.measuring import rate, big_vocab_decoder, generation_rates
+    from benchmarks.tutorial_recipe import reference_greedy_rate
 
     from captioner.search.captioning import Captioner
 
@@ -50,9 +48,9 @@ def main(argv=None) -> int:
         words = np.mean([len(t.split()) for t in greedy.best(vectors)])
         results["trained"] = {
             "model": f"{args.bundle} ({len(bundle.vocab)} tokens, greedy captions of {words:.1f} words on average)",
-            "greedy_b256": round(_rate(lambda: greedy.best(vectors), len(vectors)), 1),
-            "greedy_with_log_probs_b256": round(_rate(lambda: greedy(vectors), len(vectors)), 1),
-            "beam5_b256": round(_rate(lambda: beam.best(vectors), len(vectors)), 1)}
+            "greedy_b256": round(rate(lambda: greedy.best(vectors), len(vectors)), 1),
+            "greedy_with_log_probs_b256": round(rate(lambda: greedy(vectors), len(vectors)), 1),
+            "beam5_b256": round(rate(lambda: beam.best(vectors), len(vectors)), 1)}
         print(json.dumps(results["trained"], indent=2))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

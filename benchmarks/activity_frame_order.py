@@ -1,7 +1,7 @@
 """Benchmark of the activity classifier on drawn moving-shape clips: does the order of frames matter?
 
 Usage:
-    python scripts/bench_activity.py [--workdir DIR] [--clips N] [--frames N] [--seed S] [--json OUT]
+    python -m benchmarks activity_frame_order [--workdir DIR] [--clips N] [--frames N] [--seed S] [--json OUT]
 
 On one drawn 4-class set in the UCF101 layout (left/right/up/down; MP4 + GIF; trainlist01/testlist01 80/20 per
 class; random encoder), with default settings plus --frames, it trains:
@@ -10,7 +10,7 @@ class; random encoder), with default settings plus --frames, it trains:
   middle    the LSTM on one frame, the middle one of the sampled frames
   shuffled  the LSTM on the frames in a random order (train and test)
 and prints test top-1 accuracy and training s/epoch. Chance is 25%: the set is drawn so that neither one frame
-nor the mean of the frames tells the directions apart. The README's numbers come from seed 1 (the demo and the
+nor the mean of the frames tells the directions apart. The docs' numbers come from seed 1 (the demo and the
 tests use seed 0).
 """
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 
-from bench_clips import derived_cache  # scripts/bench_clips.py: a cache with each clip's frames shuffled / one frame
+from benchmarks.measuring import derived_cache, machine
 
 
 def main(argv=None) -> int:
@@ -43,14 +42,13 @@ def main(argv=None) -> int:
     from captioner.training.train import TrainSettings
     from captioner.training.train_classifier import train_classifier
 
-    keras = import_keras()
+    import_keras()  # before any timing: the backend's import is not measured
     root = os.path.join(args.workdir, "clips")
     if not os.path.exists(os.path.join(root, "testlist01.txt")):
         write_activity_set(root, num_clips=args.clips, seed=args.seed)
     labels = load_labels(root)
     base_cache = os.path.join(args.workdir, "cache-lstm")
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, keras {keras.__version__} "
-                          f"({keras.config.backend()})",
+    results = {"machine": machine(),
                "dataset": f"{len(labels.clips)} drawn clips in {len(labels.classes)} classes, seed {args.seed}, "
                           f"{args.frames} frames; {labels.split_source}", "variants": {}}
     for name in ("lstm", "mean", "middle", "shuffled"):

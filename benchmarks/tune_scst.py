@@ -1,9 +1,9 @@
 """What self-critical training (SCST) gains from each setting, on the tuning scenes' validation split.
 
 Usage:
-    python scripts/tune_scst.py [--workdir tune-scst] [--count 3000] [--weights random] [--only NAME ...]
+    python -m benchmarks tune_scst [--workdir tune-scst] [--count 3000] [--weights random] [--only NAME ...]
 
-Draws the harder drawn scenes to tune on (seed 0, the "plain" wording; the README's reported numbers come from
+Draws the harder drawn scenes to tune on (seed 0, the "plain" wording; the docs' reported numbers come from
 seed 1, "other"), extracts them once (the full VGG16 with random weights by default: 4,096-d, ~5 images/s on 2
 cores), trains the default cross-entropy model, then fine-tunes it once per row with `objective="cider"` and
 the row's settings, and scores the validation split (never the test split) greedy and beam 3. Prints a markdown
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.measuring import machine
+
 
 # (row name, folder, train() keyword arguments); empty: the defaults. The rows with Adam 5e-5 were run when
 # that was the default (the learning rate is now 2e-4), so they name it.
@@ -36,7 +36,6 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="random", help="encoder weights (default: random, the full VGG16)")
     parser.add_argument("--only", nargs="*", help="row names to run (default: all)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, REPO)
     import json
 
     import captioner
@@ -68,7 +67,7 @@ def main(argv=None) -> int:
               flush=True)
 
     print(f"{args.count} drawn scenes (seed 0, plain wording), validation split; encoder --weights {args.weights}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", flush=True)
+          f"{machine()}", flush=True)
     print("| SCST setting | epochs (best) | greedy BLEU-4 | greedy CIDEr-D | beam 3 BLEU-4 | beam 3 CIDEr-D | "
           "objects right (beam 3) | s/epoch |\n" + "| --- " * 8 + "|", flush=True)
     row("(the cross-entropy model)", xe)

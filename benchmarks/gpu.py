@@ -1,7 +1,7 @@
 """GPU benchmark: extraction and generation under the active Keras backend (no TensorFlow needed).
 
 Usage (on the GPU machine):
-    KERAS_BACKEND=jax python scripts/bench_gpu.py [--photos DIR] [--bundle MODEL_DIR] [--images N] [--json OUT]
+    KERAS_BACKEND=jax python -m benchmarks gpu [--photos DIR] [--bundle MODEL_DIR] [--images N] [--json OUT]
 
 Prints images/s of extraction beside a bare VGG16 loop (random encoder) for each way of decoding (CPU threads,
 CPU processes, the GPU through nvImageCodec when installed) and precision (fp32, bf16); the wall time of the
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None) -> int:
@@ -29,8 +27,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import numpy as np
-    from bench_extract import measure
-    from bench_generation import big_vocab_decoder, generation_rates
+    from benchmarks.measuring import extraction_rates
+    from benchmarks.measuring import big_vocab_decoder, generation_rates
 
     from captioner.base.backend import import_keras
 
@@ -45,7 +43,7 @@ def main(argv=None) -> int:
         results["gpu_decoding"] = "unavailable: nvImageCodec not installed or no GPU"
     for decode, precision, processes in ways:
         name = f"extract_{decode}{'_processes' if processes else ''}_{precision}"
-        results[name] = measure(args.photos, args.images, args.batch_size, decode=decode, precision=precision,
+        results[name] = extraction_rates(args.photos, args.images, args.batch_size, decode=decode, precision=precision,
                                 processes=processes)
         print(name, json.dumps(results[name]), flush=True)
     if args.photos:

@@ -1,7 +1,7 @@
-"""Benchmark: this project against the classic tutorial recipe (scripts/reference_recipe.py), in one run.
+"""Benchmark: this project against the classic tutorial recipe (benchmarks/tutorial_recipe.py), in one run.
 
 Usage:
-    python scripts/benchmark.py [--workdir DIR] [--images N] [--epochs E] [--captions FILE --images-dir DIR]
+    python -m benchmarks against_tutorial [--workdir DIR] [--images N] [--epochs E] [--captions FILE --images-dir DIR]
                                 [--skip-memory] [--skip-extract] [--json OUT]
 
 On the same cached features (the synthetic set by default, random encoder) it measures side by side:
@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.measuring import machine
+
 
 
 def main(argv=None) -> int:
@@ -40,9 +40,8 @@ def main(argv=None) -> int:
 
     from captioner.base.backend import import_keras
 
-    keras = import_keras()
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
-                          f"keras {keras.__version__} ({keras.config.backend()})"}
+    import_keras()  # before any timing: the backend's import is not measured
+    results = {"machine": machine()}
     data = prepare_data(args)
     results["dataset"] = data["name"]
     results.update(bench_training(data, args))
@@ -51,9 +50,9 @@ def main(argv=None) -> int:
     if not args.skip_memory:
         results.update(bench_memory(args.workdir))
     if not args.skip_extract:
-        from bench_extract import measure
+        from benchmarks.measuring import extraction_rates
 
-        results["extract"] = measure(None, 64, 32)
+        results["extract"] = extraction_rates(None, 64, 32)
     out = args.json or os.path.join(args.workdir, "benchmark.json")
     with open(out, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
@@ -85,7 +84,7 @@ def prepare_data(args) -> dict:
 
 
 def bench_training(data, args) -> dict:
-    from bench_reference import reference_training
+    from benchmarks.tutorial_recipe import reference_training
 
     from captioner.evaluation.scoring import evaluate
     from captioner.models.bundle import load_bundle
@@ -106,8 +105,8 @@ def bench_training(data, args) -> dict:
 
 
 def bench_generation(data) -> dict:
-    from bench_generation import generation_rates
-    from bench_reference import reference_greedy_rate
+    from benchmarks.measuring import generation_rates
+    from benchmarks.tutorial_recipe import reference_greedy_rate
 
     from captioner.models.bundle import load_bundle
 
@@ -121,8 +120,8 @@ def bench_generation(data) -> dict:
 
 def bench_big_vocab() -> dict:
     """Flickr8k-sized vocabulary (~3,000 words, 34-word captions), untrained weights: speed only."""
-    from bench_generation import big_vocab_decoder, generation_rates
-    from bench_reference import reference_greedy_rate
+    from benchmarks.measuring import big_vocab_decoder, generation_rates
+    from benchmarks.tutorial_recipe import reference_greedy_rate
 
     decoder, vocab, features = big_vocab_decoder()
     project = generation_rates(decoder, vocab, features)
@@ -133,18 +132,51 @@ def bench_big_vocab() -> dict:
 def bench_memory(workdir: str) -> dict:
     """Peak RSS of one training epoch on random Flickr8k-like caches of 2k, 4k and 8k images (child processes)."""
     rows = {}
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_memory.py")
+    script = "benchmarks.training_memory"
     for n in (2000, 4000, 8000):
-        done = subprocess.run([sys.executable, script, os.path.join(workdir, f"memory-{n}"), str(n)],
+        done = subprocess.run([sys.executable, "-m", script, os.path.join(workdir, f"memory-{n}"), str(n)],
                               capture_output=True, text=True, check=True)
         rows[str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
     return {"memory": rows}
 
 
-def table(r: dict) -> str:
-    from bench_tables import render
+def _ratio(a, b) -> str:
+    return f"{a / b:,.1f}x" if a and b else "-"
 
-    return render(r)
+
+def table(r: dict) -> str:
+    from benchmarks.tutorial_recipe import reference_in_memory_gb
+
+    lines = [f"Machine: {r['machine']}. Dataset: {r['dataset']}.", "",
+             "| measure | project | reference recipe | project / reference |", "| --- | --- | --- | --- |"]
+    p, q = r["project_same_epochs"], r["reference_same_epochs"]
+    lines.append(f"| training seconds per epoch | {p['seconds_per_epoch']} | {q['seconds_per_epoch']} | "
+                 f"{_ratio(q['seconds_per_epoch'], p['seconds_per_epoch'])} faster |")
+    for label in ("same_epochs", "early_stop"):
+        p, q = r[f"project_{label}"], r[f"reference_{label}"]
+        what = f"after {p['epochs']} epochs" if label == "same_epochs" else \
+            f"at early stopping ({p['epochs']} vs {q['epochs']} epochs)"
+        lines.append(f"| test BLEU-4 (greedy) {what} | {p['test_bleu_greedy']['bleu4']:.4f} | "
+                     f"{q['test_bleu_greedy']['bleu4']:.4f} | {_ratio(p['test_bleu_greedy']['bleu4'], q['test_bleu_greedy']['bleu4'])} |")
+    for key, title in (("generation", "trained on this dataset"),
+                       ("generation_flickr8k_vocab", "Flickr8k-sized vocabulary (3,000 words, 34-word captions, untrained)")):
+        if key not in r:
+            continue
+        g = r[key]
+        ref = r.get("reference_trained_greedy_b1") if key == "generation" else g["reference_greedy_b1"]
+        for name, rate in g["project"].items():
+            lines.append(f"| {name.replace('_b', ' captions/s, batch ')} ({title}) | {rate:,.1f} | "
+                         f"{ref} (greedy, batch 1) | {_ratio(rate, ref)} |")
+    for n, m in r.get("memory", {}).items():
+        lines.append(f"| peak memory, 1 training epoch, {int(n):,} images x 5 captions | {m['peak_rss_mb']:,.0f} MB "
+                     f"(cache file {m['cache_mb']:,.0f} MB) | {reference_in_memory_gb(m['captions']):,.1f} GB "
+                     f"(in-memory expansion, computed) | - |")
+    if "extract" in r:
+        e = r["extract"]
+        lines.append(f"| extraction images/s ({e['images']} images, batch {e['batch_size']}) | "
+                     f"{e['extract_images_per_s']} | {e['bare_forward_images_per_s']} (bare VGG16 loop) | "
+                     f"{e['ratio']:.2f}x |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark of the clip models on drawn moving-shape clips: does the order of frames matter?
 
 Usage:
-    python scripts/bench_clips.py [--workdir DIR] [--clips N] [--frames N] [--seed S] [--wording plain|other]
+    python -m benchmarks clip_frame_order [--workdir DIR] [--clips N] [--frames N] [--seed S] [--wording plain|other]
                                   [--json OUT]
 
 On one drawn set (MSVD layout, MP4 + GIF, 70/10/20 split, random encoder) it trains, with default settings:
@@ -13,7 +13,7 @@ and prints BLEU-1..4, "direction right %" and "colour right %" on the test split
 Chance for the direction is 25% (four directions, the set is drawn so that neither one frame nor the mean of
 the frames tells them apart). It also prints extraction frames/s for clips beside images/s for still images,
 pure clip decoding frames/s, and captions/s of the clip model.
-The README's numbers come from `--seed 1 --wording other` (not the set the demo and tests use).
+The docs' numbers come from `--seed 1 --wording other` (not the set the demo and tests use).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
+
+from benchmarks.measuring import machine
 
 
 def main(argv=None) -> int:
@@ -43,14 +44,13 @@ def main(argv=None) -> int:
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic_clips import write_synthetic_clips
 
-    keras = import_keras()
+    import_keras()  # before any timing: the backend's import is not measured
     data_dir = os.path.join(args.workdir, "data")
     caption_file = os.path.join(data_dir, "captions.csv")
     if not os.path.exists(caption_file):
         write_synthetic_clips(data_dir, num_clips=args.clips, seed=args.seed, wording=args.wording)
     captions = load_captions(caption_file)
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, keras {keras.__version__} "
-                          f"({keras.config.backend()})",
+    results = {"machine": machine(),
                "dataset": f"{len(captions.captions)} drawn clips, seed {args.seed}, wording {args.wording!r}, "
                           f"{args.frames} frames", "speed": measure_speed(args.workdir, data_dir, args.frames)}
     base_cache = os.path.join(args.workdir, "cache-lstm")
@@ -96,29 +96,6 @@ def measure_speed(workdir: str, data_dir: str, frames: int) -> dict:
             "frames_per_clip": frames}
 
 
-def derived_cache(source: str, target: str, keys: list[str], frames: int, how: str, seed: int = 0) -> None:
-    """A copy of `source` with each clip's frames shuffled, or reduced to the middle frame."""
-    from captioner.features.cache import FeatureCache
-    from captioner.features.clip_features import clip_keys
-
-    if os.path.exists(os.path.join(target, "cache.json")):
-        return
-    rng = np.random.default_rng(seed)
-    with FeatureCache.open(source) as src, FeatureCache.open(target, src.fingerprint, str(src.dtype),
-                                                               writable=True) as dst:
-        out_keys, rows = [], []
-        for key in keys:
-            stored = clip_keys(src, key, frames)
-            vectors = src.get(stored)
-            if how == "shuffled":
-                vectors = vectors[rng.permutation(len(vectors))]
-            else:  # middle
-                vectors = vectors[len(vectors) // 2:len(vectors) // 2 + 1]
-            out_keys += stored[:len(vectors)]
-            rows.append(vectors)
-        dst.append(out_keys, np.concatenate(rows))
-
-
 def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> dict:
     from captioner.datasets.synthetic_clips import colour_correct, direction_correct
     from captioner.evaluation.scoring import evaluate
@@ -131,6 +108,8 @@ def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> di
     cache = base_cache
     if name in ("middle", "shuffled"):
         cache = os.path.join(args.workdir, f"cache-{name}")
+        from benchmarks.measuring import derived_cache
+
         derived_cache(base_cache, cache, sorted(captions.captions), args.frames, name)
     if not os.path.exists(os.path.join(model_dir, "config.json")):
         train(captions, clips_dir, cache, model_dir, fingerprint("random"), "random",
@@ -156,8 +135,7 @@ def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> di
 
 def clip_caption_rates(bundle, cache_dir: str, keys: list[str]) -> dict:
     """Captions/s of the clip model from cached frames (greedy at batch 1 and 256, beam 3 at 256)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_generation import generation_rates
+    from benchmarks.measuring import generation_rates
 
     from captioner.features.cache import FeatureCache
     from captioner.features.clip_features import cached_inputs

@@ -1,7 +1,7 @@
 """Cold start of `caption --model M one.jpg`: the wall time of the whole command, and where it goes.
 
 Usage:
-    python scripts/bench_cold_start.py --model MODEL IMAGE [--runs 3] [--beam-size 3]
+    python -m benchmarks cold_start --model MODEL IMAGE [--runs 3] [--beam-size 3]
 
 Prints the best wall time of `python -m captioner caption` over --runs fresh processes, then one in-process
 breakdown by phase (imports, bundle, encoder build, decode, encode, search build + first call).

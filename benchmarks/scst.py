@@ -1,7 +1,7 @@
 """Cross-entropy training against self-critical fine-tuning (SCST) on a drawn image or clip set, side by side.
 
 Usage:
-    python scripts/bench_scst.py [--workdir bench-scst] [--set scenes|clips|shapes] [--count N] [--seed 1]
+    python -m benchmarks scst [--workdir bench-scst] [--set scenes|clips|shapes] [--count N] [--seed 1]
                                  [--wording other] [--weights random-tiny] [--no-meteor]
 
 Draws the set (`scenes`, the default: the harder drawn scenes, 70/10/20 split, so 5,000 images give 1,000 test
@@ -22,10 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.measuring import machine
+
 METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider")
 METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D")
 
@@ -62,7 +62,6 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="random-tiny", help="encoder weights (default: random-tiny)")
     parser.add_argument("--no-meteor", action="store_true", help="leave METEOR out (Java)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, REPO)
     import numpy as np
 
     import captioner
@@ -124,7 +123,7 @@ def main(argv=None) -> int:
               "words", *columns, "epochs", "training s"]
     print(f"{count} drawn {args.set} (seed {args.seed}, {args.wording} wording), "
           f"test split {len(per_item['xe', 1])}; "
-          f"encoder --weights {args.weights}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+          f"encoder --weights {args.weights}; {machine()}")
     print("| " + " | ".join(header) + " |\n" + "| --- " * len(header) + "|")
     print("\n".join(rows))
     return 0

@@ -1,6 +1,7 @@
 """Load and faults on `captioner serve`, on loopback, with an asyncio httpx client; bounded in requests and time.
 
-    python scripts/bench_serve.py [--work DIR] [--weights random|random-tiny] [--photos N]
+Usage:
+    python -m benchmarks serving [--work DIR] [--weights random|random-tiny] [--photos N]
 
 1. A caption model is trained once (2 epochs) on the real Flickr8k photos of ../shared/data/flickr8k_sample with a
    random encoder (`--weights`, default the full random VGG16); it is only there to be served.
@@ -24,7 +25,6 @@ import asyncio
 import json
 import os
 import pathlib
-import platform
 import random
 import signal
 import socket
@@ -34,6 +34,8 @@ import time
 
 import httpx
 import numpy as np
+
+from benchmarks.measuring import machine
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "data" / "flickr8k_sample"
@@ -210,7 +212,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     model_dir = train_model(work, args.weights)
     photos = photo_folder(work, args.photos)
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "weights": args.weights,
+    result = {"machine": machine(), "weights": args.weights,
               "photos": len(photos), "search": "beam 3"}
     result["in_process"] = in_process(model_dir, photos, work)
     result["load"] = {}

@@ -1,7 +1,7 @@
 """Benchmark: extraction on the local engine and on a local Ray with 1 and 2 encoder workers.
 
 Usage:
-    python scripts/bench_ray.py --photos ../shared/data/flickr8k_sample/Images [--images 120] [--batch-size 16]
+    python -m benchmarks ray_extraction --photos ../shared/data/flickr8k_sample/Images [--images 120] [--batch-size 16]
 
 The same photos go through each engine's batches (decode + VGG16 fc2, random weights; nothing is written).
 Prints, per engine: start-up (until the first batch is back: Ray, the actors' Keras import and VGG16 build),

@@ -1,7 +1,7 @@
 """How fast the CIDEr-D reward scores sampled captions, beside pycocoevalcap's scorer on the same captions.
 
 Usage:
-    python scripts/bench_reward.py [--captions Flickr8k.token.txt] [--images 1000] [--samples 5]
+    python -m benchmarks cider_reward [--captions Flickr8k.token.txt] [--images 1000] [--samples 5]
 
 References: the train split of the caption file (default: ../shared/data's Flickr8k text, 6,000 images x 5
 captions), PTB-tokenised. Samples: for each of the first --images images, --samples captions of other images
@@ -28,7 +28,6 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=1000, help="images whose samples are scored (default: 1000)")
     parser.add_argument("--samples", type=int, default=5, help="sampled captions per image (default: 5)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, REPO)
     from pycocoevalcap.cider.cider_scorer import CiderScorer
 
     from captioner.datasets import load_captions

@@ -1,8 +1,9 @@
-"""The two forms of the CNN LSTM side by side on drawn clips: frozen VGG16 features against a small CNN trained
-end to end inside TimeDistributed (`--frame-encoder cnn`).
+"""Frozen VGG16 features against a small CNN trained end to end (`--frame-encoder cnn`), on drawn clips.
+
+The two forms of the CNN LSTM side by side: the small CNN is trained inside TimeDistributed with the LSTM.
 
 Usage:
-    python scripts/bench_frame_cnn.py [--workdir bench-frame-cnn] [--part activity|captions|both]
+    python -m benchmarks frame_cnn [--workdir bench-frame-cnn] [--part activity|captions|both]
                                       [--set tune|report|both] [--weights random]
 
 activity: the drawn activity set (UCF101 layout, 240 clips, 4 motions), seed 0 to tune on and seed 1 to report;
@@ -21,10 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from benchmarks.measuring import machine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETS = {"tune": (0, "plain"), "report": (1, "other")}
@@ -54,7 +56,6 @@ def _data(work: str, part: str, which: str) -> dict:
 
 def run_one(spec: dict) -> dict:
     """In its own process: fill the cache (timed), train with defaults, evaluate on the test split."""
-    sys.path.insert(0, REPO)
     import captioner
     from captioner.features.encoder import fingerprint
     from captioner.features.features_for import prepared_cache
@@ -113,7 +114,7 @@ def run_one(spec: dict) -> dict:
 def _in_process_of_its_own(spec: dict) -> dict:
     """run_one in a child process; adds its peak RSS (from wait4, this child's own)."""
     out = os.path.join(spec["base"], f"{spec['variant']}.result.json")
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--one", json.dumps(spec), "--result", out])
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.frame_cnn", "--one", json.dumps(spec), "--result", out], cwd=REPO)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{spec['variant']} on {spec['base']} failed (status {status})")
@@ -157,7 +158,6 @@ def main(argv=None) -> int:
         with open(args.result, "w", encoding="utf-8") as f:
             json.dump(result, f)
         return 0
-    sys.path.insert(0, REPO)
     parts = ("activity", "captions") if args.part == "both" else (args.part,)
     sets = ("tune", "report") if args.set == "both" else (args.set,)
     for part in parts:
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
             ["set", "model", "direction right", "colour right", "BLEU-4", "CIDEr-D"]
         head += ["parameters", "epochs (best)", "s/epoch", "cache fill frames/s", "cache MB", "peak RSS MB"]
         print(f"\n{part}: drawn clips, --frames {FRAMES}, default train; VGG16 --weights {args.weights}; "
-              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+              f"{machine()}")
         print("| " + " | ".join(head) + " |\n" + "| --- " * len(head) + "|\n" + "\n".join(rows))
     return 0
 

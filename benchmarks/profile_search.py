@@ -1,7 +1,7 @@
 """Where a compiled search step's time goes: XLA's per-operation times for one batch (TensorFlow backend).
 
 Usage:
-    python scripts/profile_search.py [--beam-size 5] [--batch 256] [--top 25]
+    python -m benchmarks profile_search [--beam-size 5] [--batch 256] [--top 25]
 
 Runs the search on the Flickr8k-sized untrained decoder (3,000 words, 34-word captions) once to compile, once
 under TensorFlow's profiler, and prints the operations that took longest (summed over the loop's steps), e.g.
@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 # TensorFlow's runtime frames around the compiled call (each spans the whole batch), not operations.
@@ -33,7 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
-    from bench_generation import big_vocab_decoder
+    from benchmarks.measuring import big_vocab_decoder
 
     from captioner.base.backend import import_keras
     from captioner.search.captioning import Captioner

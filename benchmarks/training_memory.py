@@ -1,11 +1,12 @@
-"""Child process of scripts/benchmark.py: peak memory of one training epoch on a random Flickr8k-like cache.
+"""Peak memory of one training epoch on a random Flickr8k-like cache (run by against_tutorial).
 
-Usage: python scripts/bench_memory.py WORKDIR N_IMAGES   (prints one JSON line)
+Usage: python -m benchmarks training_memory WORKDIR N_IMAGES   (prints one JSON line)
 N images x 5 random captions (8-20 words from a 3,000-word Zipf vocabulary), random float16 features.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -24,7 +25,11 @@ def peak_rss_kb() -> int:
 
 
 def main(argv=None) -> int:
-    workdir, n = (argv or sys.argv[1:])[0], int((argv or sys.argv[1:])[1])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workdir", help="where the random cache and captions go")
+    parser.add_argument("images", type=int, help="how many images (x 5 captions)")
+    args = parser.parse_args(argv)
+    workdir, n = args.workdir, args.images
     from captioner.datasets import load_captions
     from captioner.features.cache import FeatureCache
     from captioner.features.encoder import fingerprint

@@ -1,11 +1,11 @@
 """What cross-entropy training gains from each setting, on the tuning set's validation split.
 
 Usage:
-    python scripts/tune_xe.py [--workdir tune-xe] [--set scenes|clips] [--count N] [--weights random-tiny]
+    python -m benchmarks tune_xe [--workdir tune-xe] [--set scenes|clips] [--count N] [--weights random-tiny]
                               [--only NAME ...]
 
 Draws the harder drawn scene set (3,000 images) or motion clip set (1,000 clips, trained with --frames 8) to
-tune on (seed 0, the "plain" wording; the README's reported numbers come from seed 1, "other"), extracts it
+tune on (seed 0, the "plain" wording; the docs' reported numbers come from seed 1, "other"), extracts it
 once, then trains one model per row, each changing one setting from the defaults, and scores the validation
 split (never the test split) greedy and beam 3. The default model is then searched with other beam sizes and
 length penalties. Prints markdown tables; models stay in --workdir, so a rerun only scores.
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.measuring import machine
+
 
 # (row name, train() keyword arguments changed from the defaults)
 SETTINGS = (
@@ -46,7 +46,6 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="random-tiny", help="encoder weights (default: random-tiny)")
     parser.add_argument("--only", nargs="*", help="row names to run (default: all)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, REPO)
     import json
 
     import captioner
@@ -72,7 +71,7 @@ def main(argv=None) -> int:
         return report, " | ".join(f"{shares[c][0] / max(shares[c][1], 1):.1%}" for c in checked)
 
     print(f"{count} drawn {args.set} (seed 0, plain wording), validation split; encoder --weights {args.weights}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", flush=True)
+          f"{machine()}", flush=True)
     right = " | ".join(f"{c} right" for c in checked)
     print("| setting | epochs (best) | val loss | greedy BLEU-4 | greedy CIDEr-D | beam 3 BLEU-4 | beam 3 CIDEr-D | "
           f"{right} (beam 3) | s/epoch |\n" + "| --- " * (8 + len(checked)) + "|", flush=True)

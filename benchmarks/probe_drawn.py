@@ -1,7 +1,7 @@
 """What a linear probe reads from encoder features of a drawn set: is the information there at all?
 
 Usage:
-    python scripts/probe_drawn.py --data DIR --cache DIR [--weights random-tiny] [--frames 8]
+    python -m benchmarks probe_drawn --data DIR --cache DIR [--weights random-tiny] [--frames 8]
 
 DIR is a set written by `captioner.datasets.drawn_scenes.write_drawn_scenes` or
 `captioner.datasets.drawn_motion.write_drawn_motion` (its truth.json and splits); the cache is filled as needed
@@ -21,7 +21,6 @@ import json
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def ridge_probe(train_x, train_y, dev_x, dev_y, test_x, test_y):
@@ -75,10 +74,7 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="random-tiny")
     parser.add_argument("--frames", type=int, default=8, help="frames per clip, for a motion clip set (default: 8)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, REPO)
     import collections
-
-    import numpy as np
 
     from captioner.features.clip_features import cached_rows, gather_rows
     from captioner.features.encoder import fingerprint

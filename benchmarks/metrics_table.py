@@ -1,13 +1,13 @@
-"""The README's results table: every metric (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D), greedy and beam 3.
+"""The results table (docs/results.md): every metric (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D), greedy and beam 3.
 
 Usage:
-    python scripts/bench_metrics.py [--workdir DIR] [--images N] [--json OUT]
+    python -m benchmarks metrics_table [--workdir DIR] [--images N] [--json OUT]
 
 Two data sets, both with the random encoder (this machine cannot download ImageNet weights), default settings:
   drawn     a held-out drawn-shapes set: seed 1, the "other" caption wording (the demo and the tests use seed 0
             and the "plain" wording; no setting was tuned on this one), 80/10/10 split
   flickr8k  the 300 real Flickr8k photos in ../shared/data/flickr8k_sample (train 200, val 50, test 50), with
-            --min-count 2, as in the README
+            --min-count 2, as in the docs' results
 For each it trains, evaluates the test split greedy and beam 3 (through the `evaluate` command's own code),
 writes an HTML report of the beam-3 run into the work folder, and prints one markdown table.
 """
@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
+
+from benchmarks.measuring import machine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(os.path.dirname(REPO), "shared", "data", "flickr8k_sample")
@@ -35,13 +36,12 @@ def main(argv=None) -> int:
     from captioner.base.backend import import_keras
     from captioner.datasets.synthetic import write_synthetic
 
-    keras = import_keras()
+    import_keras()  # before any timing: the backend's import is not measured
     drawn_dir = os.path.join(args.workdir, "drawn")
     token_file = os.path.join(drawn_dir, "captions.token.txt")
     if not os.path.exists(token_file):
         write_synthetic(drawn_dir, num_images=args.images, seed=1, wording="other")
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, keras {keras.__version__} "
-                          f"({keras.config.backend()})", "runs": {}}
+    results = {"machine": machine(), "runs": {}}
     results["runs"]["drawn"] = run(args.workdir, "drawn", token_file, os.path.join(drawn_dir, "Images"), 1, truth=
                                    os.path.join(drawn_dir, "truth.json"))
     if os.path.isdir(SAMPLE):
