@@ -1,5 +1,5 @@
 """captioner: CNN-LSTM captioning on Keras 3 — a frozen VGG16's fc2 vectors, an LSTM decoder, greedy or beam
-search; for images, video clips and activity classes (see README.md, "Python API").
+search; for images, video clips and activity classes (see docs/python-api.md).
 
     import captioner
     model = captioner.load("runs/f8k-model")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv (once), installs requirements.txt into it and the checkout as an editable package. Safe to run again.
 # Optional extras by name: `bash scripts/setup.sh ray` also installs Ray Data (for --engine ray), `serve` the
-# HTTP server's packages (for `captioner serve`), `ray-serve` Ray Serve (for `serve --engine ray`).
+# HTTP server's packages (for `captioner serve`), `ray-serve` Ray Serve (for `serve --engine ray`), `docs` the
+# documentation site's (MkDocs, Material, mkdocstrings: `.venv/bin/mkdocs build --strict` / `serve`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -15,7 +16,9 @@ for extra in "$@"; do
     serve) .venv/bin/python -m pip install -q --disable-pip-version-check "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" "httpx>=0.27" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # `captioner serve --engine ray`: Ray Serve (pyproject.toml's [ray-serve] extra)
     ray-serve) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[serve]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
-    *) echo "setup.sh: unknown extra '$extra' (known: ray, serve, ray-serve)" >&2; exit 2 ;;
+    # the docs site (pyproject.toml's [docs] extra)
+    docs) .venv/bin/python -m pip install -q --disable-pip-version-check "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.26" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    *) echo "setup.sh: unknown extra '$extra' (known: ray, serve, ray-serve, docs)" >&2; exit 2 ;;
   esac
 done
 # The checkout itself, editable (pyproject.toml): the `captioner` command, and `import captioner` / `import vocab`

@@ -11,7 +11,9 @@
 # for the Ray engine and report page tests (the whole suite only). Tests run in one process per core (at most 4;
 # pytest-xdist); the whole suite hands out a test file at a time, so a file's fixtures (a Ray cluster, a trained
 # clip model) are made once, the quick tier a test at a time (it has no such fixtures; 76 s against 87 s).
-# Before the tests, import-linter checks the package's layers (pyproject.toml). Arguments go to every pytest run (`-n 0` runs the tests in one process, e.g. for --pdb).
+# Before the tests, import-linter checks the package's layers (pyproject.toml) and `mkdocs build --strict` builds the
+# docs site (a broken link, anchor or API reference fails it; the [docs] extra is installed for both tiers).
+# Arguments go to every pytest run (`-n 0` runs the tests in one process, e.g. for --pdb).
 # A test whose prerequisite is missing (../shared/data, Java, Chromium, a Ray head, an extra) skips, and each run
 # ends with the skipped tests by reason; with CI set (CI=true, as .ci/run sets it) such a test fails instead.
 set -euo pipefail
@@ -22,10 +24,10 @@ if [ "${1:-}" = "--quick" ]; then
   shift
 fi
 if [ "$quick" = 1 ]; then
-  bash scripts/setup.sh serve
+  bash scripts/setup.sh serve docs
   dist=load
 else
-  bash scripts/setup.sh ray serve ray-serve
+  bash scripts/setup.sh ray serve ray-serve docs
   # Without a browser the browser tests skip (a person's run) or fail naming it (CI: tests/conftest.py).
   bash scripts/install_browser.sh || echo "note: the browser tests will skip (in CI: fail)" >&2
   dist=loadfile
@@ -42,7 +44,17 @@ else
   summary+=("== import layers: BROKEN (above)")
   status=1
 fi
-rm -f "$layers"
+# The docs site (mkdocs.yml): strict, so a broken link, a missing anchor or an unresolved API reference fails it.
+docs=$(mktemp)
+site=$(mktemp -d)
+if NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$site" >"$docs" 2>&1; then
+  summary+=("== docs site: built")
+else
+  cat "$docs"
+  summary+=("== docs site: BROKEN (above)")
+  status=1
+fi
+rm -rf "$layers" "$docs" "$site"
 run_pass() {  # run_pass BACKEND [PYTEST ARGS]: one pytest run, its seconds and exit status remembered
   local backend=$1 start=$SECONDS code=0
   shift

@@ -1,5 +1,5 @@
 """The clip models' own CNN (`--frame-encoder cnn`): TimeDistributed layers trained with the LSTM, frames cached
-once as uint8 pixels (crash-safe, resumable), the README's Keras example. Bundles: test_frame_cnn_bundles.py."""
+once as uint8 pixels (crash-safe, resumable), the docs' Keras example. Bundles: test_frame_cnn_bundles.py."""
 
 import sys
 
@@ -131,17 +131,18 @@ def test_pixel_cache_survives_a_kill_mid_decode_and_resumes_without_duplicates(t
         assert np.array_equal(rows, _frames_as_rows(str(tmp_path / "clips" / key)))
 
 
-def test_the_readme_keras_example_is_the_cnn_the_models_build(capsys):
+def test_the_docs_keras_example_is_the_cnn_the_models_build(capsys):
     import pathlib
     import re
 
     from captioner.models.frame_cnn import FrameCnn, frame_cnn
 
-    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text(encoding="utf-8")
     section = text[text.index("\n## Clips with a CNN of their own"):]
-    block = re.findall(r"```python\n(.*?)```", section[:section.index("\n## ", 1)], flags=re.S)[0]
+    end = section.find("\n## ", 1)
+    block = re.findall(r"```python\n(.*?)```", section[:end if end > 0 else None], flags=re.S)[0]
     scope: dict = {}
-    exec(compile(block, "README.md (the frame CNN)", "exec"), scope)
+    exec(compile(block, "docs/training.md (the frame CNN)", "exec"), scope)
     readme = scope["frame_cnn"]
     ours = frame_cnn(FrameCnn())
     ours.build((None, scope["frames"], 64, 64, 3))

@@ -1,4 +1,4 @@
-"""The README's layout table is the package tree: every stage folder has a row naming each of its modules, and
+"""The layout table of docs/development.md is the package tree: every stage folder has a row naming each of its modules, and
 every module a row names exists there."""
 
 import pathlib
@@ -12,8 +12,8 @@ NAMED_ONLY_AS_A_FOLDER = {"datasets", "commands"}
 
 
 @pytest.mark.backend_independent
-def test_the_readme_layout_table_matches_the_package_tree():
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_layout_table_matches_the_package_tree():
+    text = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
     table = text[text.index("\n## Layout\n"):]
     rows = dict(re.findall(r"^\| `captioner/(\w+)/` \| (.*) \|$", table, flags=re.M))
     stages = {p.name for p in (REPO / "captioner").iterdir() if (p / "__init__.py").exists()}
@@ -25,5 +25,5 @@ def test_the_readme_layout_table_matches_the_package_tree():
             continue
         named = set(re.findall(r"`(\w+\.py)`", rows[stage]))
         present = {p.name for p in folder.glob("*.py")} - {"__init__.py"}
-        assert named == present, f"captioner/{stage}/: README names {sorted(named - present)} that are not there, " \
+        assert named == present, f"captioner/{stage}/: docs/development.md names {sorted(named - present)} that are not there, " \
                                  f"and not {sorted(present - named)}"

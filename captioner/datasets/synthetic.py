@@ -105,7 +105,7 @@ def write_synthetic(directory: str, num_images: int = 300, seed: int = 0, side: 
     """Write Images/, captions.token.txt, synthetic.{train,dev,test}Images.txt and truth.json.
 
     Returns the path of the caption file. The same seed always gives the same bytes. Two wordings: "plain" (the
-    demo and the tests) and "other" (other caption templates, for numbers reported in the README).
+    demo and the tests) and "other" (other caption templates, for numbers reported in the docs).
     """
     if wording not in ("plain", "other"):
         raise ValueError(f"unknown wording {wording!r} (plain or other)")
