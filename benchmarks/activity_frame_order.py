@@ -16,24 +16,16 @@ tests use seed 0).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
-from benchmarks.measuring import derived_cache, machine
+from benchmarks.measuring import (derived_cache, drawn_once, machine, parse_then_import_backend, save_results,
+                                  workdir_parser)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default="bench-activity", help="data, caches and models (default: bench-activity)")
-    parser.add_argument("--clips", type=int, default=240, help="drawn clips (default: 240)")
-    parser.add_argument("--frames", type=int, default=8, help="frames per clip (default: 8)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the drawn set (default: 1)")
-    parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_activity.json)")
-    args = parser.parse_args(argv)
+    args = parse_then_import_backend(workdir_parser(__doc__, "bench-activity", "bench_activity.json", clips=True), argv)
 
-    from captioner.base.backend import import_keras
     from captioner.datasets.synthetic_activity import write_activity_set
     from captioner.datasets.ucf101 import load_labels
     from captioner.evaluation.classification import evaluate_classifier
@@ -42,10 +34,8 @@ def main(argv=None) -> int:
     from captioner.training.train import TrainSettings
     from captioner.training.train_classifier import train_classifier
 
-    import_keras()  # before any timing: the backend's import is not measured
     root = os.path.join(args.workdir, "clips")
-    if not os.path.exists(os.path.join(root, "testlist01.txt")):
-        write_activity_set(root, num_clips=args.clips, seed=args.seed)
+    drawn_once(root, "testlist01.txt", lambda d: write_activity_set(d, num_clips=args.clips, seed=args.seed))
     labels = load_labels(root)
     base_cache = os.path.join(args.workdir, "cache-lstm")
     results = {"machine": machine(),
@@ -67,16 +57,12 @@ def main(argv=None) -> int:
                                      "seconds_per_epoch": bundle.training["seconds_per_epoch"],
                                      "per_class": {c: v["accuracy"] for c, v in report.per_class.items()}}
         print(f"{name}: {results['variants'][name]}", file=sys.stderr, flush=True)
-    out = args.json or os.path.join(args.workdir, "bench_activity.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    lines = ["| frame encoder | test top-1 | epochs | s/epoch |", "| --- | --- | --- | --- |"]
+    lines = [results["dataset"], "", "| frame encoder | test top-1 | epochs | s/epoch |", "| --- | --- | --- | --- |"]
     names = {"lstm": "lstm", "mean": "mean-pool", "middle": "one middle frame", "shuffled": "lstm, shuffled frames"}
     for name, r in results["variants"].items():
         lines.append(f"| {names[name]} | {r['top1']:.1%} ({r['test_clips']} clips) | {r['epochs']} | "
                      f"{r['seconds_per_epoch']} |")
-    print(results["dataset"])
-    print("\n".join(lines))
+    save_results(results, args, "bench_activity.json", "\n".join(lines))
     return 0
 
 

@@ -13,7 +13,6 @@ Prints a markdown table with project / reference ratios and writes the numbers a
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -21,13 +20,12 @@ import sys
 
 import numpy as np
 
-from benchmarks.measuring import machine
+from benchmarks.measuring import machine, parse_then_import_backend, save_results, workdir_parser
 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default="bench-run", help="data, caches and models (default: bench-run)")
+    parser = workdir_parser(__doc__, "bench-run", "benchmark.json")
     parser.add_argument("--images", type=int, default=500, help="synthetic images (default: 500)")
     parser.add_argument("--captions", help="caption file of another dataset (default: the synthetic set)")
     parser.add_argument("--images-dir", help="image root of --captions")
@@ -35,12 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=30, help="cap for training to early stopping (default: 30)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the 2k/4k/8k memory runs")
     parser.add_argument("--skip-extract", action="store_true", help="skip the extraction benchmark")
-    parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/benchmark.json)")
-    args = parser.parse_args(argv)
-
-    from captioner.base.backend import import_keras
-
-    import_keras()  # before any timing: the backend's import is not measured
+    args = parse_then_import_backend(parser, argv)
     results = {"machine": machine()}
     data = prepare_data(args)
     results["dataset"] = data["name"]
@@ -53,11 +46,7 @@ def main(argv=None) -> int:
         from benchmarks.measuring import extraction_rates
 
         results["extract"] = extraction_rates(None, 64, 32)
-    out = args.json or os.path.join(args.workdir, "benchmark.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    print(table(results))
-    print(f"\n(numbers in {out})")
+    save_results(results, args, "benchmark.json", table(results))
     return 0
 
 

@@ -18,7 +18,6 @@ The docs' numbers come from `--seed 1 --wording other` (not the set the demo and
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -26,30 +25,21 @@ import time
 
 import numpy as np
 
-from benchmarks.measuring import machine
+from benchmarks.measuring import drawn_once, machine, parse_then_import_backend, save_results, workdir_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default="bench-clips", help="data, caches and models (default: bench-clips)")
-    parser.add_argument("--clips", type=int, default=240, help="drawn clips (default: 240)")
-    parser.add_argument("--frames", type=int, default=8, help="frames per clip (default: 8)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the drawn set (default: 1)")
+    parser = workdir_parser(__doc__, "bench-clips", "bench_clips.json", clips=True)
     parser.add_argument("--wording", default="other", choices=["plain", "other"], help="caption wording (default: other)")
     parser.add_argument("--epochs", type=int, default=60, help="most epochs per model (default: 60)")
-    parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_clips.json)")
-    args = parser.parse_args(argv)
+    args = parse_then_import_backend(parser, argv)
 
-    from captioner.base.backend import import_keras
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic_clips import write_synthetic_clips
 
-    import_keras()  # before any timing: the backend's import is not measured
     data_dir = os.path.join(args.workdir, "data")
-    caption_file = os.path.join(data_dir, "captions.csv")
-    if not os.path.exists(caption_file):
-        write_synthetic_clips(data_dir, num_clips=args.clips, seed=args.seed, wording=args.wording)
-    captions = load_captions(caption_file)
+    captions = load_captions(drawn_once(data_dir, "captions.csv", lambda d: write_synthetic_clips(
+        d, num_clips=args.clips, seed=args.seed, wording=args.wording)))
     results = {"machine": machine(),
                "dataset": f"{len(captions.captions)} drawn clips, seed {args.seed}, wording {args.wording!r}, "
                           f"{args.frames} frames", "speed": measure_speed(args.workdir, data_dir, args.frames)}
@@ -59,10 +49,7 @@ def main(argv=None) -> int:
         variants[name] = run_variant(name, captions, data_dir, base_cache, args)
         print(f"{name}: {variants[name]}", file=sys.stderr, flush=True)
     results["variants"] = variants
-    out = args.json or os.path.join(args.workdir, "bench_clips.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    print(table(results))
+    save_results(results, args, "bench_clips.json", table(results))
     return 0
 
 

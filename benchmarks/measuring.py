@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -49,6 +51,47 @@ def provenance(argv: list[str]) -> str:
     """The `rows from:` line: the command, the commit, the date and the machine of this run."""
     command = " ".join(["python -m benchmarks", *argv])
     return f"rows from: `{command}`; commit {commit()}; {datetime.date.today().isoformat()}; {machine()}"
+
+def workdir_parser(doc: str, workdir: str, results_name: str, clips: bool = False) -> argparse.ArgumentParser:
+    """The options the drawn-set benchmarks share: --workdir (data, caches, models; reused by a rerun) and --json
+    (default WORKDIR/results_name); with `clips`, also --clips, --frames and --seed of a drawn clip set."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default=workdir, help=f"data, caches and models (default: {workdir})")
+    parser.add_argument("--json", default=None, help=f"where to write the numbers (default: WORKDIR/{results_name})")
+    if clips:
+        parser.add_argument("--clips", type=int, default=240, help="drawn clips (default: 240)")
+        parser.add_argument("--frames", type=int, default=8, help="frames per clip (default: 8)")
+        parser.add_argument("--seed", type=int, default=1, help="seed of the drawn set (default: 1)")
+    return parser
+
+
+def parse_then_import_backend(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse the options, then import Keras' backend before anything is timed (its import is never measured)."""
+    args = parser.parse_args(argv)
+    from captioner.base.backend import import_keras
+
+    import_keras()
+    return args
+
+
+def drawn_once(folder: str, marker: str, write) -> str:
+    """A drawn set in `folder`, written by `write(folder)` only when `marker` (a file it writes) is not there yet,
+    so that a rerun reuses the set, its caches and models. Returns the marker's path."""
+    path = os.path.join(folder, marker)
+    if not os.path.exists(path):
+        write(folder)
+    return path
+
+
+def save_results(results: dict, args: argparse.Namespace, results_name: str, table: str) -> str:
+    """Write the numbers as JSON (--json, or WORKDIR/results_name), print the table and where the numbers are."""
+    out = args.json or os.path.join(args.workdir, results_name)
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    print(table)
+    print(f"\n(numbers in {out})")
+    return out
+
 
 def rate(fn, n: int, repeat: int = 3) -> float:
     """n items / the best of `repeat` timed calls of fn, after one call to compile and warm up."""

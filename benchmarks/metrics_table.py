@@ -14,33 +14,27 @@ writes an HTML report of the beam-3 run into the work folder, and prints one mar
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 
-from benchmarks.measuring import machine
+from benchmarks.measuring import drawn_once, machine, parse_then_import_backend, save_results, workdir_parser
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(os.path.dirname(REPO), "shared", "data", "flickr8k_sample")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default="bench-metrics", help="data, caches, models, reports (default: bench-metrics)")
+    parser = workdir_parser(__doc__, "bench-metrics", "bench_metrics.json")
     parser.add_argument("--images", type=int, default=1000, help="drawn images (default: 1000)")
-    parser.add_argument("--json", default=None, help="where to write the numbers (default: WORKDIR/bench_metrics.json)")
-    args = parser.parse_args(argv)
+    args = parse_then_import_backend(parser, argv)
 
-    from captioner.base.backend import import_keras
     from captioner.datasets.synthetic import write_synthetic
 
-    import_keras()  # before any timing: the backend's import is not measured
     drawn_dir = os.path.join(args.workdir, "drawn")
-    token_file = os.path.join(drawn_dir, "captions.token.txt")
-    if not os.path.exists(token_file):
-        write_synthetic(drawn_dir, num_images=args.images, seed=1, wording="other")
+    token_file = drawn_once(drawn_dir, "captions.token.txt", lambda d: write_synthetic(
+        d, num_images=args.images, seed=1, wording="other"))
     results = {"machine": machine(), "runs": {}}
     results["runs"]["drawn"] = run(args.workdir, "drawn", token_file, os.path.join(drawn_dir, "Images"), 1, truth=
                                    os.path.join(drawn_dir, "truth.json"))
@@ -49,11 +43,7 @@ def main(argv=None) -> int:
                                           os.path.join(SAMPLE, "Images"), 2)
     else:
         print(f"note: {SAMPLE} is not here; the Flickr8k rows are left out", file=sys.stderr)
-    out = args.json or os.path.join(args.workdir, "bench_metrics.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    print(table(results))
-    print(f"wrote {out}")
+    save_results(results, args, "bench_metrics.json", table(results))
     return 0
 
 
