@@ -1,0 +1,99 @@
+"""A bundle on one split of a caption file (captioner/evaluation/scoring.py): which images are scored, against which
+references, how each caption lines up with its image, what the report prints and writes. The search is replaced
+by fixed captions and the cache by fixed features (both have their own tests), so the wiring is checked alone;
+the scores are checked against the metrics' own function on the same pairs."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from captioner.base.errors import UsageError
+from captioner.datasets import load_captions
+from captioner.evaluation import scoring
+from captioner.evaluation.metrics import score_captions
+from captioner.evaluation.scoring import check_kind, evaluate
+
+pytestmark = pytest.mark.backend_independent  # no network runs: captions are given
+
+REFERENCES = {"000000000042.jpg": ["a dog runs on the grass", "a brown dog running"],
+              "b.jpg": ["two cats sit on a sofa", "cats on a couch", "two cats resting"],
+              "c.jpg": ["a man rides a bike"], "t.jpg": ["a training image"]}
+SPLITS = {"000000000042.jpg": "test", "b.jpg": "test", "c.jpg": "test", "t.jpg": "train"}
+CAPTIONS = {"000000000042.jpg": "a dog runs on grass", "b.jpg": "two cats on a sofa"}  # c.jpg could not be read
+
+
+@pytest.fixture
+def report(tmp_path, monkeypatch):
+    lines = [f"{image}#{i}\t{text}" for image, texts in REFERENCES.items() for i, text in enumerate(texts)]
+    (tmp_path / "captions.token.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "split.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in SPLITS.items()), encoding="utf-8")
+    captions = load_captions(str(tmp_path / "captions.token.txt"))
+    asked = []
+
+    def split_features(cache_dir, encoder, keys, root, weights, show_progress, frames, source, what):
+        asked.append((keys, frames, what))
+        readable = [k for k in keys if k in CAPTIONS]
+        return readable, np.array([[i] for i, _ in enumerate(readable)], np.float32), len(keys) - len(readable)
+
+    class FixedSearch:
+        def best(self, features):
+            keys = sorted(CAPTIONS)
+            return [CAPTIONS[keys[int(row[0])]] for row in features]
+
+    monkeypatch.setattr(scoring, "split_features", split_features)
+    bundle = SimpleNamespace(frames=0, directory="runs/m", encoder={"weights": "random"}, training={"epochs": 2},
+                             feature_dtype="float16")
+    result = evaluate(bundle, captions, "test", str(tmp_path / "Images"), "CACHE", beam_size=3, meteor=False,
+                      show_progress=False, captioner=FixedSearch())
+    return SimpleNamespace(result=result, asked=asked, captions=captions, bundle=bundle, root=tmp_path)
+
+
+def test_only_the_split_is_scored_and_an_unreadable_image_is_counted_not_scored(report):
+    assert report.asked == [(["000000000042.jpg", "b.jpg", "c.jpg"], 0, "images")]
+    assert report.result.images == 2 and report.result.skipped == 1
+    assert report.result.references == 5  # 2 + 3: the readable images' references
+    assert report.result.split == "test" and report.result.beam_size == 3 and report.result.model == "runs/m"
+
+
+def test_each_caption_is_scored_against_its_own_images_references(report):
+    keys = ["000000000042.jpg", "b.jpg"]
+    expected = score_captions([REFERENCES[k] for k in keys], [CAPTIONS[k] for k in keys], meteor=False)
+    assert report.result.metrics == expected.corpus
+    for item, key, each in zip(report.result.items, keys, expected.per_item):
+        assert item["image"] == key and item["caption"] == CAPTIONS[key]
+        assert item["references"] == REFERENCES[key]
+        assert item["file"] == str(report.root / "Images" / key)
+        assert {name: item[name] for name in each} == {name: round(v, 4) for name, v in each.items()}
+
+
+def test_the_report_prints_its_table_line_and_coco_results(report):
+    table = report.result.table().splitlines()
+    assert table[0] == "images 2, references 5, split test, search beam 3, encoder weights RANDOM (not ImageNet)"
+    assert f"| BLEU-4 | {report.result.metrics['bleu4']:.4f} |" in table
+    assert not any(line.startswith("| METEOR") for line in table)  # meteor=False: not computed, not printed
+    assert report.result.line().startswith(f"BLEU-1 {report.result.metrics['bleu1']:.4f}  BLEU-2 ")
+    assert report.result.captions() == [("000000000042.jpg", CAPTIONS["000000000042.jpg"]), ("b.jpg", CAPTIONS["b.jpg"])]
+    assert report.result.coco_results() == [{"image_id": 42, "caption": CAPTIONS["000000000042.jpg"]},
+                                            {"image_id": "b.jpg", "caption": CAPTIONS["b.jpg"]}]
+    written = report.result.to_json()
+    assert written["captions"] == report.result.items and written["skipped_images"] == 1
+    assert written["encoder_weights"] == "random" and written["training"] == {"epochs": 2}
+
+
+def test_an_empty_split_is_refused_naming_the_file(report):
+    with pytest.raises(UsageError, match=r"captions.token.txt: no images in split 'val'"):
+        evaluate(report.bundle, report.captions, "val", "Images", "CACHE", show_progress=False)
+
+
+def test_a_caption_file_of_the_other_kind_is_refused_before_any_work(report, tmp_path):
+    clip_model = SimpleNamespace(frames=8, directory="runs/clips", takes="clips of 8 frames")
+    with pytest.raises(UsageError, match=r"names images; the model runs/clips describes clips of 8 frames"):
+        check_kind(clip_model, report.captions)
+    clip_file = tmp_path / "clips.csv"
+    clip_file.write_text("image,caption\nv.mp4,a dog runs\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"names video clips; the model runs/m describes images"):
+        check_kind(report.bundle, load_captions(str(clip_file)))
+    gifs = tmp_path / "gifs.csv"
+    gifs.write_text("image,caption\nmove.gif,a dog runs\n", encoding="utf-8")
+    check_kind(clip_model, load_captions(str(gifs)))  # animated GIFs fit a clip model too
