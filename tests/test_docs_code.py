@@ -60,3 +60,30 @@ def test_the_readme_is_a_front_door_whose_links_lead_into_the_repository():
     assert local, "the README links into the docs"
     assert [t for t in local if not (REPO / t).exists()] == []
     assert not re.search(r"\.\./|issue \d", text)  # no paths outside the repository, no issue numbers
+
+
+@pytest.mark.backend_independent
+def test_the_data_layouts_block_calls_the_drawn_set_writers_as_they_are(monkeypatch):
+    """The block draws 6,000 files; here each writer is replaced by a check of its call against the real signature."""
+    import inspect
+
+    from captioner.datasets import drawn_motion, drawn_scenes
+
+    calls = []
+    for module, name in ((drawn_scenes, "write_drawn_scenes"), (drawn_motion, "write_drawn_motion")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, **k: calls.append(
+            (_real.__name__, inspect.signature(_real).bind(*a, **k).arguments)))
+    (block,) = python_blocks("docs/data-layouts.md")
+    exec(compile(block, "docs/data-layouts.md", "exec"), {})
+    assert calls == [("write_drawn_scenes", {"directory": "scenes", "num_images": 5000, "seed": 1, "wording": "other"}),
+                     ("write_drawn_motion", {"directory": "motion", "num_clips": 1000, "seed": 1, "wording": "other"})]
+
+
+@pytest.mark.backend_independent
+def test_every_page_with_python_code_has_its_code_run_by_a_test():
+    run_here = {"docs/python-api.md", "README.md", "docs/data-layouts.md"}
+    run_elsewhere = {"docs/training.md"}  # tests/test_frame_cnn.py: the Keras example against the models' CNN
+    pages = {str(p.relative_to(REPO)) for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+             if python_blocks(str(p.relative_to(REPO)))}
+    assert pages == run_here | run_elsewhere
