@@ -78,14 +78,54 @@ def test_each_clip_has_its_prediction_probability_and_top5(scored):
     assert [t["label"] for t in by_clip["swim/4.mp4"]["top5"]] == ["kick", "jump", "run", "climb", "throw"]
 
 
+TABLE = """\
+clips 4 (4 frames each), classes 6, split test, encoder weights RANDOM (not ImageNet)
+| metric | score |
+| --- | --- |
+| top-1 accuracy | 0.5000 |
+| top-5 accuracy | 0.7500 |
+
+| class | clips | correct | accuracy |
+| --- | --- | --- | --- |
+| jump | 2 | 1 | 0.5000 |
+| run | 1 | 1 | 1.0000 |
+| swim | 1 | 0 | 0.0000 |
+| climb | 0 | 0 | — |
+| throw | 0 | 0 | — |
+| kick | 0 | 0 | — |
+
+confusion (rows: true class, columns: predicted)
+| | jump | run | swim | climb | throw | kick |
+| --- | --- | --- | --- | --- | --- | --- |
+| jump | 1 | 1 | 0 | 0 | 0 | 0 |
+| run | 0 | 1 | 0 | 0 | 0 | 0 |
+| swim | 0 | 0 | 0 | 0 | 0 | 1 |
+| climb | 0 | 0 | 0 | 0 | 0 | 0 |
+| throw | 0 | 0 | 0 | 0 | 0 | 0 |
+| kick | 0 | 0 | 0 | 0 | 0 | 0 |"""
+
+
 def test_the_table_prints_the_scores_classes_and_confusion(scored):
-    lines = scored.report.table().splitlines()
-    assert lines[0] == "clips 4 (4 frames each), classes 6, split test, encoder weights RANDOM (not ImageNet)"
-    assert "| top-1 accuracy | 0.5000 |" in lines and "| top-5 accuracy | 0.7500 |" in lines
-    assert "| jump | 2 | 1 | 0.5000 |" in lines and "| kick | 0 | 0 | — |" in lines
-    assert "| swim | 0 | 0 | 0 | 0 | 0 | 1 |" in lines
-    assert scored.report.to_json()["confusion"] == scored.report.confusion
-    assert scored.report.to_json()["encoder_weights"] == "random"
+    assert scored.report.table() == TABLE
+
+
+def test_the_table_names_other_weights_all_clips_and_the_top_k_of_fewer_classes(scored):
+    report = scored.report
+    few = classification.ClassReport(1.0, 1.0, ["a", "b"], {"a": {"clips": 1, "correct": 1, "accuracy": 1.0},
+                                                            "b": {"clips": 0, "correct": 0, "accuracy": None}},
+                                     [[1, 0], [0, 0]], report.predictions[:1], None, 8, {"weights": "imagenet"})
+    lines = few.table().splitlines()
+    assert lines[0] == "clips 1 (8 frames each), classes 2, split all, encoder weights imagenet"
+    assert lines[4] == "| top-2 accuracy | 1.0000 |"
+
+
+def test_the_json_holds_every_score_and_prediction(scored):
+    report = scored.report
+    assert report.to_json() == {
+        "top1": 0.5, "top5": 0.75, "classes": CLASSES, "per_class": report.per_class,
+        "confusion": report.confusion, "split": "test", "frames": 4, "encoder_weights": "random",
+        "encoder": {"weights": "random"}, "skipped_clips": 1, "training": {"feature_dtype": "float32", "epochs": 3},
+        "predictions": report.predictions}
 
 
 def test_a_model_of_other_classes_or_an_empty_split_is_refused(scored, monkeypatch):
