@@ -68,17 +68,35 @@ def test_each_caption_is_scored_against_its_own_images_references(report):
 
 
 def test_the_report_prints_its_table_line_and_coco_results(report):
-    table = report.result.table().splitlines()
-    assert table[0] == "images 2, references 5, split test, search beam 3, encoder weights RANDOM (not ImageNet)"
-    assert f"| BLEU-4 | {report.result.metrics['bleu4']:.4f} |" in table
-    assert not any(line.startswith("| METEOR") for line in table)  # meteor=False: not computed, not printed
-    assert report.result.line().startswith(f"BLEU-1 {report.result.metrics['bleu1']:.4f}  BLEU-2 ")
+    m = report.result.metrics
+    assert report.result.table() == "\n".join([
+        "images 2, references 5, split test, search beam 3, encoder weights RANDOM (not ImageNet)",
+        "| metric | score |", "| --- | --- |",
+        f"| BLEU-1 | {m['bleu1']:.4f} |", f"| BLEU-2 | {m['bleu2']:.4f} |", f"| BLEU-3 | {m['bleu3']:.4f} |",
+        f"| BLEU-4 | {m['bleu4']:.4f} |", f"| ROUGE-L | {m['rouge_l']:.4f} |", f"| CIDEr-D | {m['cider']:.4f} |",
+        "METEOR skipped: left out on request (--no-meteor)"])  # meteor=False: not computed, and said so
+    assert report.result.line() == (f"BLEU-1 {m['bleu1']:.4f}  BLEU-2 {m['bleu2']:.4f}  BLEU-3 {m['bleu3']:.4f}  "
+                                     f"BLEU-4 {m['bleu4']:.4f}  ROUGE-L {m['rouge_l']:.4f}  CIDEr-D {m['cider']:.4f}")
     assert report.result.captions() == [("000000000042.jpg", CAPTIONS["000000000042.jpg"]), ("b.jpg", CAPTIONS["b.jpg"])]
     assert report.result.coco_results() == [{"image_id": 42, "caption": CAPTIONS["000000000042.jpg"]},
                                             {"image_id": "b.jpg", "caption": CAPTIONS["b.jpg"]}]
-    written = report.result.to_json()
-    assert written["captions"] == report.result.items and written["skipped_images"] == 1
-    assert written["encoder_weights"] == "random" and written["training"] == {"epochs": 2}
+
+
+def test_the_report_names_other_weights_clips_all_images_and_why_meteor_is_missing(report):
+    clips = scoring.EvalReport({"bleu4": 0.25}, 3, 9, 1, None, {"weights": "imagenet"}, [], frames=8,
+                               meteor_skipped="no Java runtime on PATH")
+    assert clips.table().splitlines() == [
+        "clips 3 (8 frames each), references 9, split all, search greedy, encoder weights imagenet",
+        "| metric | score |", "| --- | --- |", "| BLEU-4 | 0.2500 |", "METEOR skipped: no Java runtime on PATH"]
+
+
+def test_the_json_holds_the_scores_settings_and_every_caption(report):
+    from captioner.evaluation.metrics import SPICE_NOTE
+
+    assert report.result.to_json() == {
+        **report.result.metrics, "meteor_skipped": "left out on request (--no-meteor)", "spice": SPICE_NOTE, "images": 2, "references": 5,
+        "beam_size": 3, "split": "test", "frames": 0, "encoder_weights": "random", "encoder": {"weights": "random"},
+        "model": "runs/m", "training": {"epochs": 2}, "skipped_images": 1, "captions": report.result.items}
 
 
 def test_an_empty_split_is_refused_naming_the_file(report):
