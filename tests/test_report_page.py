@@ -158,9 +158,11 @@ def test_a_report_path_that_is_not_html_is_refused_before_any_work(trained, synt
     code, _, err = run_cli("evaluate", "--model", trained / "model", "--captions", synthetic / "captions.token.txt",
                            "--images", synthetic / "Images", "--cache", trained / "cache", "--html", tmp_path / "r.txt")
     assert code == 2 and "r.txt: a report is an .html file" in err
+    (tmp_path / "taken").write_text("a file where the folder would go")
     code, _, err = run_cli("caption-folder", "--model", trained / "model", synthetic / "Images", "--out",
-                           tmp_path / "c.jsonl", "--html", tmp_path / "no" / "r.html")
-    assert code == 2 and "no such folder" in err
+                           tmp_path / "c.jsonl", "--html", tmp_path / "taken" / "r.html")
+    assert code == 2 and f"r.html: cannot make its folder {tmp_path / 'taken'} (" in err
+    assert not (tmp_path / "c.jsonl").exists()  # refused before any work
 
 
 def test_written_files_get_the_usual_permissions_not_mkstemps_0600(tmp_path):

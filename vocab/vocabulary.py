@@ -94,6 +94,9 @@ class Vocabulary:
         """Atomic: a reader sees the old file or the new one, never half of one."""
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".vocab-", suffix=".tmp", dir=directory)
+        mask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600: others could not read a shared model's vocabulary
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self.to_json(), f, ensure_ascii=False, indent=0)

@@ -16,6 +16,7 @@ def atomic_path(path: str, suffix: str = "") -> Iterator[str]:
     `suffix` keeps an extension some writers insist on (Keras wants `.weights.h5`).
     """
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(directory, exist_ok=True)  # an output's folder is made for it
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + suffix, dir=directory)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the finished file gets the usual permissions

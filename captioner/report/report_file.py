@@ -15,8 +15,10 @@ def check_html_path(path: str) -> None:
     if not path.lower().endswith((".html", ".htm")):
         raise UsageError(f"{path}: a report is an .html file")
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{path}: no such folder {folder}")
+    try:
+        os.makedirs(folder, exist_ok=True)  # a report's folder is made, as an output file's is
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot make its folder {folder} ({exc.strerror})") from None
 
 
 def write_report(path: str, data: dict) -> None:
