@@ -142,3 +142,20 @@ def test_encoder_batches_are_cut_into_powers_of_two_so_none_is_padded():
         assert slices[0][0] == 0 and slices[-1][1] == rows
         assert all(a[1] == b[0] for a, b in zip(slices, slices[1:]))
         assert all((stop - start) & (stop - start - 1) == 0 and stop - start <= 32 for start, stop in slices)
+
+
+def test_announcements_add_up_so_a_batch_waits_for_every_item_announced():
+    """Found by the mutation run: a count that replaced or subtracted instead of adding passed the tests above,
+    which submitted faster than the worker woke. Here the worker has time to run what it has, and must not."""
+    import time
+
+    run = Recorder()
+    batcher = started(run)
+    batcher.expect(2)
+    batcher.expect(1)  # three items announced by two requests
+    first = batcher.submit("k", ["a", "b"], announced=2)
+    time.sleep(0.3)  # one item is still announced: the batch must wait for it
+    second = batcher.submit("k", ["c"], announced=1)
+    assert [f.result(timeout=10) for f in first + second] == [("k", "a"), ("k", "b"), ("k", "c")]
+    assert run.batches == [("k", ["a", "b", "c"])]
+    batcher.close()

@@ -136,3 +136,9 @@ def test_an_earlier_output_that_cannot_be_read_is_refused_naming_it(tmp_path, na
 def test_the_writer_makes_the_output_folder_and_a_csv_of_no_records_is_its_header(tmp_path):
     path = written(tmp_path, "new/deeper/c.csv", records=[])
     assert io.open(path, encoding="utf-8").read().splitlines() == ["image,caption,error"]
+
+
+def test_earlier_captions_of_a_finished_run_come_from_its_output(tmp_path):
+    """Found by the mutation run: the output's own captions were only checked beside a journal that held them too."""
+    path = written(tmp_path, "c.jsonl")
+    assert earlier_captions(path) == {"a/000000397133.jpg": RECORDS[0], "café, \"quoted\".jpg": RECORDS[2]}

@@ -105,3 +105,16 @@ def test_a_clip_with_enough_captions_never_gives_one_twice_in_a_step():
     for seed in range(5):
         (_, tokens_in), _ = ClipCaptionBatches(features, rows, own, 2, captions_per_clip=4, seed=seed)[0]
         assert sorted(map(tuple, tokens_in[:4].tolist())) == sorted(map(tuple, own[0][:, :-1].tolist()))
+
+
+def test_caption_batches_take_their_order_from_seed_and_epoch():
+    """Found by the mutation run: the seed and epoch given to CaptionBatches were not checked to reach the order."""
+    features = np.arange(30, dtype=np.float32).reshape(10, 3)
+    tokens, _ = encode_captions(VOCAB, ["a dog"] * 10, max_length=2)
+    batches = CaptionBatches(features, np.arange(10), tokens, batch_size=4, seed=3, epoch=2)
+    assert np.array_equal(batches.order, ShuffledBatches(10, 4, seed=3, epoch=2).order)
+    (x, _), _ = batches[0]
+    assert x[:, 0].tolist() == (3 * batches.chosen(0)).tolist()  # row r of the cache holds 3r, 3r+1, 3r+2
+    assert CaptionBatches(features, np.arange(10), tokens, batch_size=4).order.tolist() == list(range(10))
+    first_epoch = CaptionBatches(features, np.arange(10), tokens, batch_size=4, seed=3)  # a new run: epoch 0
+    assert np.array_equal(first_epoch.order, ShuffledBatches(10, 4, seed=3, epoch=0).order)
