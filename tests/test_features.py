@@ -91,3 +91,12 @@ def test_second_writer_is_locked_out(tmp_path):
         with pytest.raises(CacheError, match="in use by another writer"):
             FeatureCache.open(d, FP, writable=True)
     FeatureCache.open(d, FP, writable=True).close()  # free again once the first one closed
+
+
+def test_an_empty_cache_exports_its_keys_as_text(tmp_path):
+    """Found by the mutation run: with no keys numpy would make the keys array float64, not text."""
+    d = str(tmp_path / "c")
+    FeatureCache.open(d, FP, writable=True).close()
+    assert FeatureCache.open(d).export(str(tmp_path / "out.npz")) == 0
+    data = np.load(tmp_path / "out.npz")
+    assert data["keys"].dtype.kind == "U" and data["keys"].shape == (0,) and data["features"].shape == (0, 4096)

@@ -90,3 +90,16 @@ def test_images_and_clips_are_told_apart(tmp_path, synthetic):
     with pytest.raises(ImageError, match="a video clip; this model describes images"):
         load_item(ImageFile("v.mp4", video))
     assert load_item(ImageFile("v.mp4", video, frames=8)).shape == (3, 224, 224, 3)
+
+
+def test_an_item_is_read_as_its_image_or_its_clips_frames_at_the_size_asked(tmp_path, synthetic):
+    """Found by the mutation run: load_item's pixels and size were only checked by shape at the default size."""
+    from captioner.inputs.images import load_image
+
+    still = str(synthetic / "Images" / "shapes_00000.jpg")
+    image = load_item(ImageFile("a.jpg", still), size=32)
+    assert image.shape == (1, 32, 32, 3) and np.array_equal(image[0], load_image(still, 32))
+    clip = write_gif(str(tmp_path / "c.gif"), frames_of(6))
+    frames = load_item(ImageFile("c.gif", clip, frames=3), size=48)
+    assert frames.shape == (3, 48, 48, 3) and np.array_equal(frames, load_clip(clip, 3, 48))
+    assert not np.array_equal(frames, load_clip(clip, 6, 48)[:3])  # 3 sampled frames, not the first 3

@@ -118,3 +118,10 @@ def test_caption_batches_take_their_order_from_seed_and_epoch():
     assert CaptionBatches(features, np.arange(10), tokens, batch_size=4).order.tolist() == list(range(10))
     first_epoch = CaptionBatches(features, np.arange(10), tokens, batch_size=4, seed=3)  # a new run: epoch 0
     assert np.array_equal(first_epoch.order, ShuffledBatches(10, 4, seed=3, epoch=0).order)
+
+
+def test_clip_batches_of_a_new_run_start_at_epoch_0():
+    own, features, rows = clip_tokens()
+    new = ClipCaptionBatches(features, rows, own, 2, 2, seed=5)
+    assert new.epoch == 0 and np.array_equal(new[0][0][1], ClipCaptionBatches(features, rows, own, 2, 2, seed=5,
+                                                                               epoch=0)[0][0][1])
