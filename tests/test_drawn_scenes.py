@@ -104,3 +104,11 @@ def test_truth_shares_count_relations_only_where_a_caption_states_one():
     shares = truth_shares("scenes", captions, truth)
     assert shares == {"objects": (2, 2), "relation": (1, 1), "place": (0, 0)}
     assert describe_shares(shares, 2) == "objects right 2/2 (100%), relation right 1 of 1 stated (100%), place: none stated"
+
+
+def test_shares_of_captions_that_state_something_are_out_of_those_that_state_it():
+    """Found by the mutation run: 1 of 1 stated read the same as a product."""
+    from captioner.evaluation.drawn_truth import describe_shares
+
+    assert describe_shares({"objects": (4, 10), "relation": (3, 4)}, 10) == \
+        "objects right 4/10 (40%), relation right 3 of 4 stated (75%)"

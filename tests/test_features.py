@@ -100,3 +100,63 @@ def test_an_empty_cache_exports_its_keys_as_text(tmp_path):
     assert FeatureCache.open(d).export(str(tmp_path / "out.npz")) == 0
     data = np.load(tmp_path / "out.npz")
     assert data["keys"].dtype.kind == "U" and data["keys"].shape == (0,) and data["features"].shape == (0, 4096)
+
+
+# What the mutation run found: FeatureCache.matrix and compact were reached only through training's happy path.
+TINY = fingerprint("random-tiny", 0)  # 64-d features keep the many-row cache below small
+
+
+def two_shard_cache(d, first, second):
+    with FeatureCache.open(d, TINY, "float32", writable=True) as cache:
+        cache.append([f"a{i:05d}.jpg" for i in range(first)], np.arange(first * 64, dtype=np.float32).reshape(first, 64))
+        cache.append([f"b{i:05d}.jpg" for i in range(second)],
+                     -np.arange(second * 64, dtype=np.float32).reshape(second, 64) - 1)
+    return FeatureCache.open(d)
+
+
+def test_matrix_gives_the_memmap_and_each_keys_row_in_the_order_asked(tmp_path):
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, TINY, "float32", writable=True) as cache:
+        cache.append(["x.jpg", "y.jpg", "z.jpg"], np.arange(3 * 64, dtype=np.float32).reshape(3, 64))
+    cache = FeatureCache.open(d)
+    memmap, rows_of = cache.matrix(["z.jpg", "x.jpg"])
+    assert rows_of.dtype == np.int64 and rows_of.tolist() == [2, 0]
+    assert np.array_equal(memmap[rows_of], cache.get(["z.jpg", "x.jpg"]))
+    one, row = cache.matrix(["y.jpg"])
+    assert row.tolist() == [1] and one[1, 0] == 64
+    empty, none = cache.matrix([])
+    assert empty.shape == (0, 64) and empty.dtype == np.float32 and none.shape == (0,) and none.dtype == np.int64
+
+
+def test_matrix_names_how_many_keys_are_missing_and_the_first(tmp_path):
+    d = str(tmp_path / "c")
+    with FeatureCache.open(d, TINY, "float32", writable=True) as cache:
+        cache.append(["x.jpg"], np.zeros((1, 64), np.float32))
+    with pytest.raises(CacheError) as error:
+        FeatureCache.open(d).matrix(["x.jpg", "gone.jpg", "lost.jpg"])
+    assert str(error.value) == f"{d}: no features for 2 image(s), e.g. 'gone.jpg'"
+
+
+def test_keys_in_two_shards_are_refused_read_only_and_compacted_when_writable(tmp_path):
+    d = str(tmp_path / "c")
+    two_shard_cache(d, 2, 3)
+    with pytest.raises(CacheError) as error:
+        FeatureCache.open(d).matrix(["a00000.jpg", "b00002.jpg"])
+    assert str(error.value) == f"{d}: cache has 2 shards; run extract to compact it"
+    with FeatureCache.open(d, writable=True) as cache:
+        memmap, rows_of = cache.matrix(["b00002.jpg", "a00001.jpg"])
+        assert len(cache._shard_paths()) == 1
+        assert memmap[rows_of][:, 0].tolist() == [-129.0, 64.0]
+
+
+def test_compacting_many_rows_keeps_every_row_and_one_shard_is_left_as_it_is(tmp_path):
+    d = str(tmp_path / "c")
+    before = two_shard_cache(d, 4090, 10)  # 4,100 rows: more than one chunk of the merge
+    expected = before.get(before.keys())
+    with FeatureCache.open(d, writable=True) as cache:
+        cache.compact()
+        assert np.array_equal(cache.get(cache.keys()), expected)
+        shards = cache._shard_paths()
+        assert len(shards) == 1
+        cache.compact()  # one shard already: nothing is rewritten
+        assert cache._shard_paths() == shards

@@ -121,6 +121,6 @@ def read_results(path: str) -> list[dict]:
                 rows = list(csv.DictReader(f))
                 return [{"image": r["image"], **({"error": r["error"]} if r.get("error") else {"caption": r["caption"]})}
                         for r in rows]
-            return [{"image": e["file_name"], **{k: e[k] for k in ("caption", "error") if k in e}} for e in json.load(f)]
+            return [{"image": e["file_name"], "caption": e["caption"]} for e in json.load(f)]  # captioned only
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the earlier results to resume ({exc})") from None
