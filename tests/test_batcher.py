@@ -159,3 +159,97 @@ def test_announcements_add_up_so_a_batch_waits_for_every_item_announced():
     assert [f.result(timeout=10) for f in first + second] == [("k", "a"), ("k", "b"), ("k", "c")]
     assert run.batches == [("k", ["a", "b", "c"])]
     batcher.close()
+
+
+# What the mutation run found: the waiting rules and the worker's bookkeeping were checked only where tests
+# happened to submit faster than the worker woke.
+
+def test_a_batch_waits_for_announced_items_at_most_max_wait_after_its_oldest_item():
+    import time
+
+    run = Recorder()
+    batcher = started(run, max_wait_s=0.3)
+    batcher.expect(2)  # the second item never comes, and is never forgotten
+    start = time.monotonic()
+    future, = batcher.submit("k", ["a"], announced=1)
+    assert future.result(timeout=10) == ("k", "a")
+    assert 0.25 <= time.monotonic() - start < 5  # it waited for company, then went alone
+    batcher.close()
+
+
+def test_a_full_batch_runs_at_once_even_while_more_items_are_announced():
+    run = Recorder()
+    batcher = started(run, max_batch=2)
+    batcher.expect(5)
+    futures = batcher.submit("k", ["a", "b"], announced=2)
+    assert [f.result(timeout=5) for f in futures] == [("k", "a"), ("k", "b")]  # not after LONG
+    batcher.forget(3)
+    batcher.close()
+
+
+def test_a_request_that_announced_nothing_leaves_the_others_announcements_counted():
+    import time
+
+    run = Recorder()
+    batcher = started(run)
+    assert batcher.submit("k", ["alone"])[0].result(timeout=10) == ("k", "alone")
+    batcher.expect(2)
+    first = batcher.submit("k", ["b"], announced=1)
+    time.sleep(0.3)
+    second = batcher.submit("k", ["c"], announced=1)
+    assert [f.result(timeout=10) for f in first + second] == [("k", "b"), ("k", "c")]
+    assert run.batches == [("k", ["alone"]), ("k", ["b", "c"])]
+    assert (batcher.stats.batches, batcher.stats.items, batcher.stats.largest) == (2, 3, 2)
+    batcher.close()
+
+
+def test_the_queue_holds_exactly_max_queue_items():
+    run = Recorder()
+    run.gate.clear()
+    batcher = started(run, max_batch=1, max_wait_s=0, max_queue=3)
+    held = batcher.submit("k", ["a"])
+    while batcher.waiting:
+        pass
+    queued = batcher.submit("k", ["b", "c", "d"])  # exactly full
+    with pytest.raises(QueueFull, match="^3 items are waiting \\(the queue holds 3\\)$"):
+        batcher.submit("k", ["e"])
+    run.gate.set()
+    assert [f.result(timeout=10) for f in held + queued] == [("k", p) for p in "abcd"]
+    batcher.close()
+    with pytest.raises(QueueFull, match="^the server is shutting down$"):
+        batcher.submit("k", ["f"])
+
+
+def test_a_failing_search_setting_does_not_keep_the_others_of_its_batch_from_their_answers():
+    run = Recorder(fail_on="bad")
+    run.gate.clear()
+    batcher = started(run, max_batch=4, max_wait_s=0)
+    warm = batcher.submit("warm", ["w"])
+    while batcher.waiting:
+        pass
+    bad = batcher.submit("beam3", ["bad"])
+    good = batcher.submit("greedy", ["g"])  # the same batch as "bad", another model call
+    run.gate.set()
+    with pytest.raises(RuntimeError, match="model failed"):
+        bad[0].result(timeout=10)
+    assert good[0].result(timeout=10) == ("greedy", "g") and warm[0].result(timeout=10) == ("warm", "w")
+    batcher.close()
+
+
+def test_a_model_that_answers_the_wrong_number_of_items_fails_them_and_the_worker_goes_on():
+    answers = iter([["only one"], ["fine"]])
+    batcher = started(lambda key, payloads: next(answers), max_batch=2, max_wait_s=0)
+    short = batcher.submit("k", ["a", "b"])
+    with pytest.raises(RuntimeError, match="^the model gave 1 results for 2 items$"):
+        short[1].result(timeout=10)
+    with pytest.raises(RuntimeError):
+        short[0].result(timeout=10)
+    assert batcher.submit("k", ["c"])[0].result(timeout=10) == "fine"  # the worker is still there
+    batcher.close()
+
+
+def test_the_worker_is_a_named_daemon_thread():
+    batcher = started(Recorder())
+    assert batcher._thread.name == "captioner-batcher"  # what a stack dump of the server shows
+    assert batcher._thread.daemon  # never keeps a process alive on its own
+    batcher.close()

@@ -101,12 +101,14 @@ class Batcher:
             for key, where in positions_by_key([item.key for item in batch]).items():
                 group = [batch[i] for i in where]
                 try:
-                    results = self._run(key, [item.payload for item in group])
+                    results = list(self._run(key, [item.payload for item in group]))
+                    if len(results) != len(group):  # a zip would leave items unanswered, or kill the worker
+                        raise RuntimeError(f"the model gave {len(results)} results for {len(group)} items")
                 except BaseException as exc:  # the requests answer with the failure; the worker goes on
                     for item in group:
                         item.future.set_exception(exc)
                     continue
-                for item, result in zip(group, results, strict=True):
+                for item, result in zip(group, results):
                     item.future.set_result(result)
 
     def _next_batch(self) -> list[_Item] | None:
