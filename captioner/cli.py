@@ -20,6 +20,9 @@ EPILOG = "exit status: 0 all went well, 1 some files were skipped (each is named
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="captioner", description="CNN-LSTM image captioning (VGG16 fc2 + LSTM).",
                                      epilog=EPILOG)
+    from captioner import __version__
+
+    parser.add_argument("--version", action="version", version=f"captioner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"captioner.commands.{name}")
@@ -31,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # a bare `captioner`: what it can do, not only "required: COMMAND"
+        print(build_parser().format_help(), end="")
+        return 2
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

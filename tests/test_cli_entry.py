@@ -1,0 +1,24 @@
+"""The `captioner` command's front: a bare `captioner` lists what it can do, `--version` says which it is."""
+
+import pytest
+
+import captioner
+from captioner.cli import COMMANDS
+
+pytestmark = pytest.mark.backend_independent  # argument parsing only
+
+
+def test_a_bare_captioner_lists_every_command_with_its_line_and_is_a_usage_error(run_cli):
+    code, out, _ = run_cli()
+    assert code == 2
+    assert out.startswith("usage: captioner [-h] [--version] COMMAND ...")
+    for name in COMMANDS:
+        assert f"    {name.replace('_', '-')} " in out or f"    {name.replace('_', '-')}\n" in out
+    assert "encode images and clips into a feature cache" in out
+
+
+def test_version_names_the_package_version(capsys):
+    from captioner.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"captioner {captioner.__version__}\n"
