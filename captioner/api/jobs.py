@@ -3,6 +3,8 @@ Each is what the command of the same name runs; the commands add only argument p
 
 from __future__ import annotations
 
+import os
+
 from captioner.api.engine_options import EngineOptions
 from captioner.inputs.filetypes import DEFAULT_FRAMES
 
@@ -101,6 +103,9 @@ def train(out: str, cache: str, captions=None, images: str | None = None, labels
 
     if (captions is None) == (labels is None):
         raise UsageError("train needs captions (with images) or labels, not both")
+    if os.path.abspath(out) == os.path.abspath(cache):
+        raise UsageError(f"{out}: --out and --cache are the same folder; a model bundle and a feature cache need "
+                         "a folder each")
     if objective not in ("xe", "cider"):
         raise UsageError(f"objective {objective!r}: xe or cider")
     if objective == "cider":

@@ -6,6 +6,7 @@ Unreadable images are named on stderr with the reason (exit status 1).
 from __future__ import annotations
 
 import json
+import os
 
 from captioner.commands.options import positive_int
 
@@ -41,6 +42,10 @@ def run(args) -> int:
 
     if args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
+    folder = next((path for path in args.images if os.path.isdir(path)), None)
+    if folder is not None:
+        raise UsageError(f"{folder}: is a folder; caption-folder captions a whole folder: captioner caption-folder "
+                         f"--model {args.model} {folder} --out captions.jsonl")
     model = load(args.model, args.weights, compile_search=len(args.images) > EAGER_UP_TO, expect="caption")
     failed = 0
     for result in model.caption_stream(args.images, args.beam_size, args.num_captions, args.length_penalty):

@@ -78,6 +78,9 @@ class FeatureCache:
                 raise CacheError(f"{directory}: cache holds {meta['dtype']} features, {dtype} was requested; "
                                  "use a new --cache directory or --dtype " + meta["dtype"])
             return cls(directory, meta, writable)
+        if os.path.exists(os.path.join(directory, "config.json")) or os.path.isdir(os.path.join(directory, "checkpoints")):
+            raise CacheError(f"{directory}: a model bundle, not a feature cache (it holds config.json or checkpoints/): "
+                             "give it as --model, and a folder of its own as --cache")
         if not writable:
             raise CacheError(f"{directory}: not a feature cache (no cache.json); create it with 'extract'")
         if fingerprint is None:

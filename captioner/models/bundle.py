@@ -89,6 +89,9 @@ def read_config(directory: str) -> dict:
     if not os.path.isdir(directory):
         raise BundleError(f"{directory}: no such model directory")
     if not os.path.exists(path):
+        if os.path.exists(os.path.join(directory, "cache.json")):
+            raise BundleError(f"{directory}: a feature cache, not a model bundle (it holds cache.json): give it as "
+                              "--cache, and the folder train wrote as --model")
         hint = " (training unfinished? run train again with --resume)" if os.path.isdir(
             os.path.join(directory, "checkpoints")) else ""
         raise BundleError(f"{directory}: not a model bundle: no {CONFIG}{hint}")
