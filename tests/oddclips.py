@@ -81,7 +81,7 @@ def write_unknown_codec(path: str) -> str:
 
 
 def make_bad_clips(root: str) -> dict[str, str]:
-    """{file name: a word the reason must contain} for clips that must be reported, never crashed on."""
+    """{file name: its one-line reason} for clips that must be reported, never crashed on."""
     os.makedirs(root, exist_ok=True)
     good = write_video(os.path.join(root, "tmp.mp4"), frames_of(12))
     with open(good, "rb") as f:
@@ -90,23 +90,23 @@ def make_bad_clips(root: str) -> dict[str, str]:
     expect = {}
     with open(os.path.join(root, "truncated.mp4"), "wb") as f:
         f.write(whole[: len(whole) // 3])
-    expect["truncated.mp4"] = "cannot decode"
+    expect["truncated.mp4"] = "cannot decode video (Invalid data found when processing input)"
     write_video(os.path.join(root, "cut.avi"), frames_of(20), codec="mpeg4")
     with open(os.path.join(root, "cut.avi"), "rb") as f:
         avi = f.read()
     chunks = [i for i in range(len(avi)) if avi.startswith(b"00dc", i)]  # one AVI chunk per video frame
     with open(os.path.join(root, "cut.avi"), "wb") as f:
         f.write(avi[: chunks[4]])  # 4 whole frames left; the header still lists 20
-    expect["cut.avi"] = "truncated video"
+    expect["cut.avi"] = "truncated video (decoded 3 of the 20 frames it lists)"
     with open(os.path.join(root, "garbage.mkv"), "wb") as f:
         f.write(b"\x1aE\xdf\xa3" + np.random.default_rng(1).bytes(4000))
-    expect["garbage.mkv"] = "cannot decode"
+    expect["garbage.mkv"] = "cannot decode video (Invalid data found when processing input)"
     open(os.path.join(root, "zero.mp4"), "wb").close()
-    expect["zero.mp4"] = "empty file"
+    expect["zero.mp4"] = "empty file (0 bytes)"
     write_audio_only(os.path.join(root, "audio.mp4"))
-    expect["audio.mp4"] = "no video stream"
+    expect["audio.mp4"] = "no video stream (audio only)"
     write_no_frames(os.path.join(root, "noframes.mkv"))
     expect["noframes.mkv"] = "no decodable video frame"
     write_unknown_codec(os.path.join(root, "codec.avi"))
-    expect["codec.avi"] = "unsupported video codec"
+    expect["codec.avi"] = "unsupported video codec (no decoder)"
     return expect

@@ -94,8 +94,8 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
             if not container.streams.video:
                 raise ImageError("no video stream (audio only)" if container.streams.audio else "no video stream")
             stream = container.streams.video[0]
-            if stream.codec_context is None:
-                raise ImageError(f"unsupported video codec (no decoder for {_codec_tag(stream)})")
+            if stream.codec_context is None:  # PyAV found no decoder for the stream's codec
+                raise ImageError("unsupported video codec (no decoder)")
             # One converter for the whole clip: a fresh one per frame (frame.to_image()) costs twice as much.
             rgb = VideoReformatter()
             for frame in container.decode(stream):
@@ -115,11 +115,6 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
         raise ImageError(_video_reason(path, exc, sampler.count)) from None
 
 
-def _codec_tag(stream) -> str:
-    tag = getattr(stream, "codec_tag", "") or ""
-    return f"codec tag {tag!r}" if tag else "its codec"
-
-
 def _video_reason(path: str, exc: Exception, decoded: int) -> str:
     if size_or_none(path) == 0:
         return "empty file (0 bytes)"
@@ -129,7 +124,7 @@ def _video_reason(path: str, exc: Exception, decoded: int) -> str:
         return "unsupported video codec (no decoder)"
     if isinstance(exc, av.error.EOFError) and decoded == 0:
         return "no decodable video frame"
-    text = getattr(exc, "strerror", None) or str(exc).splitlines()[0] or type(exc).__name__
+    text = getattr(exc, "strerror", None) or next(iter(str(exc).splitlines()), "") or type(exc).__name__
     where = f" after {decoded} frames" if decoded else ""
     return f"cannot decode video ({text}{where})"
 
