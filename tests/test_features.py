@@ -160,3 +160,20 @@ def test_compacting_many_rows_keeps_every_row_and_one_shard_is_left_as_it_is(tmp
         assert len(shards) == 1
         cache.compact()  # one shard already: nothing is rewritten
         assert cache._shard_paths() == shards
+
+
+def test_a_different_encoder_is_named_field_by_field_with_fields_only_one_side_has():
+    from captioner.features.cache import fingerprint_difference
+
+    have, want = {"a": 1, "b": 2, "only_cache": 5}, {"a": 1, "b": 3, "c": 4}
+    assert fingerprint_difference(have, want) == \
+        "b: cache has 2, requested 3; c: cache has None, requested 4; only_cache: cache has 5, requested None"
+
+
+def test_a_read_only_cache_gives_its_fingerprint_and_closes_without_a_lock(tmp_path):
+    d = str(tmp_path / "c")
+    FeatureCache.open(d, FP, writable=True).close()
+    cache = FeatureCache.open(d)
+    assert cache.fingerprint == FP
+    cache.close()
+    cache.close()  # twice: nothing held, nothing to release

@@ -142,3 +142,13 @@ def test_earlier_captions_of_a_finished_run_come_from_its_output(tmp_path):
     """Found by the mutation run: the output's own captions were only checked beside a journal that held them too."""
     path = written(tmp_path, "c.jsonl")
     assert earlier_captions(path) == {"a/000000397133.jpg": RECORDS[0], "café, \"quoted\".jpg": RECORDS[2]}
+
+
+def test_a_bad_line_inside_a_journal_is_left_out_and_the_lines_after_it_kept(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps(RECORDS[0]) + "\n{garbled\n" + json.dumps(RECORDS[1]) + "\n", encoding="utf-8")
+    assert list(read_journal(str(journal))) == [RECORDS[0], RECORDS[1]]
+
+
+def test_coco_results_keep_non_ascii_text_as_it_is(tmp_path):
+    assert "café" in open(written(tmp_path, "c.json"), encoding="utf-8").read()
