@@ -5,11 +5,15 @@
 # documentation site's (MkDocs, Material, mkdocstrings: `.venv/bin/mkdocs build --strict` / `serve`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+say() { echo "setup: $*" >&2; }
 if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $(python3 --version)"
   python3 -m venv .venv
 fi
+say "installing requirements.txt into .venv (TensorFlow, Keras, JAX for the tests, ...: about 1 GB the first time, then quick)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 for extra in "$@"; do
+  say "installing the $extra extra"
   case "$extra" in
     ray) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[data]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # pyproject.toml's [serve] extra, and httpx (the serving tests' and bench_serve.py's HTTP client)
@@ -25,4 +29,6 @@ done
 # from any folder. Its dependencies are requirements.txt's, installed above.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 rm -f "$site/captioner-checkout.pth"  # what setup.sh wrote before there was packaging metadata
+say "installing this checkout as the editable captioner package"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+say "done: .venv/bin/captioner --help"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import re
 import time
 
 import pytest
@@ -76,7 +77,8 @@ def test_one_log_line_per_request_without_content(model, photos, caplog):
             client.post("/v1/captions?beam_size=1", files=upload(*photos[:2]),
                         headers={"Authorization": f"Bearer {KEY}"})
             client.get("/v1/model")
-    lines = [r.getMessage() for r in caplog.records if r.name == "captioner.serve"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "captioner.serve"
+             and not r.getMessage().startswith("ready in ")]  # the warm-up's line may land meanwhile
     assert len(lines) == 2
     assert lines[0].startswith("POST /v1/captions 200 items=2 ") and lines[0].endswith(" ms")
     assert lines[1].startswith("GET /v1/model 401 items=0 ")
@@ -165,3 +167,19 @@ def test_the_page_captions_a_picked_photo_in_a_browser(model, photos):
             assert console_errors(driver) == []
         finally:
             driver.quit()
+
+
+@pytest.mark.backend_independent
+def test_the_server_logs_one_line_when_it_is_ready_with_the_seconds_it_took(model, caplog):
+    from fastapi.testclient import TestClient
+
+    with caplog.at_level("INFO", logger="captioner.serve"):
+        with TestClient(create_app(model, ServeSettings(max_batch=4))) as client:
+            deadline = time.monotonic() + 60
+            while client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    ready = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ready in ")]
+    assert len(ready) == 1
+    assert re.fullmatch(r"ready in \d+\.\d s: encoder built, the default search compiled for batches of 1 to 4",
+                        ready[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from captioner.api.classifier_model import ClassifierModel
 from captioner.serving.batcher import Batcher
@@ -27,6 +28,7 @@ class LocalModel:
         self.max_queue = settings.max_queue  # the app refuses early what the batcher could not take
         self.ready = threading.Event()
         self.not_ready = "loading the model"
+        self.started = time.monotonic()
 
     def start(self) -> None:
         threading.Thread(target=self._warm_up, name="captioner-warm-up", daemon=True).start()
@@ -71,4 +73,6 @@ class LocalModel:
             LOG.error("warm-up failed: %s", exc)
         else:
             self.ready.set()
+            LOG.info("ready in %.1f s: encoder built, the default search compiled for batches of 1 to %d",
+                     time.monotonic() - self.started, self.settings.max_batch)
         self.batcher.start()  # even so: each request then gets its answer (the failure), not a timeout
