@@ -37,3 +37,13 @@ def test_caption_of_a_folder_points_at_caption_folder(synthetic, run_cli):
     assert code == 2 and out == ""
     assert err.strip() == (f"error: {synthetic / 'Images'}: is a folder; caption-folder captions a whole folder: "
                            f"captioner caption-folder --model runs/m {synthetic / 'Images'} --out captions.jsonl")
+
+
+def test_a_wrong_images_folder_stops_at_once_with_one_line_and_leaves_no_cache(synthetic, run_cli, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    code, _, err = run_cli("train", "--captions", synthetic / "captions.token.txt", "--images", tmp_path / "elsewhere",
+                           "--cache", tmp_path / "cache", "--out", tmp_path / "model", "--weights", "random-tiny")
+    assert code == 2
+    assert err.strip() == (f"error: {tmp_path / 'elsewhere'}: none of the first 18 images the caption file names is "
+                           "there (such as 'shapes_00000.jpg'); check --images")
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "model").exists()

@@ -83,6 +83,23 @@ def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weig
     return [it.key for it in items if is_cached(cache, it)], failed
 
 
+def check_files_are_there(keys: list[str], images_root: str, frames: int = 0, sample: int = 50) -> None:
+    """Stop at once when none of the first `sample` files a caption file names is under `images_root`: a wrong
+    --images, which would otherwise name every file as missing, one line each, and then fail."""
+    resolve = resolve_clip if frames else resolve_image
+    first = keys[:sample]
+    for key in first:
+        try:
+            if os.path.exists(resolve(images_root, key)):
+                return
+        except DatasetError:
+            continue
+    if first:
+        noun = "clips" if frames else "images"
+        raise UsageError(f"{images_root}: none of the first {len(first)} {noun} the caption file names is there "
+                         f"(such as {first[0]!r}); check --images")
+
+
 def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_root: str, weights: str | None = None,
                    show_progress: bool = True, frames: int = 0) -> tuple[FeatureCache, list[str], list[tuple[str, str]]]:
     """A read-only cache holding features for `keys` (images, or clips of `frames` frames), one shard.
@@ -95,6 +112,8 @@ def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_ro
         if cache.shard_count <= 1 and all(is_cached(cache, ImageFile(k, k, frames)) for k in keys):
             return cache, list(keys), []
         cache.close()
+    else:
+        check_files_are_there(keys, images_root, frames)  # before a new cache folder is made
     with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
         good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress, frames=frames)
     return FeatureCache.open(cache_dir, fingerprint), good, failed
