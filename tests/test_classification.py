@@ -152,3 +152,45 @@ def test_classify_gives_the_most_likely_label_and_with_top_k_the_k_best(labeller
     assert two == {"label": "run", "probability": 0.4,
                    "top": [{"label": "run", "probability": 0.4}, {"label": "jump", "probability": 0.3}]}
     assert labeller_of(50).top_k == len(CLASSES)  # more than the classes: all of them
+
+
+def test_evaluate_classifier_passes_the_bundle_and_split_to_the_cache_counts_repeats_and_rounds_to_4(monkeypatch,
+                                                                                                     tmp_path):
+    """Found by the mutation run: the cache's arguments, a confusion cell above 1 and the rounding were unchecked."""
+    probabilities = {"jump/1.mp4": [0.123456, 0.0, 0.0, 0.0, 0.0, 0.0], "jump/2.mp4": [0.9, 0.1, 0, 0, 0, 0]}
+    labels = LabelSet(str(tmp_path), list(CLASSES), {k: "jump" for k in probabilities},
+                      {k: "test" for k in probabilities}, "lists")
+    model = object()
+    bundle = ClassifierBundle("m", model, list(CLASSES), SimpleNamespace(frames=2), {"weights": "random"},
+                              {"feature_dtype": "float32"})
+    asked, seen_models = [], []
+
+    def split_features(*args):
+        asked.append(args)
+        return sorted(probabilities), np.array([probabilities[k] for k in sorted(probabilities)], np.float32), 0
+
+    def fake_probabilities(given, features):
+        seen_models.append(given)
+        return np.asarray(features)
+
+    monkeypatch.setattr(classification, "split_features", split_features)
+    monkeypatch.setattr(classification, "probabilities", fake_probabilities)
+    report = evaluate_classifier(bundle, labels, "test", "CACHE", "w.h5")
+    assert asked == [("CACHE", {"weights": "random"}, sorted(probabilities), str(tmp_path), "w.h5", True, 2,
+                      str(tmp_path), "clips")]
+    assert seen_models == [model]
+    assert report.confusion[0][0] == 2 and report.per_class["jump"] == {"clips": 2, "correct": 2, "accuracy": 1.0}
+    first = report.items[0]
+    assert first["probability"] == 0.1235 and first["top5"][0] == {"label": "jump", "probability": 0.1235}
+    assert report.training == {"feature_dtype": "float32"}
+
+
+def test_features_are_read_as_the_model_was_trained_on_them(monkeypatch):
+    """A model trained on float16 features sees float16-rounded values."""
+    seen = []
+    monkeypatch.setattr(classification, "probabilities", lambda model, features: seen.append(features) or features)
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), {"weights": "random"},
+                              {"feature_dtype": "float16"})
+    Labeller(bundle, 1).top(np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]], np.float64))
+    assert seen[0].dtype == np.float32
+    assert seen[0][0, 0] == np.float32(np.float16(0.1)) != np.float32(0.1)

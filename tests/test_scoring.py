@@ -115,3 +115,59 @@ def test_a_caption_file_of_the_other_kind_is_refused_before_any_work(report, tmp
     gifs = tmp_path / "gifs.csv"
     gifs.write_text("image,caption\nmove.gif,a dog runs\n", encoding="utf-8")
     check_kind(clip_model, load_captions(str(gifs)))  # animated GIFs fit a clip model too
+
+
+def test_evaluate_passes_the_bundle_split_and_settings_to_the_cache_and_the_search(report, monkeypatch, tmp_path):
+    """Found by the mutation run: with the search and cache replaced, what evaluate hands them was unchecked."""
+    made, features_asked, scored = [], [], []
+
+    class Search:
+        def __init__(self, *args, **kwargs):
+            made.append((args, kwargs))
+
+        def best(self, features):
+            return ["a dog runs on grass" for _ in features]
+
+    def split_features(*args):
+        features_asked.append(args)
+        return ["000000000042.jpg"], np.zeros((1, 1), np.float32), 0
+
+    def score_captions(references, hypotheses, meteor):
+        scored.append(meteor)
+        return score_captions_real(references, hypotheses, meteor=False)
+
+    score_captions_real = scoring.score_captions
+    monkeypatch.setattr(scoring, "Captioner", Search)
+    monkeypatch.setattr(scoring, "split_features", split_features)
+    monkeypatch.setattr(scoring, "score_captions", score_captions)
+    clip_bundle = SimpleNamespace(frames=0, directory="runs/m", encoder={"weights": "random", "seed": 3},
+                                  training={}, feature_dtype="float16", decoder="DECODER", vocab="VOCAB")
+    evaluate(clip_bundle, report.captions, "test", "ROOT", "CACHE")  # every default
+    assert features_asked == [("CACHE", {"weights": "random", "seed": 3}, ["000000000042.jpg", "b.jpg", "c.jpg"],
+                               "ROOT", None, True, 0, report.captions.source, "images")]
+    assert made == [(("DECODER", "VOCAB"), {"beam_size": 1, "length_penalty": 0.0, "feature_dtype": "float16"})]
+    assert scored == [True]  # METEOR unless told otherwise
+    evaluate(clip_bundle, report.captions, "test", "ROOT", "CACHE", beam_size=5, weights="w.h5", show_progress=False,
+             length_penalty=0.5, meteor=False)
+    assert features_asked[1][4:6] == ("w.h5", False) and made[1][1]["beam_size"] == 5
+    assert made[1][1]["length_penalty"] == 0.5 and scored[1] is False
+
+
+def test_a_clip_models_report_names_clips_and_their_files(report, monkeypatch, tmp_path):
+    clips = tmp_path / "clips.csv"
+    clips.write_text("image,caption\nv.mp4,a dog runs\nw.mp4,a cat sits\n", encoding="utf-8")
+    (tmp_path / "split.tsv").write_text("v.mp4\ttest\nw.mp4\ttrain\n", encoding="utf-8")
+    asked = []
+
+    def split_features(cache_dir, encoder, keys, root, weights, show_progress, frames, source, what):
+        asked.append((frames, what))
+        return keys, np.zeros((len(keys), 1), np.float32), 0
+
+    monkeypatch.setattr(scoring, "split_features", split_features)
+    search = SimpleNamespace(best=lambda features: ["a dog runs"] * len(features))
+    model = SimpleNamespace(frames=8, directory="runs/c", encoder={"weights": "random"}, training={},
+                            feature_dtype="float16", takes="clips of 8 frames")
+    result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
+                      captioner=search)
+    assert asked == [(8, "clips")] and result.frames == 8
+    assert result.items[0]["file"] == str(tmp_path / "Clips" / "v.mp4")
