@@ -196,3 +196,41 @@ def test_the_reasons_of_a_missing_decoder_and_of_no_frame_at_all():
     with pytest.raises(ImageError) as caught:
         FrameSampler(4).frames()  # a stream that decoded to nothing without an error
     assert str(caught.value) == "no decodable video frame"
+
+
+def test_a_long_clip_is_thinned_by_doubling_the_stride_each_time_the_buffer_overflows():
+    from captioner.inputs.frames import buffer_size
+
+    assert (buffer_size(4), buffer_size(8), buffer_size(16)) == (32, 32, 64)  # max(32, 4n)
+    sampler = FrameSampler(4, capacity=8)
+    for i in range(40):
+        sampler.add(lambda i=i: np.full((1, 1, 3), i, np.uint8))
+    assert sorted(sampler.kept) == [0, 8, 16, 24, 32] and sampler.stride == 8 and sampler.count == 40
+    assert sampler.frames()[:, 0, 0, 0].tolist() == [8, 16, 24, 32]  # nearest kept to 5, 15, 25, 35
+
+
+def test_a_container_without_any_stream_has_no_video_stream(tmp_path, monkeypatch):
+    import av
+
+    class Empty:
+        streams = type("Streams", (), {"video": [], "audio": []})()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    (tmp_path / "x.mkv").write_bytes(b"\x1aE\xdf\xa3 something")
+    monkeypatch.setattr(av, "open", lambda path: Empty())
+    with pytest.raises(ImageError) as caught:
+        load_clip(str(tmp_path / "x.mkv"), 4)
+    assert str(caught.value) == "no video stream"
+
+
+def test_a_clip_as_long_as_the_buffer_is_sampled_exactly():
+    sampler = FrameSampler(4, capacity=8)
+    for i in range(8):
+        sampler.add(lambda i=i: np.full((1, 1, 3), i, np.uint8))
+    assert sorted(sampler.kept) == list(range(8)) and sampler.stride == 1
+    assert sampler.frames()[:, 0, 0, 0].tolist() == [1, 3, 5, 7]  # the centres of 4 equal runs of 8
