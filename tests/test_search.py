@@ -272,3 +272,13 @@ def test_first_argmax_is_numpys_argmax():
         top, ids = (np.asarray(a) for a in first_argmax(ops.convert_to_tensor(x)))
         np.testing.assert_array_equal(ids, np.argmax(x, axis=1))
         np.testing.assert_array_equal(top[:, 0], x.max(axis=1))
+
+
+def test_logits_are_padded_to_whole_chunks_only_where_the_beam_ranks_by_chunks():
+    """Found by the mutation run: the padding rule was only exercised, not stated."""
+    from captioner.search.beam_search import CHUNK, chunked, vocab_width
+
+    assert CHUNK == 32 and chunked(3001, 3) and not chunked(40, 3)
+    assert vocab_width(3001, 3) == 3008  # 94 whole chunks
+    assert vocab_width(3008, 3) == 3008  # already whole
+    assert vocab_width(40, 3) == 40  # ranked all at once: no padding
