@@ -79,8 +79,8 @@ def test_usage_errors_raise_captioner_errors(trained, synthetic, tmp_path):
     model = captioner.load(str(trained / "model"))
     with pytest.raises(captioner.InputError, match="pass a list"):
         model.caption(_images(synthetic, 1)[0])
-    with pytest.raises(captioner.InputError, match="input #1 is a int"):
-        model.caption([_images(synthetic, 1)[0], 7])
+    with pytest.raises(captioner.InputError, match="pass a list"):
+        model.caption(open(_images(synthetic, 1)[0], "rb"))  # one file object, not in a list
     with pytest.raises(captioner.UsageError, match="num_captions 3 needs a beam_size of at least 3"):
         model.caption(_images(synthetic, 1), beam_size=2, num_captions=3)
     with pytest.raises(captioner.BundleError, match="no such model directory"):
@@ -173,3 +173,23 @@ def test_in_memory_bytes_of_a_png_and_an_exif_rotated_pil_image(trained, tmp_pat
     model = captioner.load(str(trained / "model"))
     results = model.caption([str(path), buffer.getvalue(), img, np.asarray(img)], beam_size=1)
     assert len({r.text for r in results}) == 1 and results[0].text
+
+
+@pytest.mark.backend_independent  # the API's inputs; the encoder and search are the tested ones
+def test_file_objects_are_taken_and_an_input_of_another_kind_is_its_own_error(trained, synthetic):
+    import io
+
+    model = captioner.load(str(trained / "model"))
+    path = _images(synthetic, 1)[0]
+    data = open(path, "rb").read()
+    with open(path, "rb") as opened:
+        results = model.caption([io.BytesIO(data), opened, None, 42, io.StringIO("text"), path])
+    assert [r.error for r in results[:2]] == [None, None]
+    assert results[0].text == results[1].text == results[5].text  # the same picture, however it came
+    kinds = ("a path, a PIL.Image, a uint8 array (H, W, 3), encoded image bytes, a binary file object, "
+             "or a clip's frames")
+    assert results[2].error == f"unsupported input: a NoneType; pass {kinds}"
+    assert results[3].error == f"unsupported input: a int; pass {kinds}"
+    assert results[4].error == "a file object opened as text; open it in binary mode ('rb')"
+    assert [r.input for r in results[:5]] == ["<BytesIO #0>", "<BufferedReader #1>", "<NoneType #2>", "<int #3>",
+                                              "<StringIO #4>"]

@@ -11,7 +11,7 @@ import numpy as np
 from captioner.base.errors import InputError
 from captioner.features.extraction import decoded_batches
 from captioner.inputs.images import ImageError, ImageFile
-from captioner.inputs.in_memory import KINDS, in_memory_pixels, is_in_memory
+from captioner.inputs.in_memory import KINDS, in_memory_pixels, is_file_object, is_in_memory
 
 # Inputs decoded, encoded and searched together: bounds memory whatever the number of inputs.
 CHUNK = 256
@@ -25,15 +25,19 @@ def name_of(item, index: int) -> str:
 
 
 def check_inputs(inputs) -> list:
-    """The inputs as a list; a single path or image (not in a list) is a usage error, as is an unknown kind."""
+    """The inputs as a list; a single path, image or file (not in a list) is a usage error of the call. An input
+    of a kind not taken is not: it becomes that item's error (`unsupported_reason`), the others are captioned."""
     if isinstance(inputs, (str, os.PathLike, bytes)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 3) \
-            or type(inputs).__module__.startswith("PIL"):
+            or type(inputs).__module__.startswith("PIL") or is_file_object(inputs):
         raise InputError("pass a list of inputs (one image is [image])")
-    inputs = list(inputs)
-    for index, item in enumerate(inputs):
-        if not (isinstance(item, (str, os.PathLike)) or is_in_memory(item)):
-            raise InputError(f"input #{index} is a {type(item).__name__}; pass {KINDS}")
-    return inputs
+    return list(inputs)
+
+
+def unsupported_reason(item) -> str | None:
+    """The one-line reason an input of a kind not taken gets in its result; None for a kind taken."""
+    if isinstance(item, (str, os.PathLike)) or is_in_memory(item):
+        return None
+    return f"unsupported input: a {type(item).__name__}; pass {KINDS}"
 
 
 def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
@@ -46,6 +50,9 @@ def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
         out: list = [None] * len(part)
         files, pixels = [], []  # ImageFile keyed by its position; (position, (k, S, S, 3) uint8)
         for i, item in enumerate(part):
+            if unsupported_reason(item):
+                out[i] = (names[i], None, unsupported_reason(item))
+                continue
             if isinstance(item, (str, os.PathLike)):
                 files.append(ImageFile(str(i), os.fspath(item), frames))
                 continue

@@ -11,17 +11,29 @@ from PIL import Image, ImageOps
 from captioner.inputs.frames import FrameSampler, _decode_animation
 from captioner.inputs.images import MAX_PIXELS, ImageError, load_image, to_pixels
 
-KINDS = "a path, a PIL.Image, a uint8 array (H, W, 3), encoded image bytes, or a clip's frames"
+KINDS = ("a path, a PIL.Image, a uint8 array (H, W, 3), encoded image bytes, a binary file object, "
+         "or a clip's frames")
+
+
+def is_file_object(item) -> bool:
+    """A readable file object: an open file, io.BytesIO, a web framework's upload (anything with read())."""
+    return callable(getattr(item, "read", None)) and not isinstance(item, (str, bytes))
 
 
 def is_in_memory(item) -> bool:
-    """Whether `item` is one of the in-memory kinds (anything else but a path is refused by the caller)."""
-    return isinstance(item, (Image.Image, np.ndarray, bytes, bytearray, memoryview, list, tuple))
+    """Whether `item` is one of the in-memory kinds (anything else but a path gets its reason from the caller)."""
+    return isinstance(item, (Image.Image, np.ndarray, bytes, bytearray, memoryview, list, tuple)) \
+        or is_file_object(item)
 
 
 def in_memory_pixels(item, frames: int, size: int = 224) -> np.ndarray:
     """(k, size, size, 3) uint8: one image (k = 1) for an image model (`frames` 0), else up to `frames` frames
     sampled as from a clip file."""
+    if is_file_object(item):
+        data = item.read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ImageError("a file object opened as text; open it in binary mode ('rb')")
+        item = data
     if isinstance(item, (bytes, bytearray, memoryview)):
         data = io.BytesIO(bytes(item))
         if frames:  # an animated GIF/WebP; a video's bytes are not a format Pillow reads
