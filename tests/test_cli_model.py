@@ -97,6 +97,10 @@ def test_caption_json_and_num_captions(trained, synthetic, run_cli):
     assert record["image"] == str(image) and len(record["captions"]) == 3
     scores = [c["log_prob"] for c in record["captions"]]
     assert scores == sorted(scores, reverse=True) and record["caption"] == record["captions"][0]["caption"]
+    code, out, err = run_cli("caption", "--model", trained / "model", image, image.parent / "gone.jpg", "--json")
+    assert code == 1 and [json.loads(line) for line in out.splitlines()][1] == \
+        {"image": str(image.parent / "gone.jpg"), "error": "file not found"}  # a failure has its line too
+    assert f"skipped {image.parent / 'gone.jpg'}: file not found" in err
     code, _, err = run_cli("caption", "--model", trained / "model", image, "--num-captions", "4")
     assert code == 2 and "--beam-size" in err
 

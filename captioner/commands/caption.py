@@ -52,6 +52,8 @@ def run(args) -> int:
         if result.error is not None:
             skipped(result.input, result.error)
             failed += 1
+            if args.json:  # every input has its line, as caption-folder's output has its record
+                print(json.dumps({"image": result.input, "error": result.error}, ensure_ascii=False))
         elif args.json:
             record = {"image": result.input, "caption": result.text, "log_prob": round(result.log_prob, 4)}
             if args.num_captions > 1:
