@@ -179,3 +179,19 @@ def test_caption_folder_killed_then_resumed(trained, synthetic, tmp_path, run_cl
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["image"] for r in records) == sorted(os.listdir(synthetic / "Images"))
     assert all(r.get("caption") for r in records) and not journal.exists()
+
+
+def test_a_bomb_is_named_with_its_pixels_and_the_projects_limit_whoever_caught_it(tmp_path):
+    """Over Pillow's own limit Pillow refuses first: the reason still gives the project's 64 M, not Pillow's."""
+    from PIL import Image
+
+    (tmp_path / "huge.png").write_bytes(bomb_png(60_000))  # 3.6 G pixels: Pillow's limit
+    with pytest.raises(ImageError) as caught:
+        load_image(str(tmp_path / "huge.png"))
+    assert str(caught.value) == ("image too large (3,600,000,000 pixels, limit 64,000,000); refused as a possible "
+                                 "decompression bomb")
+    Image.new("1", (9000, 9000)).save(tmp_path / "big.png")  # 81 M pixels: under Pillow's, over ours
+    with pytest.raises(ImageError) as caught:
+        load_image(str(tmp_path / "big.png"))
+    assert str(caught.value) == ("image too large (9000x9000 pixels, limit 64,000,000); refused as a possible "
+                                 "decompression bomb")

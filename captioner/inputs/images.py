@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Iterator
@@ -64,7 +65,11 @@ def opened_image(path, unknown: str = "not an image (unknown format)") -> Iterat
     except UnidentifiedImageError:
         raise ImageError("empty file (0 bytes)" if size_or_none(path) == 0 else unknown) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"refused as a possible decompression bomb ({exc})") from None
+        # Pillow refused it before our own check could: say it in our terms, with our limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "its header's size"
+        raise ImageError(f"image too large ({size}, limit {MAX_PIXELS:,}); refused as a possible decompression "
+                         "bomb") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageError(f"cannot decode image ({reason})") from None
