@@ -145,8 +145,10 @@ def test_each_unreadable_file_gets_its_reason_and_the_others_their_captions(mode
         # A field naming a file on the server is only ever bytes: nothing is read from that path.
         response = client.post("/v1/captions", data={"file": "/etc/passwd"},
                                files=files(("also.txt", b"/etc/hostname")))
-        assert response.status_code == 422
+        assert response.status_code == 422 and response.json()["error"] == "none of the 2 files could be read"
         assert [r["error"] for r in response.json()["results"]] == ["not an image (unknown format)"] * 2
+        one = client.post("/v1/captions", files=files(("only.txt", b"text")))
+        assert one.status_code == 422 and one.json()["error"] == "the file could not be read"
         assert "root:" not in response.text
 
 

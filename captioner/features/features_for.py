@@ -128,5 +128,6 @@ def split_features(cache_dir: str, fingerprint: dict, keys: list[str], root: str
         for path, reason in failed:
             skipped(path, reason)
         if not good:
-            raise UsageError(f"{source}: none of the {len(keys)} {noun} could be read")
+            raise UsageError(f"{source}: the one {noun[:-1]} it names could not be read" if len(keys) == 1 else
+                             f"{source}: none of the {len(keys)} {noun} could be read")
         return good, cached_inputs(cache, good, frames), len(failed)

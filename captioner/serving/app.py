@@ -161,7 +161,8 @@ async def _results(state: ServerState, request: Request, kind: str):
     if facts.note:
         body["note"] = facts.note
     if not futures:
-        body["error"] = f"none of the {len(results)} files could be read"
+        body["error"] = "the file could not be read" if len(results) == 1 else \
+            f"none of the {len(results)} files could be read"
         return JSONResponse(body, 422)
     return body
 
