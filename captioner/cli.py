@@ -14,6 +14,13 @@ from captioner.base.errors import CaptionerError
 
 COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "serve", "demo"]
 
+# What a Ctrl-C leaves, said where a command can be continued
+INTERRUPTED = {
+    "train": "interrupted: checkpoints are kept; the same command with --resume continues from the last finished epoch",
+    "extract": "interrupted: what was extracted is kept; the same command continues where it stopped",
+    "caption-folder": "interrupted: the earlier output is intact; the same command with --resume continues",
+}
+
 EPILOG = "exit status: 0 all went well, 1 some files were skipped (each is named), 2 usage or input error"
 
 
@@ -48,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(INTERRUPTED.get(args.command, "interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # stdout piped into something that stopped reading (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -22,3 +22,24 @@ def test_version_names_the_package_version(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"captioner {captioner.__version__}\n"
+
+
+@pytest.mark.parametrize("command, said", [
+    ("train", "interrupted: checkpoints are kept; the same command with --resume continues from the last finished "
+              "epoch"),
+    ("caption-folder", "interrupted: the earlier output is intact; the same command with --resume continues"),
+    ("caption", "interrupted")])
+def test_ctrl_c_says_what_is_kept_and_how_to_continue(monkeypatch, capsys, command, said):
+    from captioner import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices[command].set_defaults(run=interrupted)
+    argv = {"train": ["train", "--captions", "c.txt", "--images", "i", "--cache", "c", "--out", "o"],
+            "caption": ["caption", "--model", "m", "x.jpg"],
+            "caption-folder": ["caption-folder", "--model", "m", "f", "--out", "o.jsonl"]}[command]
+    assert cli.main(argv) == 130
+    assert capsys.readouterr().err == said + "\n"
