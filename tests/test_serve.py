@@ -5,6 +5,7 @@ Authentication, limits, bad input, busy and slow answers and SIGTERM: tests/test
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 import re
 import time
@@ -95,6 +96,8 @@ def test_model_page_says_what_the_model_is(model):
         assert info["encoder"]["random_weights"] is True and "RANDOM weights" in info["encoder"]["description"]
         assert info["vocabulary"] == len(model.bundle.vocab)
         assert info["training"]["train_images"] == model.training["train_images"]
+        assert info["training"]["captions"] == "captions.token.txt"  # its name, not the training machine's path
+        assert "/" not in json.dumps(info["training"])
         deadline = time.monotonic() + 60
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline

@@ -44,8 +44,14 @@ class ModelFacts:
         return self.key({}, max_beam)
 
 
+# Where the model was trained from: the server shows the files' names, never the paths of the machine it ran on
+PATHS = ("captions", "init", "labels", "images")
+
+
 def _plain(training: dict) -> dict:
-    return {k: v for k, v in training.items() if isinstance(v, (str, int, float, bool))}
+    plain = {k: v for k, v in training.items() if isinstance(v, (str, int, float, bool))}
+    return {k: os.path.basename(v.rstrip("/\\")) if k in PATHS and isinstance(v, str) else v
+            for k, v in plain.items()}
 
 
 def facts_of_model(model) -> ModelFacts:
