@@ -33,6 +33,20 @@ def test_train_stdout_names_bleu_and_random_encoder(synthetic, run_cli, tmp_path
     assert code == 0
     assert "validation BLEU (greedy): BLEU-1" in out and "BLEU-4" in out and "RANDOM" in out
     assert "ended by the --epochs cap (1) with the validation loss still improving" in out  # one epoch is its best
+    assert "train again with a larger --epochs and a new --out (the feature cache is reused)" in out
+
+
+def test_train_prints_each_epochs_validation_measures(synthetic, run_cli, tmp_path, trained):
+    shutil.copytree(trained / "cache", tmp_path / "cache")
+    code, _, err = run_cli("train", "--captions", synthetic / "captions.token.txt", "--images", synthetic / "Images",
+                           "--cache", tmp_path / "cache", "--out", tmp_path / "m", "--weights", "random-tiny",
+                           "--epochs", "2", "--units", "8", "--embed-dim", "8")
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    history = json.loads((tmp_path / "m" / "config.json").read_text())["training"]["history"]
+    assert lines == [f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}, val BLEU-4 {h['val_bleu4']:.4f}, val CIDEr-D "
+                     f"{h['val_cider']:.4f} (best epoch {best})" for h, best in
+                     zip(history, [1, 1 if history[1]['val_loss'] >= history[0]['val_loss'] else 2])]
 
 
 @pytest.mark.backend_independent  # the choice of the best epoch; training itself runs per backend elsewhere

@@ -188,7 +188,8 @@ def ended_by(summary: dict, args) -> str:
         return f"ended by early stopping (no better {measure} in {patience} epochs)"
     if summary["best_epoch"] == summary["epochs"]:
         return (f"ended by the --epochs cap ({summary['epochs']}) with the {measure} still improving: "
-                "the model may be undertrained; train again with a larger --epochs")
+                "the model may be undertrained; train again with a larger --epochs and a new --out (the "
+                "feature cache is reused)")
     since = summary["epochs"] - summary["best_epoch"]
     return f"ended by the --epochs cap ({summary['epochs']}), {since} epochs after the best"
 

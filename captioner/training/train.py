@@ -144,7 +144,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                                   str(cache.dtype))
         if done < settings.epochs and not state["stopped_early"]:
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
-                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu, settings.stop_on)],
+                        callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu, settings.stop_on,
+                                                announce=_log if show_progress else None)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 

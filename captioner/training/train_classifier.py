@@ -114,8 +114,9 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         if done < settings.epochs and not state["stopped_early"]:
             model.fit(ClipBatches(features, train_rows, y_train, settings.batch_size, settings.seed, done),
                       validation_data=ClipBatches(features, val_rows, y_val, 256), epochs=settings.epochs,
-                      initial_epoch=done, callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_top1,
-                                                                  min_delta=MIN_DELTA)],
+                      initial_epoch=done, callbacks=[Checkpointer(
+                          ckpt_dir, state, settings.patience, val_top1, min_delta=MIN_DELTA,
+                          announce=(lambda line: print(line, file=sys.stderr, flush=True)) if show_progress else None)],
                       verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         model.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
         top1 = val_top1(model)["val_top1"]
