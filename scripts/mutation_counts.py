@@ -2,7 +2,7 @@
 
 Reads mutmut's lines (`    NAME: STATUS`) on standard input and the triage file EQUIVALENTS (one surviving mutant
 a line: `NAME  reason`; `#` comments), and prints a markdown table: per module the mutants, killed (a test
-failed; a timeout counts as killed), survived and not triaged, equivalent (survived, and the triage file says
+failed; a timeout or a test process that died counts as killed), survived and not triaged, equivalent (survived, and the triage file says
 why no test can tell it apart), not reached by any of the tests, and the share of the non-equivalent mutants
 killed; mutants not run (left out by the run's patterns) are counted apart. Then each survivor not yet triaged,
 by name. Exits 1 while any survivor is untriaged.
@@ -13,7 +13,9 @@ from __future__ import annotations
 import collections
 import sys
 
-KILLED = {"killed", "timeout"}
+# a timeout, or a test process that died (mutmut says "segfault" for any killing signal, including a hung run
+# stopped by hand), fails the run as a failing test does
+KILLED = {"killed", "timeout", "segfault"}
 NOT_REACHED = {"no tests"}
 NOT_RUN = {"not checked"}
 

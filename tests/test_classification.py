@@ -194,3 +194,25 @@ def test_features_are_read_as_the_model_was_trained_on_them(monkeypatch):
     Labeller(bundle, 1).top(np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]], np.float64))
     assert seen[0].dtype == np.float32
     assert seen[0][0, 0] == np.float32(np.float16(0.1)) != np.float32(0.1)
+
+
+def test_classify_gives_one_label_unless_asked_for_more_rounded_to_four_places(labeller_of, monkeypatch):
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), {"weights": "random"},
+                              {"feature_dtype": "float32"})
+    rows = np.array([[0.123456, 0.0, 0.0, 0.0, 0.0, 0.0]], np.float32)
+    labeller_of(1)  # patches the network away
+    assert Labeller(bundle).records(rows) == [{"label": "jump", "probability": 0.1235}]
+    assert labeller_of(2).records(rows)[0]["top"][0] == {"label": "jump", "probability": 0.1235}
+
+
+def test_per_class_accuracy_is_rounded_to_four_places(monkeypatch, tmp_path):
+    probabilities = {"jump/1.mp4": [1, 0, 0, 0, 0, 0], "jump/2.mp4": [0, 1, 0, 0, 0, 0],
+                     "jump/3.mp4": [0, 1, 0, 0, 0, 0]}
+    labels = LabelSet(str(tmp_path), list(CLASSES), {k: "jump" for k in probabilities},
+                      {k: "test" for k in probabilities}, "lists")
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=2), {"weights": "random"}, {})
+    monkeypatch.setattr(classification, "split_features", lambda *a: (
+        sorted(probabilities), np.array([probabilities[k] for k in sorted(probabilities)], np.float32), 0))
+    monkeypatch.setattr(classification, "probabilities", lambda model, features: np.asarray(features))
+    report = evaluate_classifier(bundle, labels, "test", "CACHE", show_progress=False)
+    assert report.per_class["jump"]["accuracy"] == 0.3333

@@ -280,3 +280,47 @@ def test_a_pixel_cache_holds_uint8_by_default(tmp_path):
 
     with FeatureCache.open(str(tmp_path / "p"), pixel_fingerprint(8), writable=True) as cache:
         assert cache.dtype == np.uint8 and cache.dim == 8 * 8 * 3
+
+
+def test_a_folder_with_a_bundles_config_or_checkpoints_alone_is_refused_as_a_cache(tmp_path):
+    for marker in ("config.json", "checkpoints"):
+        folder = tmp_path / marker.split(".")[0]
+        folder.mkdir()
+        (folder / marker).mkdir() if marker == "checkpoints" else (folder / marker).write_text("{}")
+        with pytest.raises(CacheError) as error:
+            FeatureCache.open(str(folder), FP, writable=True)
+        assert str(error.value) == (f"{folder}: a model bundle, not a feature cache (it holds config.json or "
+                                    "checkpoints/): give it as --model, and a folder of its own as --cache")
+        assert sorted(p.name for p in folder.iterdir()) == [marker]  # nothing written into it
+
+
+def test_a_new_cache_has_its_shards_folder_and_a_pixel_cache_its_own_subfolder(tmp_path):
+    from captioner.features.pixels import pixel_fingerprint
+
+    with FeatureCache.open(str(tmp_path / "c"), FP, writable=True):
+        assert (tmp_path / "c" / "shards").is_dir()
+    with FeatureCache.open(str(tmp_path / "c"), pixel_fingerprint(8), writable=True) as pixels:
+        assert pixels.directory == str(tmp_path / "c" / "pixels-8x8")
+
+
+def test_a_lock_held_by_a_writer_that_wrote_no_pid_is_named_another_process(tmp_path):
+    import fcntl
+
+    d = str(tmp_path / "c")
+    FeatureCache.open(d, FP, writable=True).close()
+    (tmp_path / "c" / "lock").write_text("")
+    with open(tmp_path / "c" / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(CacheError, match=r"in use by another writer \(pid another process\); wait"):
+            FeatureCache.open(d, FP, writable=True)
+
+
+def test_a_cache_written_before_a_fingerprint_field_existed_reads_with_its_default(tmp_path):
+    import json
+
+    d = tmp_path / "c"
+    FeatureCache.open(str(d), FP, writable=True).close()
+    meta = json.loads((d / "cache.json").read_text())
+    del meta["fingerprint"]["precision"]  # caches written before --precision
+    (d / "cache.json").write_text(json.dumps(meta))
+    assert FeatureCache.open(str(d)).fingerprint["precision"] == "fp32"

@@ -86,8 +86,9 @@ def test_images_and_clips_are_told_apart(tmp_path, synthetic):
     with pytest.raises(ImageError, match="an image; this model describes clips"):
         load_item(ImageFile("a.jpg", still, frames=8))
     video = write_video(str(tmp_path / "v.mp4"), frames_of(3))
-    with pytest.raises(ImageError, match="a video clip; this model describes images"):
+    with pytest.raises(ImageError) as caught:
         load_item(ImageFile("v.mp4", video))
+    assert str(caught.value) == "a video clip; this model describes images"
     assert load_item(ImageFile("v.mp4", video, frames=8)).shape == (3, 224, 224, 3)
 
 

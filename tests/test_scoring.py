@@ -171,3 +171,45 @@ def test_a_clip_models_report_names_clips_and_their_files(report, monkeypatch, t
                       captioner=search)
     assert asked == [(8, "clips")] and result.frames == 8
     assert result.items[0]["file"] == str(tmp_path / "Clips" / "v.mp4")
+
+
+def test_coco_results_use_the_caption_files_own_image_ids(monkeypatch, tmp_path):
+    import json
+
+    coco = {"images": [{"id": 5, "file_name": "a.jpg"}, {"id": 6, "file_name": "b.jpg"}],
+            "annotations": [{"image_id": 5, "caption": "a dog runs"}, {"image_id": 6, "caption": "a cat sits"}]}
+    (tmp_path / "captions.json").write_text(json.dumps(coco), encoding="utf-8")
+    captions = load_captions(str(tmp_path / "captions.json"))
+    monkeypatch.setattr(scoring, "split_features", lambda cache, enc, keys, *rest: (
+        keys, np.zeros((len(keys), 1), np.float32), 0))
+    search = SimpleNamespace(best=lambda features: ["a dog runs"] * len(features))
+    bundle = SimpleNamespace(frames=0, directory="m", encoder={"weights": "random"}, training={},
+                             feature_dtype="float16")
+    result = evaluate(bundle, captions, None, str(tmp_path), "CACHE", meteor=False, show_progress=False,
+                      captioner=search)
+    assert result.coco_results() == [{"image_id": 5, "caption": "a dog runs"}, {"image_id": 6, "caption": "a dog runs"}]
+
+
+def test_a_clip_named_by_its_id_is_found_with_its_extension(monkeypatch, tmp_path):
+    clips = tmp_path / "video_corpus.csv"  # MSVD: clips are named by id, VideoID_Start_End, without extension
+    clips.write_text("VideoID,Start,End,WorkerID,Source,AnnotationTime,Language,Description\n"
+                     "v,1,2,0,clean,1,English,a dog runs\nw,3,4,0,clean,1,English,a cat sits\n", encoding="utf-8")
+    (tmp_path / "split.tsv").write_text("v_1_2\ttest\nw_3_4\ttrain\n", encoding="utf-8")
+    (tmp_path / "Clips").mkdir()
+    (tmp_path / "Clips" / "v_1_2.mp4").write_bytes(b"")
+    monkeypatch.setattr(scoring, "split_features", lambda cache, enc, keys, *rest: (
+        keys, np.zeros((len(keys), 1), np.float32), 0))
+    model = SimpleNamespace(frames=8, directory="runs/c", encoder={"weights": "random"}, training={},
+                            feature_dtype="float16", takes="clips of 8 frames")
+    result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
+                      captioner=SimpleNamespace(best=lambda f: ["a dog runs"] * len(f)))
+    assert result.items[0]["image"] == "v_1_2" and result.items[0]["file"] == str(tmp_path / "Clips" / "v_1_2.mp4")
+
+
+def test_a_clip_file_given_to_an_image_model_says_what_to_train(report, tmp_path):
+    clip_file = tmp_path / "clips2.csv"
+    clip_file.write_text("image,caption\nv.mp4,a dog runs\n", encoding="utf-8")
+    with pytest.raises(UsageError) as error:
+        check_kind(report.bundle, load_captions(str(clip_file)))
+    assert str(error.value) == (f"{clip_file}: names video clips; the model runs/m describes images "
+                                "(train a clip model on this file)")

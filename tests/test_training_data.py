@@ -125,3 +125,8 @@ def test_clip_batches_of_a_new_run_start_at_epoch_0():
     new = ClipCaptionBatches(features, rows, own, 2, 2, seed=5)
     assert new.epoch == 0 and np.array_equal(new[0][0][1], ClipCaptionBatches(features, rows, own, 2, 2, seed=5,
                                                                                epoch=0)[0][0][1])
+
+
+def test_every_cut_caption_is_counted():
+    _, truncated = encode_captions(VOCAB, ["a dog runs a cat", "a cat sits a dog", "a dog"], max_length=3)
+    assert truncated == 2

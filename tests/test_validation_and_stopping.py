@@ -163,3 +163,20 @@ def test_an_equal_result_is_no_better_and_an_old_best_is_deleted_when_a_new_one_
     (tmp_path / "new-best").mkdir()
     state, _, files = run_epochs(tmp_path / "new-best", [5.0, 4.0, 4.5, 3.0], patience=5)
     assert state["best_epoch"] == 4 and files == ["epoch-0004.weights.h5", "state.json"]  # epoch 2's best: gone
+
+
+def test_each_epoch_is_announced_with_its_measures_and_the_best_epoch_so_far(tmp_path):
+    """Found by the mutation run: the line train prints per epoch."""
+    from captioner.training.checkpoints import epoch_line
+
+    state, model, said = fresh_state(), StandInModel(), []
+    measures = iter([{"val_bleu4": 0.25, "val_cider": 1.5}, {"val_bleu4": 0.2, "val_cider": 1.25}])
+    callback = Checkpointer(str(tmp_path), state, 3, lambda m: next(measures), announce=said.append)
+    callback.set_model(model)
+    for epoch, loss in enumerate([0.75, 0.8]):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {"loss": 1.0, "val_loss": loss})
+    assert said == ["epoch 1: val loss 0.7500, val BLEU-4 0.2500, val CIDEr-D 1.5000 (best epoch 1)",
+                    "epoch 2: val loss 0.8000, val BLEU-4 0.2000, val CIDEr-D 1.2500 (best epoch 1)"]
+    assert epoch_line({"epoch": 4, "val_loss": 0.5, "val_top1": 0.75}, 2) == \
+        "epoch 4: val loss 0.5000, val top-1 0.7500 (best epoch 2)"
