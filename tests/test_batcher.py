@@ -34,6 +34,17 @@ def started(run, **kw) -> Batcher:
     return batcher
 
 
+def held_at_the_gate(run, key, payloads, **kw):
+    """A started batcher whose worker has taken the first request's items and waits at the run's gate, so that
+    what is submitted next queues behind it: (batcher, the first request's futures)."""
+    run.gate.clear()
+    batcher = started(run, **kw)
+    futures = batcher.submit(key, payloads)
+    while batcher.waiting:
+        pass
+    return batcher, futures
+
+
 def test_a_lone_request_is_run_at_once_without_waiting_for_company():
     run = Recorder()
     batcher = started(run)
@@ -66,11 +77,7 @@ def test_a_request_that_brings_nothing_after_all_stops_the_wait():
 
 def test_full_batches_are_cut_at_max_batch_and_split_by_search_setting():
     run = Recorder()
-    run.gate.clear()  # the worker holds its first batch until everything else is queued
-    batcher = started(run, max_batch=3, max_wait_s=0)
-    futures = batcher.submit("warm", ["w"])
-    while batcher.waiting:
-        pass
+    batcher, futures = held_at_the_gate(run, "warm", ["w"], max_batch=3, max_wait_s=0)
     futures += batcher.submit("beam3", ["a", "b"]) + batcher.submit("greedy", ["c"]) + batcher.submit("beam3", ["d"])
     run.gate.set()
     results = [f.result(timeout=10) for f in futures]
@@ -83,11 +90,7 @@ def test_full_batches_are_cut_at_max_batch_and_split_by_search_setting():
 
 def test_the_queue_takes_a_request_whole_or_not_at_all():
     run = Recorder()
-    run.gate.clear()
-    batcher = started(run, max_batch=1, max_wait_s=0, max_queue=3)
-    running = batcher.submit("k", ["a"])  # taken by the worker, which waits at the gate
-    while batcher.waiting:
-        pass
+    batcher, running = held_at_the_gate(run, "k", ["a"], max_batch=1, max_wait_s=0, max_queue=3)
     batcher.submit("k", ["b", "c"])
     with pytest.raises(QueueFull, match="2 items are waiting \\(the queue holds 3\\)"):
         batcher.submit("k", ["d", "e"])
@@ -100,11 +103,7 @@ def test_the_queue_takes_a_request_whole_or_not_at_all():
 
 def test_cancelled_items_are_not_run_and_a_failure_answers_its_batch_only():
     run = Recorder(fail_on="bad")
-    run.gate.clear()
-    batcher = started(run, max_batch=1, max_wait_s=0)
-    held = batcher.submit("k", ["a"])
-    while batcher.waiting:
-        pass
+    batcher, held = held_at_the_gate(run, "k", ["a"], max_batch=1, max_wait_s=0)
     gone, = batcher.submit("k", ["timed out"])
     assert gone.cancel()
     bad, = batcher.submit("k", ["bad"])
@@ -205,11 +204,7 @@ def test_a_request_that_announced_nothing_leaves_the_others_announcements_counte
 
 def test_the_queue_holds_exactly_max_queue_items():
     run = Recorder()
-    run.gate.clear()
-    batcher = started(run, max_batch=1, max_wait_s=0, max_queue=3)
-    held = batcher.submit("k", ["a"])
-    while batcher.waiting:
-        pass
+    batcher, held = held_at_the_gate(run, "k", ["a"], max_batch=1, max_wait_s=0, max_queue=3)
     queued = batcher.submit("k", ["b", "c", "d"])  # exactly full
     with pytest.raises(QueueFull, match="^3 items are waiting \\(the queue holds 3\\)$"):
         batcher.submit("k", ["e"])
@@ -222,11 +217,7 @@ def test_the_queue_holds_exactly_max_queue_items():
 
 def test_a_failing_search_setting_does_not_keep_the_others_of_its_batch_from_their_answers():
     run = Recorder(fail_on="bad")
-    run.gate.clear()
-    batcher = started(run, max_batch=4, max_wait_s=0)
-    warm = batcher.submit("warm", ["w"])
-    while batcher.waiting:
-        pass
+    batcher, warm = held_at_the_gate(run, "warm", ["w"], max_batch=4, max_wait_s=0)
     bad = batcher.submit("beam3", ["bad"])
     good = batcher.submit("greedy", ["g"])  # the same batch as "bad", another model call
     run.gate.set()
