@@ -50,8 +50,9 @@ def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
         out: list = [None] * len(part)
         files, pixels = [], []  # ImageFile keyed by its position; (position, (k, S, S, 3) uint8)
         for i, item in enumerate(part):
-            if unsupported_reason(item):
-                out[i] = (names[i], None, unsupported_reason(item))
+            reason = unsupported_reason(item)
+            if reason:
+                out[i] = (names[i], None, reason)
                 continue
             if isinstance(item, (str, os.PathLike)):
                 files.append(ImageFile(str(i), os.fspath(item), frames))
