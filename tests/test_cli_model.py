@@ -33,7 +33,7 @@ def test_train_stdout_names_bleu_and_random_encoder(synthetic, run_cli, tmp_path
     assert code == 0
     assert "validation BLEU (greedy): BLEU-1" in out and "BLEU-4" in out and "RANDOM" in out
     assert "ended by the --epochs cap (1) with the validation loss still improving" in out  # one epoch is its best
-    assert "train again with a larger --epochs and a new --out (the feature cache is reused)" in out
+    assert "train it further: the same command with --resume --epochs 2" in out
 
 
 def test_train_prints_each_epochs_validation_measures(synthetic, run_cli, tmp_path, trained):
@@ -84,7 +84,7 @@ def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, 
         assert item["references"] and {"bleu4", "cider", "rouge_l"} <= set(item)
         assert not JAVA or 0 <= item["meteor"] <= 1
     assert report["encoder_weights"] == "random" and report["beam_size"] == 3 and report["images"] == 2
-    from_eval = {c["image"]: c["caption"] for c in report["captions"]}
+    from_eval = {c["input"]: c["caption"] for c in report["captions"]}
 
     test_images = [str(synthetic / "Images" / k) for k in sorted(from_eval)]
     code, out, _ = run_cli("caption", "--model", model, *test_images)
@@ -97,7 +97,7 @@ def test_caption_caption_folder_and_evaluate_agree(trained, synthetic, run_cli, 
         shutil.copy(p, folder)
     code, out, _ = run_cli("caption-folder", "--model", model, folder, "--out", tmp_path / "r.jsonl", "--quiet")
     assert code == 0
-    from_folder = {r["image"]: r["caption"] for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
+    from_folder = {r["input"]: r["caption"] for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
     assert from_eval == from_caption == from_folder
     if not JAVA:  # everything but METEOR was checked above; in CI a skip is a failure (tests/conftest.py)
         pytest.skip("no Java runtime: METEOR in evaluate's table and JSON was not checked")
@@ -108,12 +108,12 @@ def test_caption_json_and_num_captions(trained, synthetic, run_cli):
     code, out, err = run_cli("caption", "--model", trained / "model", image, "--json", "--num-captions", "3")
     assert code == 0 and "RANDOM" in err
     record = json.loads(out)
-    assert record["image"] == str(image) and len(record["captions"]) == 3
+    assert record["input"] == str(image) and len(record["captions"]) == 3
     scores = [c["log_prob"] for c in record["captions"]]
     assert scores == sorted(scores, reverse=True) and record["caption"] == record["captions"][0]["caption"]
     code, out, err = run_cli("caption", "--model", trained / "model", image, image.parent / "gone.jpg", "--json")
     assert code == 1 and [json.loads(line) for line in out.splitlines()][1] == \
-        {"image": str(image.parent / "gone.jpg"), "error": "file not found"}  # a failure has its line too
+        {"input": str(image.parent / "gone.jpg"), "error": "file not found"}  # a failure has its line too
     assert f"skipped {image.parent / 'gone.jpg'}: file not found" in err
     code, _, err = run_cli("caption", "--model", trained / "model", image, "--num-captions", "4")
     assert code == 2 and "--beam-size" in err
@@ -131,8 +131,8 @@ def test_caption_folder_formats_and_errors(trained, synthetic, run_cli, tmp_path
                                  "--recursive", "--quiet", "--beam-size", "1")
         assert code == 1 and "broken.jpg" in err and "Traceback" not in err
     lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
-    assert sorted(r["image"] for r in lines) == ["000000397133.jpg", "broken.jpg", "sub/b.jpg"]
-    assert [r for r in lines if r["image"] == "broken.jpg"][0]["error"]
+    assert sorted(r["input"] for r in lines) == ["000000397133.jpg", "broken.jpg", "sub/b.jpg"]
+    assert [r for r in lines if r["input"] == "broken.jpg"][0]["error"]
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
     assert len(rows) == 3 and sum(bool(r["error"]) for r in rows) == 1
     coco = json.loads((tmp_path / "r.json").read_text())

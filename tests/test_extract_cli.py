@@ -32,7 +32,7 @@ def test_extract_then_cache_export(synthetic, tmp_path, run_cli):
     # A second run has nothing to do, and a different encoder is refused with a clear message.
     code, out, _ = run_cli("extract", images, "--cache", tmp_path / "c", "--weights", "random-tiny", "--quiet")
     assert code == 1 and "0 extracted" in out and "20 already cached" in out  # bad.jpg is named again
-    code, _, err = run_cli("extract", images, "--cache", tmp_path / "c", "--weights", "random-tiny", "--seed", "5")
+    code, _, err = run_cli("extract", images, "--cache", tmp_path / "c", "--weights", "random-tiny", "--encoder-seed", "5")
     assert code == 2 and err.startswith("error:") and "different encoder" in err and "Traceback" not in err
 
 

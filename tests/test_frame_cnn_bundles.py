@@ -74,7 +74,7 @@ def test_train_summary_lists_the_layers_and_vgg16_options_are_refused(cnn_classi
     root = cnn_classifier / "clips"
     code, out, err = run_cli("train", "--labels", root, "--cache", tmp_path / "c", "--out", tmp_path / "m",
                              *CNN_FLAGS, "--weights", "random")
-    assert code == 2 and "--weights and --precision (VGG16's) do not apply" in err
+    assert code == 2 and "--weights, --encoder-seed and --precision (VGG16's) do not apply" in err
     code, out, err = run_cli("train", "--labels", root, "--cache", cnn_classifier / "cache", "--out",
                              tmp_path / "m2", *CNN_FLAGS, "--epochs", "1", "--quiet", "--summary")
     assert code == 0, err
@@ -106,7 +106,7 @@ def test_a_cnn_clip_captioner_captions_and_evaluates_without_vgg16(cnn_captioner
                              tmp_path / "e.json", "--quiet", "--no-meteor")
     assert code == 0, err
     truth = json.loads((clips / "truth.json").read_text())
-    from_eval = {truth[c["image"]]["file"]: c["caption"] for c in json.loads((tmp_path / "e.json").read_text())["captions"]}
+    from_eval = {truth[c["input"]]["file"]: c["caption"] for c in json.loads((tmp_path / "e.json").read_text())["captions"]}
     names = sorted(from_eval)
     paths = [str(clips / "Clips" / name) for name in names]
     code, out, err = run_cli("caption", "--model", model, *paths)
@@ -115,7 +115,7 @@ def test_a_cnn_clip_captioner_captions_and_evaluates_without_vgg16(cnn_captioner
     code, _, err = run_cli("caption-folder", "--model", model, clips / "Clips", "--out", tmp_path / "all.jsonl",
                            "--quiet")
     assert code == 0, err
-    records = {r["image"]: r["caption"] for r in map(json.loads, (tmp_path / "all.jsonl").read_text().splitlines())}
+    records = {r["input"]: r["caption"] for r in map(json.loads, (tmp_path / "all.jsonl").read_text().splitlines())}
     assert {n: records[n] for n in names} == from_eval
     assert [r.text for r in captioner.load(str(model)).caption(paths)] == [from_eval[n] for n in names]
 

@@ -3,10 +3,11 @@ Each is what the command of the same name runs; the commands add only argument p
 
 from __future__ import annotations
 
-import os
-
 from captioner.api.engine_options import EngineOptions
+from captioner.api.train_job import train  # noqa: F401 (the jobs of the API are read from here)
 from captioner.inputs.filetypes import DEFAULT_FRAMES
+
+__all__ = ["extract", "train", "evaluate"]
 
 
 def extract(paths: list[str], cache: str, weights: str = "imagenet", seed: int = 0, precision: str = "fp32",
@@ -64,139 +65,6 @@ def _extract_on_ray(engine, weights, seed, precision, items, store, batch_size, 
                   "feature_dtype": store.dtype.name}
     with ray_engine(engine, EncodeFiles, stage_args) as run_on_ray:
         return extract_to_cache(items, None, store, batch_size, show_progress, on_skip, engine=run_on_ray)
-
-
-def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, weights: str = "imagenet",
-          seed: int = 0, precision: str = "fp32", frames: int | None = None, frame_encoder: str = "lstm",
-          epochs: int = 200, patience: int | None = None, batch_size: int | None = None,
-          learning_rate: float | None = None,
-          units: int = 256, embed_dim: int = 256, dropout: float = 0.3, design: str = "inject", min_count: int = 1,
-          max_length: int | None = None, resume: bool = False, show_progress: bool = False, objective: str = "xe",
-          init: str | None = None, samples: int = 5, baseline: str = "mean", label_smoothing: float = 0.0,
-          stop_on: str = "loss", frame_size: int = 64, cnn: dict | None = None, summary: bool = False) -> dict:
-    """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
-    with its images under `images`, or an activity classifier on `labels` (a UCF101-layout folder, or a loaded
-    `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
-    to `out` (checkpoints every epoch, `resume` continues a killed run) and returns its training summary
-    (epochs, best_epoch, best_val_loss, seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or
-    skipped_clips, settings, stopped_early: whether early stopping ended it rather than the `epochs` cap).
-    `frames` (default 16 for clip caption files) makes a clip model. `batch_size` is captions per step (default
-    128; clips per step for a classifier: 128, or 16 with its own CNN), `learning_rate` Adam's (default 3e-3),
-    `label_smoothing` the share of each target word's probability spread over the vocabulary (default 0: plain
-    cross-entropy), `stop_on` what picks the best epoch and stops training: "loss" (validation loss) or "cider"
-    (greedy validation CIDEr-D); `patience` epochs without a better one end it (default 3; 8 for a model with its
-    own CNN).
-
-    `frame_encoder` "lstm" (an LSTM over the VGG16 frame vectors), "mean" (their mean), or "cnn": a clip model
-    (either head) with its own small CNN, trained with it from the frames as `frame_size` x `frame_size` pixels
-    (kept in a pixel cache under `cache`; no VGG16, so `weights` does not apply); `cnn` sizes it
-    ({"filters": 16, "blocks": 3, "dense": 64} by default). `summary` prints the model's layers before training.
-
-    `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
-    captions sampled per image, CIDEr-D as the reward, `baseline` "mean" (the other samples' mean reward) or
-    "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults to 2e-4, early stopping
-    is on validation CIDEr-D with the default search (beam 3), and the bundle keeps the starting model's summary
-    with `objective`, `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds)
-    added; sizes and vocabulary are the init model's."""
-    from captioner.base.errors import UsageError
-    from captioner.training.train import TrainSettings
-
-    if (captions is None) == (labels is None):
-        raise UsageError("train needs captions (with images) or labels, not both")
-    if os.path.abspath(out) == os.path.abspath(cache):
-        raise UsageError(f"{out}: --out and --cache are the same folder; a model bundle and a feature cache need "
-                         "a folder each")
-    if objective not in ("xe", "cider"):
-        raise UsageError(f"objective {objective!r}: xe or cider")
-    if objective == "cider":
-        return _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience or 3, batch_size,
-                              learning_rate, samples, baseline, resume, show_progress)
-    if stop_on not in ("loss", "cider"):
-        raise UsageError(f"stop_on {stop_on!r}: loss or cider")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise UsageError(f"label smoothing {label_smoothing}: give a share in [0, 1)")
-    fp, frame_cnn = _frame_inputs(weights, seed, precision, frame_encoder, frame_size, cnn)
-    batch_size, learning_rate = batch_size or _default_batch_size(labels is not None, frame_cnn), learning_rate or 3e-3
-    from captioner.training.train import CNN_PATIENCE
-
-    patience = patience or (CNN_PATIENCE if frame_cnn is not None else 3)
-    if labels is not None:
-        from captioner.datasets.ucf101 import load_labels
-        from captioner.training.train_classifier import train_classifier
-
-        labels = load_labels(labels, seed=seed) if isinstance(labels, str) else labels
-        settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                 patience=patience, seed=seed)
-        return train_classifier(labels, cache, out, fp, weights, settings, frames or DEFAULT_FRAMES, frame_encoder,
-                                units=units, dropout=dropout, resume=resume, show_progress=show_progress,
-                                cnn=frame_cnn, summary=summary)
-    from captioner.datasets import load_captions
-    from captioner.training.train import train as train_decoder
-
-    if images is None:
-        raise UsageError("train on captions needs images: the folder the caption file's names are relative to")
-    captions = load_captions(captions) if isinstance(captions, str) else captions
-    frames = frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
-    if frame_cnn is not None and not frames:
-        raise UsageError(f"{captions.source}: names images; frame_encoder cnn is for clip models (or give frames)")
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
-                             min_count=min_count, max_length=max_length, seed=seed, label_smoothing=label_smoothing,
-                             stop_on=stop_on)
-    return train_decoder(captions, images, cache, out, fp, weights, settings, design=design, units=units,
-                         embed_dim=embed_dim, dropout=dropout, resume=resume, show_progress=show_progress,
-                         frames=frames, frame_encoder=frame_encoder, cnn=frame_cnn, summary=summary)
-
-
-def _default_batch_size(classifier: bool, frame_cnn) -> int:
-    if classifier and frame_cnn is not None:
-        from captioner.training.train_classifier import CNN_BATCH_SIZE
-
-        return CNN_BATCH_SIZE
-    return 128
-
-
-def _frame_inputs(weights: str, seed: int, precision: str, frame_encoder: str, frame_size: int, cnn: dict | None):
-    """(the fingerprint of the model's inputs, its FrameCnn or None): VGG16 features, or for frame_encoder "cnn"
-    frames as pixels."""
-    from captioner.base.errors import UsageError
-    from captioner.features.encoder import fingerprint
-    from captioner.features.pixels import pixel_fingerprint
-    from captioner.models.frame_reader import FRAME_ENCODERS
-
-    if frame_encoder not in FRAME_ENCODERS:
-        raise UsageError(f"frame_encoder {frame_encoder!r}: one of {', '.join(FRAME_ENCODERS)}")
-    if frame_encoder != "cnn":
-        if cnn is not None:
-            raise UsageError("cnn sizes go with frame_encoder cnn")
-        return fingerprint(weights, seed, precision), None
-    from captioner.models.frame_cnn import FrameCnn
-
-    if weights != "imagenet" or precision != "fp32":
-        raise UsageError("frame_encoder cnn trains its own CNN from the pixels: weights and precision (VGG16's) "
-                         "do not apply")
-    fp = pixel_fingerprint(frame_size)
-    try:
-        return fp, FrameCnn(frame_size=frame_size, **(cnn or {}))
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"frame CNN: {exc}") from None
-
-
-def _self_critical(out, cache, captions, images, init, weights, seed, epochs, patience, batch_size, learning_rate,
-                   samples, baseline, resume, show_progress) -> dict:
-    from captioner.base.errors import UsageError
-    from captioner.datasets import load_captions
-    from captioner.training.self_critical import ScstSettings, train_self_critical
-
-    if init is None:
-        raise UsageError("objective cider fine-tunes a trained caption model: give init (--init MODEL_DIR)")
-    if images is None:
-        raise UsageError("self-critical training needs captions and images")
-    captions = load_captions(captions) if isinstance(captions, str) else captions
-    settings = ScstSettings(epochs=epochs, batch_size=batch_size or ScstSettings.batch_size,
-                            learning_rate=learning_rate or ScstSettings.learning_rate,
-                            patience=patience, samples=samples, baseline=baseline, seed=seed)
-    weights = None if weights == "imagenet" else weights  # the init model's encoder unless a file is named
-    return train_self_critical(captions, images, cache, init, out, weights, settings, resume, show_progress)
 
 
 def evaluate(model, cache: str, captions=None, images: str | None = None, labels=None, split: str | None = "test",

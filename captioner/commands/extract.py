@@ -33,7 +33,7 @@ def run(args) -> int:
     from captioner.api.jobs import extract
     from captioner.features.notices import skipped
 
-    report = extract(args.paths, args.cache, args.weights, args.seed, args.precision, args.frames, args.dtype,
+    report = extract(args.paths, args.cache, args.weights, args.encoder_seed, args.precision, args.frames, args.dtype,
                      args.root, args.batch_size, EngineOptions(args.engine, args.ray_address, args.workers, args.decode),
                      show_progress=not args.quiet, on_skip=skipped)
     print(f"{report.summary()}; cache {args.cache} (keys relative to {report.root})")

@@ -22,7 +22,8 @@ def add_encoder_options(parser: argparse.ArgumentParser) -> None:
                         help="VGG16 weights: 'imagenet' (downloads once), 'random' (seeded, offline tests only), "
                              "'random-tiny' (VGG16 at 1/16 of the width, 64-d features, seeded: the pipeline in "
                              "seconds, for tests) or a local .h5 file (default: imagenet)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random encoder weights (default: 0)")
+    parser.add_argument("--encoder-seed", "--seed", dest="encoder_seed", type=int, default=0,
+                        help="seed of the random encoder weights (--weights random/random-tiny) (default: 0)")
     add_precision(parser)
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="images per encoder forward pass (default: 32)")
@@ -33,8 +34,8 @@ def add_encoder_options(parser: argparse.ArgumentParser) -> None:
                         help="feature dtype of a new cache (default: float16; an existing cache keeps its own)")
 
 
-def add_precision(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+def add_precision(parser: argparse.ArgumentParser, default: str | None = "fp32") -> None:
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=default,
                         help="the encoder's arithmetic: bf16/fp16 are mixed precision (float32 weights, 16-bit "
                              "maths; fast on GPUs with tensor cores, slow on CPUs without bf16 support). Part of "
                              "the cache's encoder identity (default: fp32)")
@@ -51,9 +52,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         help="with --engine ray: encoder actors (default: one per GPU in the cluster, else 1)")
 
 
-def add_frame_encoder(parser: argparse.ArgumentParser, applies_to: str) -> None:
+def add_frame_encoder(parser: argparse.ArgumentParser, applies_to: str, default: str | None = "lstm") -> None:
     """--frame-encoder, read the same by `train` and `demo`."""
-    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default="lstm",
+    parser.add_argument("--frame-encoder", choices=["lstm", "mean", "cnn"], default=default,
                         help=f"{applies_to}: an LSTM over the VGG16 frame vectors, their mean, or 'cnn': no VGG16, a "
                              "small CNN trained with the LSTM on the frames' pixels (default: lstm)")
 

@@ -29,11 +29,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model bundle directory to write")
     parser.add_argument("--weights", default=None, metavar="imagenet|random|random-tiny|FILE",
                         help="encoder weights (default: imagenet; with --init, the model's own)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the random encoder and training (default: 0)")
-    add_precision(parser)
-    parser.add_argument("--epochs", type=positive_int, default=200,
+    parser.add_argument("--encoder-seed", type=int, default=None,
+                        help="seed of the random encoder's weights (--weights random/random-tiny) (default: 0)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of training: shuffling, dropout, the initial weights, a seeded split (default: 0)")
+    add_precision(parser, default=None)
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help="most epochs, a safety cap: training ends when the validation loss stops improving "
-                             "(--patience) (default: 200)")
+                             "(--patience) (default: 200); with --resume, a larger one trains a finished run further")
     parser.add_argument("--patience", type=positive_int, default=None,
                         help="stop after this many epochs without a better validation loss (default: 3; 8 with "
                              "--frame-encoder cnn)")
@@ -43,32 +46,32 @@ def add_arguments(parser) -> None:
                              "--samples captions (default: 32)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam learning rate (default: 0.003; with --objective cider, 2e-4)")
-    parser.add_argument("--units", type=positive_int, default=256, help="LSTM units (default: 256)")
-    parser.add_argument("--embed-dim", type=positive_int, default=256, help="word embedding size (default: 256)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
-    parser.add_argument("--design", choices=["inject", "merge"], default="inject",
+    parser.add_argument("--units", type=positive_int, default=None, help="LSTM units (default: 256)")
+    parser.add_argument("--embed-dim", type=positive_int, default=None, help="word embedding size (default: 256)")
+    parser.add_argument("--dropout", type=float, default=None, help="dropout rate (default: 0.3)")
+    parser.add_argument("--design", choices=["inject", "merge"], default=None,
                         help="image vector as the LSTM's initial state (inject) or added to its output (merge) "
                              "(default: inject)")
-    parser.add_argument("--min-count", type=positive_int, default=1,
+    parser.add_argument("--min-count", type=positive_int, default=None,
                         help="words seen fewer times in the training captions become <unk> (default: 1)")
     parser.add_argument("--max-length", type=positive_int, default=None,
                         help="most words per caption; longer ones are truncated (default: 99th percentile)")
-    parser.add_argument("--stop-on", choices=["loss", "cider"], default="loss",
+    parser.add_argument("--stop-on", choices=["loss", "cider"], default=None,
                         help="what picks the best epoch and ends training (--patience): the validation loss, or "
                              "greedy validation CIDEr-D (default: loss)")
-    parser.add_argument("--label-smoothing", type=float, default=0.0, metavar="S",
+    parser.add_argument("--label-smoothing", type=float, default=None, metavar="S",
                         help="spread a share S of each target word's probability over the vocabulary (default: 0)")
     parser.add_argument("--frames", type=positive_int, default=None,
                         help="frames sampled per clip; giving it trains a clip model even on animated GIF/WebP names "
                              f"(default: {DEFAULT_FRAMES} when the caption file names clips, else an image model)")
-    add_frame_encoder(parser, "clip models")
-    parser.add_argument("--frame-size", type=positive_int, default=64,
+    add_frame_encoder(parser, "clip models", default=None)
+    parser.add_argument("--frame-size", type=positive_int, default=None,
                         help="--frame-encoder cnn: frames are squashed to this many pixels a side (default: 64)")
-    parser.add_argument("--cnn-filters", type=positive_int, default=16,
+    parser.add_argument("--cnn-filters", type=positive_int, default=None,
                         help="--frame-encoder cnn: Conv2D filters per block (default: 16)")
-    parser.add_argument("--cnn-blocks", type=positive_int, default=3,
+    parser.add_argument("--cnn-blocks", type=positive_int, default=None,
                         help="--frame-encoder cnn: Conv2D + MaxPooling2D blocks (default: 3)")
-    parser.add_argument("--cnn-dense", type=positive_int, default=64,
+    parser.add_argument("--cnn-dense", type=positive_int, default=None,
                         help="--frame-encoder cnn: units of the Dense after Flatten (default: 64)")
     parser.add_argument("--summary", action="store_true", help="print the model's layers before training")
     parser.add_argument("--objective", choices=["xe", "cider"], default="xe",
@@ -76,12 +79,15 @@ def add_arguments(parser) -> None:
                              "--init model on its own samples, CIDEr-D as the reward (default: xe)")
     parser.add_argument("--init", metavar="MODEL_DIR", help="with --objective cider: the trained caption model to "
                                                             "fine-tune (its vocabulary, sizes and encoder are kept)")
-    parser.add_argument("--samples", type=positive_int, default=5,
+    parser.add_argument("--samples", type=positive_int, default=None,
                         help="--objective cider: captions sampled per image per step (default: 5)")
-    parser.add_argument("--baseline", choices=["mean", "greedy"], default="mean",
+    parser.add_argument("--baseline", choices=["mean", "greedy"], default=None,
                         help="--objective cider: what a sample's reward is compared with: the mean reward of the "
                              "image's other samples, or the greedy caption's (default: mean)")
-    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out (interrupted, or finished: with a larger --epochs or "
+                             "--patience); flags left out keep the run's values, and ones that change its model or "
+                             "data are refused")
     add_quiet(parser)
 
 
@@ -96,11 +102,6 @@ def run(args) -> int:
         if args.labels:
             raise UsageError("--objective cider is for caption models, not activity classifiers")
         return _train_self_critical(args)
-    if args.frame_encoder == "cnn" and (args.weights or args.precision != "fp32"):
-        raise UsageError("--frame-encoder cnn trains its own CNN from the pixels: --weights and --precision "
-                         "(VGG16's) do not apply")
-    args.weights = args.weights or "imagenet"
-    args.learning_rate = args.learning_rate or 3e-3
     if args.labels:
         return _train_classifier(args)
     from captioner.api.jobs import train
@@ -109,20 +110,22 @@ def run(args) -> int:
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line)
-    fp = _inputs(args)
-    frames = args.frames or (DEFAULT_FRAMES if captions.kind == "clip" else 0)
-    what = f"clips ({frames} frames each, {args.frame_encoder} frame encoder)" if frames else "images"
+    run, fp = _inputs(args, "decoder")
+    frames = run.pick("--frames", args.frames, "decoder.frames", None) or (DEFAULT_FRAMES if captions.kind == "clip"
+                                                                           else 0)
+    what = f"clips ({frames} frames each, {_frame_encoder(run, args, 'decoder')} frame encoder)" if frames else "images"
     print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
           f"{captions.describe_split()}")
     summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
-                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
-                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                    units=args.units, embed_dim=args.embed_dim, dropout=args.dropout, design=args.design,
-                    min_count=args.min_count, max_length=args.max_length, label_smoothing=args.label_smoothing,
-                    stop_on=args.stop_on, resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
+                    encoder_seed=args.encoder_seed, precision=args.precision, frames=args.frames,
+                    frame_encoder=args.frame_encoder, epochs=args.epochs, patience=args.patience,
+                    batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
+                    embed_dim=args.embed_dim, dropout=args.dropout, design=args.design, min_count=args.min_count,
+                    max_length=args.max_length, label_smoothing=args.label_smoothing, stop_on=args.stop_on,
+                    resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
-          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary, args)}")
+          f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary)}")
     print("validation BLEU (greedy): " + "  ".join(f"BLEU-{n} {bleu[f'bleu{n}']:.4f}" for n in range(1, 5)))
     print(f"model bundle: {args.out}")
     if fp["weights"] == "random":
@@ -137,23 +140,23 @@ def _train_classifier(args) -> int:
     from captioner.api.jobs import train
     from captioner.datasets.ucf101 import load_labels
 
-    labels = load_labels(args.labels, seed=args.seed)
+    run, fp = _inputs(args, "classifier")
+    labels = load_labels(args.labels, seed=run.pick("--seed", args.seed, "settings.seed", 0))
     for line in labels.skipped:
         print(line)
-    fp = _inputs(args)
-    frames = args.frames or DEFAULT_FRAMES
+    frames = run.pick("--frames", args.frames, "classifier.frames", DEFAULT_FRAMES)
     counts = {s: len(labels.select(s)) for s in ("train", "val", "test")}
     print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
-          f"{args.frame_encoder} frame encoder); train {counts['train']}, val {counts['val']}, test {counts['test']}; "
-          f"split: {labels.split_source}")
+          f"{_frame_encoder(run, args, 'classifier')} frame encoder); train {counts['train']}, val {counts['val']}, "
+          f"test {counts['test']}; split: {labels.split_source}")
     summary = train(args.out, args.cache, labels=labels, weights=args.weights, seed=args.seed,
-                    precision=args.precision, frames=frames, frame_encoder=args.frame_encoder, epochs=args.epochs,
-                    patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                    units=args.units, dropout=args.dropout, resume=args.resume, show_progress=not args.quiet,
-                    **_cnn_options(args))
+                    encoder_seed=args.encoder_seed, precision=args.precision, frames=args.frames,
+                    frame_encoder=args.frame_encoder, epochs=args.epochs, patience=args.patience,
+                    batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
+                    dropout=args.dropout, resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
-          f"{summary['val_top1']:.1%}; {ended_by(summary, args)}")
+          f"{summary['val_top1']:.1%}; {ended_by(summary)}")
     print(f"classifier bundle: {args.out}")
     if fp["weights"] == "random":
         print("note: trained on RANDOM encoder features; use --weights imagenet for real clips")
@@ -163,33 +166,41 @@ def _train_classifier(args) -> int:
     return 0
 
 
-def _inputs(args) -> dict:
-    """The fingerprint of what the model reads (VGG16 features, or pixels for its own CNN), printed."""
-    from captioner.features.encoder import describe, fingerprint
-    from captioner.features.pixels import pixel_fingerprint
+def _frame_encoder(run, args, model: str) -> str:
+    return run.pick("--frame-encoder", args.frame_encoder, f"{model}.frame_encoder", "lstm")
 
-    fp = pixel_fingerprint(args.frame_size) if args.frame_encoder == "cnn" else \
-        fingerprint(args.weights, args.seed, args.precision)
+
+def _inputs(args, model: str):
+    """(the run's choices, the fingerprint of what the model reads: VGG16 features, or pixels for its own CNN),
+    the latter printed."""
+    from captioner.api.train_job import model_inputs
+    from captioner.features.encoder import describe
+    from captioner.training.resume import RunChoices
+
+    run = RunChoices(args.out, args.resume)
+    fp, _ = model_inputs(run, model, args.weights, args.encoder_seed, args.precision, _frame_encoder(run, args, model),
+                         args.frame_size, _cnn_options(args)["cnn"])
     print(f"encoder: {describe(fp)}")
-    return fp
+    return run, fp
 
 
 def _cnn_options(args) -> dict:
-    cnn = {"filters": args.cnn_filters, "blocks": args.cnn_blocks, "dense": args.cnn_dense}
-    return {"frame_size": args.frame_size, "cnn": cnn if args.frame_encoder == "cnn" else None,
-            "summary": args.summary}
+    """The frame CNN's sizes asked (None: the default, or the resumed run's)."""
+    cnn = {name: value for name, value in (("filters", args.cnn_filters), ("blocks", args.cnn_blocks),
+                                           ("dense", args.cnn_dense)) if value is not None}
+    return {"frame_size": args.frame_size, "cnn": cnn or None, "summary": args.summary}
 
 
-def ended_by(summary: dict, args) -> str:
+def ended_by(summary: dict) -> str:
     """Which ended training: early stopping, or the --epochs cap (then the model may be undertrained)."""
-    patience = summary["settings"].get("patience", args.patience or 3)
+    patience = summary["settings"].get("patience", 3)
     measure = "validation CIDEr-D" if summary["settings"].get("stop_on") == "cider" else "validation loss"
     if summary["stopped_early"]:
         return f"ended by early stopping (no better {measure} in {patience} epochs)"
     if summary["best_epoch"] == summary["epochs"]:
         return (f"ended by the --epochs cap ({summary['epochs']}) with the {measure} still improving: "
-                "the model may be undertrained; train again with a larger --epochs and a new --out (the "
-                "feature cache is reused)")
+                f"the model may be undertrained; train it further: the same command with --resume --epochs "
+                f"{2 * summary['epochs']}")
     since = summary["epochs"] - summary["best_epoch"]
     return f"ended by the --epochs cap ({summary['epochs']}), {since} epochs after the best"
 

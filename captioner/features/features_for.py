@@ -28,7 +28,7 @@ def weights_for(fingerprint: dict, weights: str | None) -> str:
 
 
 def seed_of(fingerprint: dict) -> int:
-    """The --seed of a random encoder, read back from its fingerprint ("seed=N ...")."""
+    """The --encoder-seed of a random encoder, read back from its fingerprint ("seed=N ...")."""
     ident = fingerprint.get("weights_id", "")
     return int(ident.split()[0].split("=")[1]) if ident.startswith("seed=") else 0
 

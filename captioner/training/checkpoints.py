@@ -56,6 +56,14 @@ def earlier_state(ckpt_dir: str, out_dir: str, resume: bool) -> dict | None:
     return state
 
 
+def restore(model, directory: str, state: dict, learning_rate: float) -> None:
+    """Load the newest epoch's weights and optimizer state into the compiled `model`; the learning rate is the
+    one asked now (the optimizer's own, saved with it, is the run's earlier one)."""
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(os.path.join(directory, state["weights"]))
+    model.optimizer.learning_rate = learning_rate
+
+
 def fresh_state() -> dict:
     return {"epochs_done": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": [],
             "weights": None, "best_weights": None, "stopped_early": False}

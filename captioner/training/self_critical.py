@@ -32,7 +32,8 @@ from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.bundle import load_bundle, save_bundle
 from captioner.search.searcher import Searcher, SearchSettings
-from captioner.training.checkpoints import commit_epoch, earlier_state, read_run, write_run
+from captioner.training.checkpoints import commit_epoch, earlier_state, read_run, restore, write_run
+from captioner.training.resume import continue_run, resuming_line
 
 keras = import_keras()
 BASELINES = ("mean", "greedy")
@@ -67,9 +68,10 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         raise UsageError(f"--out {out_dir} is the --init model: write the fine-tuned one elsewhere")
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
-    if state is not None:  # resume: the run's own settings and starting model, whatever the flags say now
+    changes = {}
+    if state is not None:  # resume: the run's own starting model; epochs, patience, learning rate as asked
         run, _ = read_run(ckpt_dir)
-        settings, init_dir = ScstSettings(**run["settings"]), run["init"]
+        changes, init_dir = continue_run(ckpt_dir, run, settings, state), run["init"]
     bundle = load_bundle(init_dir)
     decoder, vocab, frames = bundle.decoder, bundle.vocab, bundle.frames
     train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
@@ -111,10 +113,9 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
                      "history": [], "weights": None, "best_weights": None, "stopped_early": False}
             _log(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "
                  f"{state['best_val_cider']:.4f}")
-        else:
-            decoder.optimizer.build(decoder.trainable_variables)
-            decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
-            _log(f"resuming after epoch {state['epochs_done']}")
+        elif state["weights"]:
+            restore(decoder, ckpt_dir, state, settings.learning_rate)
+            _log(resuming_line(state, settings, changes))
         while state["epochs_done"] < settings.epochs and not state["stopped_early"]:
             epoch = state["epochs_done"] + 1
             started = time.perf_counter()
@@ -136,7 +137,8 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         "scst_epochs": state["epochs_done"], "scst_best_epoch": state["best_epoch"],
         "best_val_cider": state["best_val_cider"], "scst_stopped_early": state["stopped_early"],
         "scst_seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
-        "scst_settings": asdict(settings), "scst_history": state["history"], "skipped_images": len(failed),
+        "scst_settings": asdict(settings), "scst_history": state["history"],
+        "scst_resumes": state.get("resumes", []), "skipped_images": len(failed),
     }
     save_bundle(out_dir, decoder, vocab, bundle.encoder, summary)
     return summary

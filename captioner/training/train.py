@@ -20,7 +20,8 @@ from captioner.features.notices import skipped
 from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.models.frame_cnn import FrameCnn
-from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, write_run
+from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, restore, write_run
+from captioner.training.resume import continue_run, resuming_line
 from captioner.training.training_data import CaptionBatches, ClipCaptionBatches, caption_pairs, encode_captions
 from captioner.training.token_loss import token_loss
 from captioner.training.validation_bleu import ValidationBleu
@@ -82,11 +83,11 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
     """
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
-
-    if state is not None:  # resume: the run's own vocabulary and sizes, whatever the flags say now
+    changes = {}
+    if state is not None:  # resume: the run's own vocabulary and sizes; epochs, patience, learning rate as asked
         run, vocab = read_run(ckpt_dir)
         config = DecoderConfig.from_json(run["decoder"])
-        settings = TrainSettings(**run["settings"])
+        changes = continue_run(ckpt_dir, run, settings, state)
         frames = config.frames
     train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
     cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
@@ -131,9 +132,8 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)]),
                                                       decoder.statistics_sample))
         if state["weights"]:
-            decoder.optimizer.build(decoder.trainable_variables)
-            decoder.load_weights(os.path.join(ckpt_dir, state["weights"]))
-            _log(f"resuming after epoch {state['epochs_done']}")
+            restore(decoder, ckpt_dir, state, settings.learning_rate)
+            _log(resuming_line(state, settings, changes))
         done = state["epochs_done"]
         train_data = _batches(config, features, row_of, train_caps, train_tokens, settings.batch_size,
                               settings.seed, done)
@@ -166,6 +166,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "settings": asdict(settings),
         "best_val_cider": state.get("best_val_cider"),  # greedy, at the best epoch when stopping on it
         "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4, val_cider (greedy), seconds
+        "resumes": state.get("resumes", []),  # after which epoch --resume changed which settings
         "feature_dtype": str(cache.dtype),
         "skipped_images": len(failed),
     }

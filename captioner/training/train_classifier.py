@@ -21,7 +21,8 @@ from captioner.features.notices import skipped
 from captioner.models.classifier import ClassifierConfig, build_classifier, probabilities
 from captioner.models.classifier_bundle import save_classifier_bundle
 from captioner.models.frame_cnn import FrameCnn
-from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state
+from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, restore
+from captioner.training.resume import continue_run, resuming_line
 from captioner.training.train import TrainSettings
 from captioner.training.training_data import ShuffledBatches
 
@@ -59,11 +60,12 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
     `summary` prints the model's layers first."""
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
-    if state is not None:  # resume: the run's own classes and sizes, whatever the flags say now
+    changes = {}
+    if state is not None:  # resume: the run's own classes and sizes; epochs, patience, learning rate as asked
         with open(os.path.join(ckpt_dir, "run.json"), encoding="utf-8") as f:
             run = json.load(f)
         config = ClassifierConfig.from_json(run["classifier"])
-        settings = TrainSettings(**run["settings"])
+        changes = continue_run(ckpt_dir, run, settings, state)
         if run["classes"] != labels.classes:
             raise UsageError(f"{labels.root}: its classes differ from the run being resumed in {out_dir}")
     else:
@@ -99,9 +101,8 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         if state["weights"]:
-            model.optimizer.build(model.trainable_variables)
-            model.load_weights(os.path.join(ckpt_dir, state["weights"]))
-            print(f"resuming after epoch {state['epochs_done']}", file=sys.stderr, flush=True)
+            restore(model, ckpt_dir, state, settings.learning_rate)
+            print(resuming_line(state, settings, changes), file=sys.stderr, flush=True)
         else:
             model.set_frame_statistics(frame_sample(features, train_rows, model.statistics_sample))
 
@@ -129,6 +130,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         "stopped_early": state["stopped_early"],
         "seconds_per_epoch": round(float(np.median(seconds)), 2) if seconds else None,
         "val_top1": top1, "settings": asdict(settings), "history": state["history"],
+        "resumes": state.get("resumes", []),
         "feature_dtype": dtype, "skipped_clips": len(failed),
     }
     save_classifier_bundle(out_dir, model, labels.classes, fingerprint, result)
