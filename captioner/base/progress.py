@@ -1,4 +1,7 @@
-"""A small progress bar on stderr: count, rate and ETA. Quiet lines (every 10 s) when stderr is not a terminal."""
+"""A small progress bar on stderr: count, rate and ETA. Quiet lines (every 10 s) when stderr is not a terminal.
+
+Items skipped (unreadable, missing) move the bar but not the rate: `extract [==> ] 40/250 31.2 img/s ... (210
+skipped)` says how fast images are encoded, not how fast missing ones are passed over."""
 
 from __future__ import annotations
 
@@ -18,17 +21,20 @@ class Progress:
         self.enabled = enabled and total > 0
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.done = 0
+        self.skipped = 0
         self.start = time.perf_counter()
         self._last = 0.0
         self.note = ""
 
     def rate(self) -> float:
         elapsed = time.perf_counter() - self.start
-        return self.done / elapsed if elapsed > 0 else 0.0
+        return (self.done - self.skipped) / elapsed if elapsed > 0 else 0.0
 
-    def update(self, n: int = 1, note: str | None = None) -> None:
-        """`note`: a figure to show after the rate (e.g. the running mean reward), kept until replaced."""
-        self.done += n
+    def update(self, n: int = 1, note: str | None = None, skipped: int = 0) -> None:
+        """`n` items done and `skipped` passed over (they count towards the total, not the rate); `note`: a
+        figure to show after the rate (e.g. the running mean reward), kept until replaced."""
+        self.done += n + skipped
+        self.skipped += skipped
         if note is not None:
             self.note = note
         now = time.perf_counter()
@@ -37,11 +43,14 @@ class Progress:
         self._last = now
         rate = self.rate()
         eta = (self.total - self.done) / rate if rate > 0 else 0
+        notes = [self.note] if self.note else []
+        if self.skipped:
+            notes.append(f"({self.skipped} skipped)")
         width = 24
         filled = int(width * self.done / self.total)
         bar = "=" * filled + (">" if filled < width else "") + " " * (width - filled - 1)
         line = (f"{self.label}[{bar}] {self.done}/{self.total} {rate:.1f} {self.unit}/s "
-                f"ETA {_clock(eta)}" + (f" {self.note}" if self.note else ""))
+                f"ETA {_clock(eta)}" + "".join(f" {note}" for note in notes))
         self.stream.write(("\r" + line) if self.tty else (line + "\n"))
         self.stream.flush()
 

@@ -39,13 +39,13 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
     `encoder` is then unused, and `captioner` captions only what the cache already holds."""
     report = FolderReport(total=len(items) + len(problems), unit="clips" if captioner.frames else "images",
                           verb=getattr(captioner, "verb", "captioned"))
-    kept = [{**earlier[it.key], "image": it.key} for it in items if it.key in earlier]
+    kept = [{**earlier[it.key], "input": it.key} for it in items if it.key in earlier]
     report.kept = len(kept)
     writer = ResultWriter(out_path, kept)
     start = time.perf_counter()
     try:
         for path, reason in problems:
-            writer.write({"image": os.path.relpath(path, root).replace(os.sep, "/"), "error": reason})
+            writer.write({"input": os.path.relpath(path, root).replace(os.sep, "/"), "error": reason})
             skipped(path, reason)
             report.failed += 1
         todo = [it for it in items if it.key not in earlier]
@@ -56,25 +56,25 @@ def caption_folder(items, problems, root, earlier: dict, encoder, captioner, out
         for start_at in range(0, len(cached), 256):
             chunk = cached[start_at:start_at + 256]
             for item, record in zip(chunk, captioner.records(cached_inputs(cache, [it.key for it in chunk], frames))):
-                writer.write({"image": item.key, **record})
+                writer.write({"input": item.key, **record})
             writer.flush()
             report.captioned += len(chunk)
             progress.update(len(chunk))
         for batch in _encoded(fresh, encoder, captioner, batch_size, engine):
             records = []
             for item, reason in batch.bad:
-                records.append({"image": item.key, "error": reason})
+                records.append({"input": item.key, "error": reason})
                 skipped(item.path, reason)
             if batch.good:
                 if cache is not None:
                     cache.append(cache_keys(batch.good, batch.counts), batch.features)
-                records += [{"image": it.key, **record} for it, record in zip(batch.good, batch.records)]
-            for record in sorted(records, key=lambda r: r["image"]):
+                records += [{"input": it.key, **record} for it, record in zip(batch.good, batch.records)]
+            for record in sorted(records, key=lambda r: r["input"]):
                 writer.write(record)
             writer.flush()
             report.captioned += len(batch.good)
             report.failed += len(batch.bad)
-            progress.update(len(batch.good) + len(batch.bad))
+            progress.update(len(batch.good), skipped=len(batch.bad))
         progress.close()
         writer.commit()
     finally:

@@ -216,7 +216,7 @@ def extract_to_cache(items: list[ImageFile], encoder, cache: FeatureCache, batch
                 writing = committer.submit(cache.append, cache_keys(batch.good, batch.counts), batch.features)
                 report.extracted += len(batch.good)
                 report.frames += len(batch.features)
-            progress.update(len(batch.good) + len(batch.bad))
+            progress.update(len(batch.good), skipped=len(batch.bad))
         if writing is not None:
             writing.result()
     progress.close()
