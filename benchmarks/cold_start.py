@@ -1,10 +1,13 @@
-"""Cold start of `caption --model M one.jpg`: the wall time of the whole command, and where it goes.
+"""Cold start of `caption --model M one.jpg`: the wall time of the whole command, and where it goes; and how soon
+`captioner serve --model M` answers /readyz with 200.
 
 Usage:
-    python -m benchmarks cold_start --model MODEL IMAGE [--runs 3] [--beam-size 3]
+    python -m benchmarks cold_start --model MODEL IMAGE [--runs 5] [--beam-size 3] [--serve]
 
-Prints the best wall time of `python -m captioner caption` over --runs fresh processes, then one in-process
-breakdown by phase (imports, bundle, encoder build, decode, encode, search build + first call).
+Prints the median (and best) wall time of `python -m captioner caption` over --runs fresh processes, then one
+in-process breakdown by phase (imports, bundle, encoder build, decode, encode, search build + first call); with
+--serve, the median over --runs servers of the seconds from starting `captioner serve` to /readyz 200, and its
+ratio to the caption command's median.
 """
 
 from __future__ import annotations
@@ -12,19 +15,51 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 
 
-def command_seconds(model: str, image: str, beam: int, runs: int) -> float:
+def command_seconds(model: str, image: str, beam: int, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "captioner", "caption", "--model", model, image, "--beam-size", str(beam)],
                        check=True, capture_output=True)
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def ready_seconds(model: str, runs: int) -> list[float]:
+    """Seconds from starting `captioner serve` to its first 200 on /readyz, per run."""
+    import socket
+    import urllib.request
+
+    times = []
+    for _ in range(runs):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        start = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-m", "captioner", "serve", "--model", model, "--port", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit(f"serve exited with status {server.returncode} before it was ready")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            times.append(time.perf_counter() - start)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return times
 
 
 def phases(model: str, image: str, beam: int) -> dict:
@@ -54,14 +89,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("image")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--beam-size", type=int, default=3)
+    parser.add_argument("--serve", action="store_true", help="also time `captioner serve` to /readyz 200")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    wall = command_seconds(args.model, args.image, args.beam_size, args.runs)
-    print(f"caption --model {args.model} {args.image}: {wall:.2f} s (best of {args.runs})")
+    walls = command_seconds(args.model, args.image, args.beam_size, args.runs)
+    wall = statistics.median(walls)
+    print(f"caption --model {args.model} {args.image}: median {wall:.2f} s, best {min(walls):.2f} s "
+          f"({args.runs} runs: {', '.join(f'{w:.2f}' for w in walls)})")
     for name, seconds in phases(args.model, args.image, args.beam_size).items():
         print(f"  {name:36s} {seconds:6.2f} s")
+    if args.serve:
+        ready = ready_seconds(args.model, args.runs)
+        print(f"serve --model {args.model}: /readyz 200 after median {statistics.median(ready):.2f} s "
+              f"({', '.join(f'{r:.2f}' for r in ready)}); {statistics.median(ready) / wall:.2f}x the caption "
+              "command's median")
     return 0
 
 

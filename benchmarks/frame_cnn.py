@@ -103,7 +103,7 @@ def run_one(spec: dict) -> dict:
                                     beam_size=3, meteor=False)
         with open(spec["truth"], encoding="utf-8") as f:
             truth = json.load(f)
-        shares = truth_shares("motion", [(i["image"], i["caption"]) for i in report.items], truth)
+        shares = truth_shares("motion", [(i["input"], i["caption"]) for i in report.items], truth)
         result.update({"bleu4": round(report.metrics["bleu4"], 4), "cider": round(report.metrics["cider"], 4),
                        "test_clips": len(report.items),
                        **{f"{name}_right": round(right / len(report.items), 4)  # of all test clips

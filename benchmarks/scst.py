@@ -44,7 +44,7 @@ def _sets():
 def _shares(checks: str, items: list[dict], truth: dict) -> dict[str, str]:
     from captioner.evaluation.drawn_truth import truth_shares
 
-    shares = truth_shares(checks, [(i["image"], i["caption"]) for i in items], truth)
+    shares = truth_shares(checks, [(i["input"], i["caption"]) for i in items], truth)
     return {f"{name} right": (f"{right / stated:.1%}" if stated else "—")
             + ("" if stated == len(items) else f" of {stated}") for name, (right, stated) in shares.items()}
 
@@ -102,10 +102,10 @@ def main(argv=None) -> int:
             per_item[name, beam] = [item["cider"] for item in report.items]
             bleu4[name, beam] = bleu4_on(report)
             if name == "xe":
-                test_images = [item["image"] for item in report.items]
+                test_images = [item["input"] for item in report.items]
                 paired = bootstrapped = "—"
             else:  # the same test images in the same order as the cross-entropy model's
-                assert [item["image"] for item in report.items] == test_images
+                assert [item["input"] for item in report.items] == test_images
                 paired = paired_mean_difference(per_item["xe", beam], per_item[name, beam]).percent()
                 bootstrapped = paired_bootstrap(bleu4["xe", beam], bleu4[name, beam], len(test_images)).absolute()
             words = np.mean([len(item["caption"].split()) for item in report.items])

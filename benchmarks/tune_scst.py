@@ -59,7 +59,7 @@ def main(argv=None) -> int:
             report = captioner.evaluate(model, cache, captions=captions, images=images, split="val",
                                         beam_size=beam, meteor=False)
             cells += [f"{report.metrics['bleu4']:.4f}", f"{report.metrics['cider']:.4f}"]
-        right, stated = truth_shares("scenes", [(i["image"], i["caption"]) for i in report.items], truth)["objects"]
+        right, stated = truth_shares("scenes", [(i["input"], i["caption"]) for i in report.items], truth)["objects"]
         epochs = (f"+{t['scst_epochs']} (best {t['scst_best_epoch']})" if "scst_epochs" in t
                   else f"{t['epochs']} (best {t['best_epoch']})")
         seconds = t.get("scst_seconds_per_epoch", t["seconds_per_epoch"])

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     def score(model, beam, penalty):
         report = captioner.evaluate(model, cache, captions=captions, images=images, split="val", beam_size=beam,
                                     length_penalty=penalty, meteor=False)
-        shares = truth_shares("motion" if clips else "scenes", [(i["image"], i["caption"]) for i in report.items],
+        shares = truth_shares("motion" if clips else "scenes", [(i["input"], i["caption"]) for i in report.items],
                               truth)
         return report, " | ".join(f"{shares[c][0] / max(shares[c][1], 1):.1%}" for c in checked)
 

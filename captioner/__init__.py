@@ -3,7 +3,7 @@ search; for images, video clips and activity classes (see docs/python-api.md).
 
     import captioner
     model = captioner.load("runs/f8k-model")
-    print(model.caption(["photo.jpg"])[0].text)
+    print(model.caption(["photo.jpg"])[0].caption)
 
 `import captioner` loads neither Keras nor TensorFlow/JAX: every name below is imported on first use.
 """

@@ -190,8 +190,8 @@ def test_train_evaluate_and_classify_agree(activity, run_cli, tmp_path):
     assert {"top1", "top5", "per_class", "confusion", "predictions"} <= set(report)
     assert report["classes"] == ["left", "right", "up", "down"] and report["top5"] == 1.0  # 4 classes: top-4 all
     assert sum(map(sum, report["confusion"])) == len(report["predictions"]) == 4
-    assert report["top1"] == pytest.approx(sum(p["label"] == p["predicted"] for p in report["predictions"]) / 4)
-    predicted = {p["clip"]: p["predicted"] for p in report["predictions"]}
+    assert report["top1"] == pytest.approx(sum(p["truth"] == p["label"] for p in report["predictions"]) / 4)
+    predicted = {p["input"]: p["label"] for p in report["predictions"]}
 
     files = [str(root / clip) for clip in sorted(predicted)]
     code, out, err = run_cli("classify", "--model", model, *files)
@@ -212,8 +212,8 @@ def test_train_evaluate_and_classify_agree(activity, run_cli, tmp_path):
         (root / "up" / "broken.mp4").unlink()
     records = [json.loads(x) for x in (tmp_path / "all.jsonl").read_text().splitlines()]
     assert code == 1 and "broken.mp4" in err and len(records) == 17  # every clip once, the broken one with its reason
-    assert [r for r in records if r["image"] == "up/broken.mp4"][0]["error"]
-    assert {r["image"]: r["label"] for r in records if "label" in r and r["image"] in predicted} == predicted
+    assert [r for r in records if r["input"] == "up/broken.mp4"][0]["error"]
+    assert {r["input"]: r["label"] for r in records if "label" in r and r["input"] in predicted} == predicted
 
 
 @pytest.mark.slow  # trains the classifier
@@ -287,7 +287,7 @@ def test_the_python_api_classifies_as_the_command_does(activity, run_cli, tmp_pa
     clf = captioner.load(str(activity / "model"))
     assert clf.classes == ["left", "right", "up", "down"] and clf.frames == FRAMES
     results = clf.classify(files + [str(tmp_path / "gone.mp4")], top_k=3)
-    assert [(r.input, r.label) for r in results[:4]] == [(c["clip"], c["label"]) for c in cli]
+    assert [(r.input, r.label) for r in results[:4]] == [(c["input"], c["label"]) for c in cli]
     assert [[label for label, _ in r.top] for r in results[:4]] == [[t["label"] for t in c["top"]] for c in cli]
     assert all(abs(r.probability - c["probability"]) < 1e-3 for r, c in zip(results, cli))
     assert results[4].error == "file not found" and results[4].label is None

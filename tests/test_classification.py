@@ -69,13 +69,13 @@ def test_per_class_accuracy_is_correct_over_the_class_clips_and_none_without_cli
 
 
 def test_each_clip_has_its_prediction_probability_and_top5(scored):
-    by_clip = {p["clip"]: p for p in scored.report.items}
+    by_clip = {p["input"]: p for p in scored.report.items}
     second = by_clip["jump/2.mp4"]
-    assert second["label"] == "jump" and second["predicted"] == "run" and second["probability"] == 0.4
-    assert second["file"] == os.path.join(scored.root, "jump/2.mp4")
-    assert [t["label"] for t in second["top5"]] == ["run", "jump", "swim", "climb", "throw"]
-    assert [t["probability"] for t in second["top5"]] == [0.4, 0.3, 0.1, 0.1, 0.05]
-    assert [t["label"] for t in by_clip["swim/4.mp4"]["top5"]] == ["kick", "jump", "run", "climb", "throw"]
+    assert second["truth"] == "jump" and second["label"] == "run" and second["probability"] == 0.4
+    assert second["path"] == os.path.join(scored.root, "jump/2.mp4")
+    assert [t["label"] for t in second["top"]] == ["run", "jump", "swim", "climb", "throw"]
+    assert [t["probability"] for t in second["top"]] == [0.4, 0.3, 0.1, 0.1, 0.05]
+    assert [t["label"] for t in by_clip["swim/4.mp4"]["top"]] == ["kick", "jump", "run", "climb", "throw"]
 
 
 TABLE = """\
@@ -181,7 +181,7 @@ def test_evaluate_classifier_passes_the_bundle_and_split_to_the_cache_counts_rep
     assert seen_models == [model]
     assert report.confusion[0][0] == 2 and report.per_class["jump"] == {"clips": 2, "correct": 2, "accuracy": 1.0}
     first = report.items[0]
-    assert first["probability"] == 0.1235 and first["top5"][0] == {"label": "jump", "probability": 0.1235}
+    assert first["probability"] == 0.1235 and first["top"][0] == {"label": "jump", "probability": 0.1235}
     assert report.training == {"feature_dtype": "float32"}
 
 

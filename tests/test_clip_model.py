@@ -87,7 +87,7 @@ def test_caption_caption_folder_and_evaluate_agree_on_clips(clips, clip_model, r
     strips = re.findall(r'<td class="preview">(.*?)</td>', page)
     assert len(strips) == 4 and all(s.count("<img ") == FRAMES for s in strips)  # each clip as its sampled frames
     truth = json.loads((clips / "truth.json").read_text())
-    from_eval = {truth[c["image"]]["file"]: c["caption"] for c in report["captions"]}
+    from_eval = {truth[c["input"]]["file"]: c["caption"] for c in report["captions"]}
 
     files = [str(clips / "Clips" / name) for name in sorted(from_eval)]
     code, out, _ = run_cli("caption", "--model", model, *files)
@@ -100,7 +100,7 @@ def test_caption_caption_folder_and_evaluate_agree_on_clips(clips, clip_model, r
         shutil.copy(path, folder)
     code, _, _ = run_cli("caption-folder", "--model", model, folder, "--out", tmp_path / "r.jsonl", "--quiet")
     assert code == 0
-    from_folder = {r["image"]: r["caption"] for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
+    from_folder = {r["input"]: r["caption"] for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
     assert from_eval == from_caption == from_folder
 
 
@@ -135,14 +135,14 @@ def test_mixed_folders_report_the_other_kind(clips, clip_model, trained, synthet
 
     code, out, err = run_cli("caption-folder", "--model", clip_model / "model", folder, "--out", tmp_path / "c.jsonl",
                              "--quiet")
-    records = {r["image"]: r for r in map(json.loads, (tmp_path / "c.jsonl").read_text().splitlines())}
+    records = {r["input"]: r for r in map(json.loads, (tmp_path / "c.jsonl").read_text().splitlines())}
     assert code == 1 and "Traceback" not in err
     assert records["photo.jpg"]["error"] == "an image; this model describes clips"
     assert "caption" in records[name] and "caption" in records["v.mp4"]
 
     code, out, err = run_cli("caption-folder", "--model", trained / "model", folder, "--out", tmp_path / "i.jsonl",
                              "--quiet")
-    records = {r["image"]: r for r in map(json.loads, (tmp_path / "i.jsonl").read_text().splitlines())}
+    records = {r["input"]: r for r in map(json.loads, (tmp_path / "i.jsonl").read_text().splitlines())}
     assert code == 1 and records["v.mp4"]["error"] == "a video clip; this model describes images"
     assert "caption" in records["photo.jpg"]
 
@@ -154,7 +154,7 @@ def test_bad_clips_are_named_once_by_caption_and_caption_folder(clip_model, run_
     code, out, err = run_cli("caption-folder", "--model", clip_model / "model", tmp_path / "bad", "--out",
                              tmp_path / "b.jsonl", "--quiet")
     assert code == 1 and "Traceback" not in err
-    records = {r["image"]: r for r in map(json.loads, (tmp_path / "b.jsonl").read_text().splitlines())}
+    records = {r["input"]: r for r in map(json.loads, (tmp_path / "b.jsonl").read_text().splitlines())}
     assert set(records) == set(expect)
     for name, word in expect.items():
         assert word in records[name]["error"], name
@@ -212,7 +212,7 @@ def test_the_python_api_captions_clips_from_paths_frames_and_gif_bytes(clips, cl
     gif = next(f for f in files if f.endswith(".gif"))
     code, out, _ = run_cli("caption", "--model", clip_model / "model", video, gif, "--json", "--beam-size", "2")
     assert code == 0
-    cli = {r["image"]: r["caption"] for r in map(json.loads, out.splitlines())}
+    cli = {r["input"]: r["caption"] for r in map(json.loads, out.splitlines())}
     model = captioner.load(str(clip_model / "model"))
     assert model.frames == FRAMES
     frames = load_clip(video, FRAMES)  # (k, 224, 224, 3) uint8, as the command samples them

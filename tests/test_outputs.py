@@ -15,9 +15,9 @@ from captioner.engines.outputs import (ResultWriter, earlier_captions, journal_p
 pytestmark = pytest.mark.backend_independent  # files in, files out
 
 RECORDS = [
-    {"image": "a/000000397133.jpg", "caption": "a man rides a horse"},
-    {"image": "b.png", "error": "not an image (unknown format)"},
-    {"image": "café, \"quoted\".jpg", "caption": "a cup of coffee, with milk"},
+    {"input": "a/000000397133.jpg", "caption": "a man rides a horse"},
+    {"input": "b.png", "error": "not an image (unknown format)"},
+    {"input": "café, \"quoted\".jpg", "caption": "a cup of coffee, with milk"},
 ]
 
 
@@ -58,7 +58,7 @@ def test_jsonl_holds_every_record_in_order_with_its_text_as_written(tmp_path):
 def test_csv_has_a_header_and_one_row_a_file_with_caption_or_error(tmp_path):
     path = written(tmp_path, "c.csv")
     rows = list(csv.reader(open(path, encoding="utf-8", newline="")))
-    assert rows == [["image", "caption", "error"],
+    assert rows == [["input", "caption", "error"],
                     ["a/000000397133.jpg", "a man rides a horse", ""],
                     ["b.png", "", "not an image (unknown format)"],
                     ["café, \"quoted\".jpg", "a cup of coffee, with milk", ""]]
@@ -73,7 +73,7 @@ def test_coco_results_list_only_captioned_images_with_their_coco_ids(tmp_path):
 
 
 def test_coco_results_of_no_captioned_image_are_an_empty_list(tmp_path):
-    path = written(tmp_path, "c.json", records=[{"image": "b.png", "error": "empty file (0 bytes)"}])
+    path = written(tmp_path, "c.json", records=[{"input": "b.png", "error": "empty file (0 bytes)"}])
     assert json.load(open(path, encoding="utf-8")) == []
 
 
@@ -135,7 +135,7 @@ def test_an_earlier_output_that_cannot_be_read_is_refused_naming_it(tmp_path, na
 
 def test_the_writer_makes_the_output_folder_and_a_csv_of_no_records_is_its_header(tmp_path):
     path = written(tmp_path, "new/deeper/c.csv", records=[])
-    assert io.open(path, encoding="utf-8").read().splitlines() == ["image,caption,error"]
+    assert io.open(path, encoding="utf-8").read().splitlines() == ["input,caption,error"]
 
 
 def test_earlier_captions_of_a_finished_run_come_from_its_output(tmp_path):

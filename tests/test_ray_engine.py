@@ -129,7 +129,7 @@ def test_caption_folder_on_ray_gives_the_local_captions_and_cache(cluster, photo
         run("caption-folder", "--model", model, photos, "--out", out, "--cache", tmp_path / engine,
             "--batch-size", "8", *extra)
         records = [json.loads(line) for line in out.read_text().splitlines()]
-        results[engine] = {r["image"]: r["caption"] for r in records}
+        results[engine] = {r["input"]: r["caption"] for r in records}
         assert len(records) == len(results[engine]) == PHOTOS
     assert results["ray"] == results["local"]
     assert len(set(results["local"].values())) >= 2
@@ -181,7 +181,7 @@ def test_a_killed_caption_folder_resumes_each_image_once(cluster, photos, traine
     proc = _cli(*cmd[3:-1], "--resume")
     kept = int(re.search(r"(\d+) kept", proc.stdout).group(1))
     assert 0 < kept < PHOTOS  # the journal's captions were taken over, the rest captioned now
-    images = [json.loads(line)["image"] for line in out.read_text().splitlines()]
+    images = [json.loads(line)["input"] for line in out.read_text().splitlines()]
     assert sorted(images) == sorted(p.name for p in photos.iterdir())
 
 

@@ -24,11 +24,11 @@ def items(tmp_path, count=7):
     for i in range(count):
         path = tmp_path / f"img{i}.jpg"
         Image.fromarray(np.full((40, 60, 3), 30 * i, np.uint8)).save(path)
-        rows.append({"image": f"img{i}.jpg", "file": str(path), "caption": f"caption number {i}",
+        rows.append({"input": f"img{i}.jpg", "path": str(path), "caption": f"caption number {i}",
                      "references": [f"reference {i} a", "a zebra" if i == 5 else f"reference {i} b"],
                      "bleu4": round(0.1 * ((i * 3) % 7), 4), "cider": round(0.3 * ((i * 5) % 7), 4),
                      "rouge_l": 0.5, "meteor": 0.2})
-    rows[3].update(image=HOSTILE_NAME, caption=HOSTILE_CAPTION, references=[HOSTILE_REF])
+    rows[3].update(input=HOSTILE_NAME, caption=HOSTILE_CAPTION, references=[HOSTILE_REF])
     return rows
 
 
@@ -57,7 +57,7 @@ def test_a_self_critical_models_page_plots_its_reward_and_validation_cider(tmp_p
     data["training"].update(objective="cider", scst_best_epoch=2, scst_history=[
         {"epoch": 1, "reward": 0.8, "baseline": 0.79, "val_cider": 0.9},
         {"epoch": 2, "reward": 0.95, "baseline": 0.93, "val_cider": 1.1}])
-    html = render_report(data, {it["image"]: [] for it in data["captions"]})
+    html = render_report(data, {it["input"]: [] for it in data["captions"]})
     assert html.count("<polyline") == 3 + 3  # the cross-entropy curves, then reward, baseline, val CIDEr-D
     assert "self-critical: validation CIDEr-D" in html and "best self-critical epoch 2" in html
     assert "where self-critical training started" in html
@@ -65,8 +65,8 @@ def test_a_self_critical_models_page_plots_its_reward_and_validation_cider(tmp_p
 
 def test_rows_start_worst_first_and_a_missing_file_shows_no_preview(tmp_path):
     data = evaluation(tmp_path, 4)
-    data["captions"][0]["file"] = str(tmp_path / "gone.jpg")
-    html = render_report(data, {it["image"]: [] for it in data["captions"]})
+    data["captions"][0]["path"] = str(tmp_path / "gone.jpg")
+    html = render_report(data, {it["input"]: [] for it in data["captions"]})
     ciders = [float(x) for x in re.findall(r'data-cider="([0-9.]+)"', html)]
     assert ciders == sorted(ciders) and "no preview" in html
 
@@ -94,7 +94,7 @@ def test_report_in_chromium_sorts_filters_and_keeps_hostile_text_as_text(browser
     browser.get(page.as_uri())
     assert console_errors(browser) == []
     assert len(rows(browser)) == 7
-    cider = {it["image"]: it["cider"] for it in data["captions"]}
+    cider = {it["input"]: it["cider"] for it in data["captions"]}
     shown = [cider[n] for n in visible_names(browser)]
     assert shown == sorted(shown)  # worst CIDEr-D first by default
 
@@ -102,7 +102,7 @@ def test_report_in_chromium_sorts_filters_and_keeps_hostile_text_as_text(browser
     shown = [cider[n] for n in visible_names(browser)]
     assert shown == sorted(shown, reverse=True)
     browser.find_element("css selector", 'th button[data-key="bleu4"]').click()
-    bleu = {it["image"]: it["bleu4"] for it in data["captions"]}
+    bleu = {it["input"]: it["bleu4"] for it in data["captions"]}
     shown = [bleu[n] for n in visible_names(browser)]
     assert shown == sorted(shown)
     browser.find_element("css selector", 'th button[data-key="name"]').click()
@@ -149,9 +149,9 @@ def test_evaluate_and_caption_folder_pages_show_one_row_per_image(browser, train
     browser.get((tmp_path / "c.html").as_uri())
     assert console_errors(browser) == []
     captions = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
-    assert visible_names(browser) == sorted(r["image"] for r in captions)
+    assert visible_names(browser) == sorted(r["input"] for r in captions)
     assert [r.find_element("css selector", "td.caption").text for r in rows(browser)] == \
-        [r["caption"] for r in sorted(captions, key=lambda r: r["image"])]
+        [r["caption"] for r in sorted(captions, key=lambda r: r["input"])]
 
 
 def test_a_report_path_that_is_not_html_is_refused_before_any_work(trained, synthetic, run_cli, tmp_path):

@@ -56,7 +56,7 @@ def test_caption_folder_on_odd_folder(odd_folder, trained, tmp_path, run_cli):
     _no_traceback(out, err)
     assert code == 1
     records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
-    by_image = {r["image"]: r for r in records}
+    by_image = {r["input"]: r for r in records}
     assert len(by_image) == len(records) == len(expect)  # every file exactly once
     for name, good in expect.items():
         assert ("caption" in by_image[name]) == good, name
@@ -177,7 +177,7 @@ def test_caption_folder_killed_then_resumed(trained, synthetic, tmp_path, run_cl
     assert code == 0, err
     assert f"{partial} kept from the earlier output" in stdout
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(r["image"] for r in records) == sorted(os.listdir(synthetic / "Images"))
+    assert sorted(r["input"] for r in records) == sorted(os.listdir(synthetic / "Images"))
     assert all(r.get("caption") for r in records) and not journal.exists()
 
 

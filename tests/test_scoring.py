@@ -61,9 +61,9 @@ def test_each_caption_is_scored_against_its_own_images_references(report):
     expected = score_captions([REFERENCES[k] for k in keys], [CAPTIONS[k] for k in keys], meteor=False)
     assert report.result.metrics == expected.corpus
     for item, key, each in zip(report.result.items, keys, expected.per_item):
-        assert item["image"] == key and item["caption"] == CAPTIONS[key]
+        assert item["input"] == key and item["caption"] == CAPTIONS[key]
         assert item["references"] == REFERENCES[key]
-        assert item["file"] == str(report.root / "Images" / key)
+        assert item["path"] == str(report.root / "Images" / key)
         assert {name: item[name] for name in each} == {name: round(v, 4) for name, v in each.items()}
 
 
@@ -170,7 +170,7 @@ def test_a_clip_models_report_names_clips_and_their_files(report, monkeypatch, t
     result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
                       captioner=search)
     assert asked == [(8, "clips")] and result.frames == 8
-    assert result.items[0]["file"] == str(tmp_path / "Clips" / "v.mp4")
+    assert result.items[0]["path"] == str(tmp_path / "Clips" / "v.mp4")
 
 
 def test_coco_results_use_the_caption_files_own_image_ids(monkeypatch, tmp_path):
@@ -203,7 +203,7 @@ def test_a_clip_named_by_its_id_is_found_with_its_extension(monkeypatch, tmp_pat
                             feature_dtype="float16", takes="clips of 8 frames")
     result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
                       captioner=SimpleNamespace(best=lambda f: ["a dog runs"] * len(f)))
-    assert result.items[0]["image"] == "v_1_2" and result.items[0]["file"] == str(tmp_path / "Clips" / "v_1_2.mp4")
+    assert result.items[0]["input"] == "v_1_2" and result.items[0]["path"] == str(tmp_path / "Clips" / "v_1_2.mp4")
 
 
 def test_a_clip_file_given_to_an_image_model_says_what_to_train(report, tmp_path):

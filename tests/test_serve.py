@@ -39,10 +39,10 @@ def test_parallel_requests_each_get_their_own_captions_equal_to_the_api(model, p
     for sent, response in zip(requests, responses):
         assert response.status_code == 200, response.text
         results = response.json()["results"]
-        assert [r["file"] for r in results] == [p.name for p in sent]
+        assert [r["input"] for r in results] == [p.name for p in sent]
         for result in results:
-            assert result["caption"] == expected[result["file"]].text
-            assert result["log_prob"] == pytest.approx(expected[result["file"]].log_prob, abs=1e-4)
+            assert result["caption"] == expected[result["input"]].text
+            assert result["log_prob"] == pytest.approx(expected[result["input"]].log_prob, abs=1e-4)
     assert stats["items"] == 16
     assert stats["largest_batch"] > 1 and stats["batches"] < 16  # batched across requests
 
@@ -186,3 +186,19 @@ def test_the_server_logs_one_line_when_it_is_ready_with_the_seconds_it_took(mode
     assert len(ready) == 1
     assert re.fullmatch(r"ready in \d+\.\d s: encoder built, the default search compiled for batches of 1 to 4",
                         ready[0])
+
+
+@pytest.mark.backend_independent
+def test_every_server_answer_has_the_same_shape_and_names(model, photos):
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(model)) as client:
+        body = client.post("/v1/captions", files=[("file", ("a.jpg", photos[0].read_bytes())),
+                                                  ("file", ("b.jpg", b"not a picture"))]).json()
+        assert set(body["results"][0]) == {"input", "caption", "log_prob", "captions"} and body["results"][0]["input"] == "a.jpg"
+        assert set(body["results"][1]) == {"input", "error"}
+        for response, reason in ((client.get("/v2/nothing"), "no such path: /v2/nothing"),
+                                 (client.get("/v1/captions"), "GET is not allowed on /v1/captions"),
+                                 (client.post("/v1/labels", files=[("file", ("a.jpg", b"x"))]), None)):
+            assert response.status_code in (404, 405) and set(response.json()) == {"error"}, response.text
+            assert reason is None or response.json()["error"] == reason

@@ -135,7 +135,7 @@ def test_each_unreadable_file_gets_its_reason_and_the_others_their_captions(mode
             ("good.jpg", good), ("notes.txt", b"hello"), ("bomb.png", _png_bomb()), ("clip.mp4", _mp4(tmp_path)),
             ("empty.jpg", b""), ("cut.jpg", good[:len(good) // 3])))
         assert response.status_code == 200
-        results = {r["file"]: r for r in response.json()["results"]}
+        results = {r["input"]: r for r in response.json()["results"]}
         assert results["good.jpg"]["caption"] == model.caption([str(photos[0])])[0].text
         assert results["notes.txt"]["error"] == "not an image (unknown format)"
         assert "refused as a possible decompression bomb" in results["bomb.png"]["error"]

@@ -46,7 +46,7 @@ class CaptionModel(LoadedModel):
 
     def caption(self, inputs: Iterable, beam_size: int = 3, num_captions: int = 1, length_penalty: float = 0.0,
                 batch_size: int = 32) -> list[CaptionResult]:
-        """One `CaptionResult` per input, in order: `.text`, `.log_prob`, `.captions` (the `num_captions` best,
+        """One `CaptionResult` per input, in order: `.caption`, `.log_prob`, `.captions` (the `num_captions` best,
         each `.text` and `.log_prob`), or `.error` (the reason, as the CLI gives it) for an input that cannot be
         read; a bad input does not fail the others.
 

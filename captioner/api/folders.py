@@ -68,10 +68,10 @@ def _caption_on_ray(model, engine, folder, out, beam_size, length_penalty, batch
 
 def _write_page(html: str, out: str, folder: str, bundle, paths: dict[str, str]) -> None:
     """The page is made from the finished results file, so a resumed run shows every image, old and new."""
-    records = [{**r, "file": paths[r["image"]]} if r["image"] in paths else r for r in read_results(out)]
+    records = [{**r, "path": paths[r["input"]]} if r["input"] in paths else r for r in read_results(out)]
     write_report(html, {"folder": folder, "model": bundle.directory, "frames": bundle.frames,
                         "encoder_weights": bundle.encoder["weights"], "training": bundle.training,
-                        "captions": sorted(records, key=lambda r: r["image"])})
+                        "captions": sorted(records, key=lambda r: r["input"])})
 
 
 def classify_files(model, paths: list[str], out: str, top_k: int, cache_dir: str | None, batch_size: int,

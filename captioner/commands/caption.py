@@ -52,14 +52,9 @@ def run(args) -> int:
         if result.error is not None:
             skipped(result.input, result.error)
             failed += 1
-            if args.json:  # every input has its line, as caption-folder's output has its record
-                print(json.dumps({"image": result.input, "error": result.error}, ensure_ascii=False))
-        elif args.json:
-            record = {"image": result.input, "caption": result.text, "log_prob": round(result.log_prob, 4)}
-            if args.num_captions > 1:
-                record["captions"] = [{"caption": c.text, "log_prob": round(c.log_prob, 4)} for c in result.captions]
-            print(json.dumps(record, ensure_ascii=False))
-        else:
+        if args.json:  # every input has its line, as caption-folder's output has its record
+            print(json.dumps(result.to_json(all_captions=args.num_captions > 1, digits=4), ensure_ascii=False))
+        elif result.error is None:
             for c in result.captions:
                 print(f"{result.input}\t{c.text}" + (f"\t{c.log_prob:.4f}" if args.num_captions > 1 else ""))
     return 1 if failed else 0

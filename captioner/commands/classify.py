@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="classifier bundle (train --labels)")
     parser.add_argument("clips", nargs="+", metavar="CLIP", help="clip files or folders of clips")
     parser.add_argument("--top-k", type=positive_int, default=1, help="the K most likely classes (default: 1)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per clip: clip, label, probability, top")
+    parser.add_argument("--json", action="store_true", help="one JSON object per clip: input, label, probability, top (or input, error)")
     parser.add_argument("--out", metavar="FILE.jsonl", help="write the results to this JSONL file instead (atomic)")
     parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="clip frames per encoder batch (default: 32)")
@@ -47,16 +47,16 @@ def run(args) -> int:
         raise UsageError(f"{' '.join(args.clips)}: no clip files found")
     for path, reason in problems:
         skipped(path, reason)
+        if args.json:
+            print(json.dumps({"input": path, "error": reason}, ensure_ascii=False))
     failed = len(problems)
     for result in model.classify_stream([it.path for it in items], args.top_k, args.batch_size):
         if result.error is not None:
             skipped(result.input, result.error)
             failed += 1
-        elif args.json:
-            print(json.dumps({"clip": result.input, "label": result.label, "probability": round(result.probability, 4),
-                              "top": [{"label": c, "probability": round(p, 4)} for c, p in result.top]},
-                             ensure_ascii=False))
-        else:
+        if args.json:  # every clip has its line, failures with their reason
+            print(json.dumps(result.to_json(digits=4), ensure_ascii=False))
+        elif result.error is None:
             for label, p in result.top:
                 print(f"{result.input}\t{label}\t{p:.4f}")
     return 1 if failed else 0

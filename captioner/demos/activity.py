@@ -43,7 +43,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     report = evaluate_classifier(bundle, labels, "test", cache_dir, weights, show_progress=not quiet)
     print("3. test split:\n" + "\n".join("   " + line for line in report.table().splitlines()))
     print("4. a few test clips:")
-    keys = [p["clip"] for p in report.predictions[:4]]
+    keys = [p["input"] for p in report.predictions[:4]]
     with FeatureCache.open(cache_dir, bundle.encoder) as cache:
         ranked = Labeller(bundle, 2).top(cached_inputs(cache, keys, bundle.frames))
     for key, top in zip(keys, ranked):

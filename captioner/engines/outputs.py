@@ -12,6 +12,7 @@ import os
 
 from captioner.base.atomic import atomic_path
 from captioner.base.errors import UsageError
+from captioner.base.result_names import with_input_name
 from captioner.datasets.coco_ids import coco_image_id
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".json": "coco"}
@@ -72,9 +73,9 @@ def _convert(records, fmt: str, out) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out)
-        writer.writerow(["image", "caption", "error"])
+        writer.writerow(["input", "caption", "error"])
         for record in records:
-            writer.writerow([record["image"], record.get("caption", ""), record.get("error", "")])
+            writer.writerow([record["input"], record.get("caption", ""), record.get("error", "")])
     else:  # COCO results: a JSON list, written one entry at a time
         # Only captioned images: pycocoevalcap reads every entry's caption. Failures were named on stderr and
         # stay in the JSONL/CSV formats.
@@ -83,8 +84,8 @@ def _convert(records, fmt: str, out) -> None:
         for record in records:
             if "caption" not in record:
                 continue
-            entry = {"image_id": coco_image_id(record["image"]), "caption": record["caption"],
-                     "file_name": record["image"]}
+            entry = {"image_id": coco_image_id(record["input"]), "caption": record["caption"],
+                     "file_name": record["input"]}
             out.write(("" if first else ",") + "\n" + json.dumps(entry, ensure_ascii=False))
             first = False
         out.write("\n]\n")
@@ -95,8 +96,8 @@ def read_journal(path: str):
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
-                yield json.loads(line)
-            except ValueError:
+                yield with_input_name(json.loads(line))
+            except (ValueError, AttributeError):
                 continue
 
 
@@ -104,23 +105,30 @@ def earlier_captions(path: str) -> dict[str, dict]:
     """Images already captioned by earlier runs, from the output file and an interrupted run's journal."""
     done: dict[str, dict] = {}
     if os.path.exists(path):
-        done.update((r["image"], r) for r in read_results(path) if "caption" in r)
+        done.update((r["input"], r) for r in read_results(path) if "caption" in r)
     if os.path.exists(journal_path(path)):
-        done.update((r["image"], r) for r in read_journal(journal_path(path)) if "caption" in r and "image" in r)
+        done.update((r["input"], r) for r in read_journal(journal_path(path)) if "caption" in r and "input" in r)
     return done
 
 
+def _named(record: dict) -> dict:
+    if "input" not in record:
+        raise KeyError("a record without its input's name")
+    return record
+
+
 def read_results(path: str) -> list[dict]:
-    """Records of an earlier complete output file (for --resume), as {"image", "caption"|"error"}."""
+    """Records of an earlier complete output file (for --resume), as {"input", "caption"|"error"} (files written
+    before the one schema, with "image", read the same)."""
     fmt = output_format(path)
     try:
         with open(path, encoding="utf-8", newline="") as f:
             if fmt == "jsonl":
-                return [json.loads(line) for line in f if line.strip()]
+                return [_named(with_input_name(json.loads(line))) for line in f if line.strip()]
             if fmt == "csv":
-                rows = list(csv.DictReader(f))
-                return [{"image": r["image"], **({"error": r["error"]} if r.get("error") else {"caption": r["caption"]})}
+                rows = [with_input_name(r) for r in csv.DictReader(f)]
+                return [{"input": r["input"], **({"error": r["error"]} if r.get("error") else {"caption": r["caption"]})}
                         for r in rows]
-            return [{"image": e["file_name"], "caption": e["caption"]} for e in json.load(f)]  # captioned only
+            return [{"input": e["file_name"], "caption": e["caption"]} for e in json.load(f)]  # captioned only
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the earlier results to resume ({exc})") from None

@@ -101,10 +101,10 @@ def evaluate_classifier(bundle: ClassifierBundle, labels: LabelSet, split: str |
     for key, top in zip(keys, ranked):
         truth, guess = labels.label(key), bundle.classes.index(top[0][0])
         confusion[truth, guess] += 1
-        predictions.append({"clip": key, "file": os.path.abspath(os.path.join(labels.root, key)),
-                            "label": chosen[key], "predicted": top[0][0], "probability": round(top[0][1], 4),
-                            f"top{k}": [{"label": c, "probability": round(p, 4)} for c, p in top]})
-    top5 = sum(p["label"] in [t["label"] for t in p[f"top{k}"]] for p in predictions) / len(predictions)
+        predictions.append({"input": key, "path": os.path.abspath(os.path.join(labels.root, key)),
+                            "truth": chosen[key], "label": top[0][0], "probability": round(top[0][1], 4),
+                            "top": [{"label": c, "probability": round(p, 4)} for c, p in top]})
+    top5 = sum(p["truth"] in [t["label"] for t in p["top"]] for p in predictions) / len(predictions)
     per_class = {}
     for i, cls in enumerate(bundle.classes):
         total = int(confusion[i].sum())

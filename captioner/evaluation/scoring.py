@@ -53,7 +53,7 @@ class EvalReport:
 
     def captions(self) -> list[tuple[str, str]]:
         """(image key, generated caption) in the report's order."""
-        return [(item["image"], item["caption"]) for item in self.items]
+        return [(item["input"], item["caption"]) for item in self.items]
 
     def to_json(self) -> dict:
         return {**self.scores, "meteor_skipped": self.meteor_skipped, "spice": SPICE_NOTE,
@@ -64,7 +64,7 @@ class EvalReport:
 
     def coco_results(self) -> list[dict]:
         """The COCO caption results format: what pycocoevalcap's `COCO.loadRes` reads."""
-        return [{"image_id": self.image_ids.get(item["image"], coco_image_id(item["image"])), "caption": item["caption"]}
+        return [{"image_id": self.image_ids.get(item["input"], coco_image_id(item["input"])), "caption": item["caption"]}
                 for item in self.items]
 
 
@@ -95,7 +95,7 @@ def evaluate(bundle: Bundle, captions: CaptionSet, split: str | None, images_roo
     references = [chosen[k] for k in keys]
     scores = score_captions(references, hypotheses, meteor=meteor)
     resolve = resolve_clip if bundle.frames else resolve_image
-    items = [{"image": k, "file": os.path.abspath(resolve(images_root, k)), "caption": h, "references": r,
+    items = [{"input": k, "path": os.path.abspath(resolve(images_root, k)), "caption": h, "references": r,
               **{name: round(value, 4) for name, value in each.items()}}
              for k, h, r, each in zip(keys, hypotheses, references, scores.per_item)]
     return EvalReport(scores.corpus, len(keys), sum(len(r) for r in references), beam_size, split, bundle.encoder,

@@ -159,8 +159,8 @@ def _items_table(items: list[dict], scored: list[str], previews: dict[str, list[
         head.append("<th>references</th>")
     head += [f'<th><button type="button" data-key="{k}">{NAMES[k]}</button></th>' for k in scored]
     # Worst first by default (the first score column, CIDEr-D when present), so problems are seen first.
-    order = sorted(items, key=lambda it: (tuple(it[k] for k in scored[:1]), it.get("image", "")))
-    rows = [_row(it, scored, previews.get(it.get("image", ""), []), with_references) for it in order]
+    order = sorted(items, key=lambda it: (tuple(it[k] for k in scored[:1]), it.get("input", "")))
+    rows = [_row(it, scored, previews.get(it.get("input", ""), []), with_references) for it in order]
     default = scored[0] if scored else "name"
     return (f'<h2>{kind.capitalize()}s</h2><div class="controls"><input id="filter" type="search" '
             f'placeholder="filter: caption, reference or file name" aria-label="filter">'
@@ -170,7 +170,7 @@ def _items_table(items: list[dict], scored: list[str], previews: dict[str, list[
 
 
 def _row(item: dict, scored: list[str], uris: list[str], with_references: bool) -> str:
-    name = item.get("image", "")
+    name = item.get("input", "")
     pictures = "".join(f'<img src="{escape(u)}" alt="">' for u in uris) or '<span class="note">no preview</span>'
     caption = escape(item.get("caption", "")) if "caption" in item else \
         f'<span class="error">{escape(item.get("error", ""))}</span>'

@@ -6,6 +6,7 @@ import os
 
 from captioner.base.atomic import write_text
 from captioner.base.errors import UsageError
+from captioner.base.result_names import with_input_name
 from captioner.report.html_report import render_report
 from captioner.report.thumbnails import previews
 
@@ -22,7 +23,9 @@ def check_html_path(path: str) -> None:
 
 
 def write_report(path: str, data: dict) -> None:
-    """`data`: evaluation JSON, or caption-folder's {"folder", "model", "frames", "captions"}; items name a "file"."""
+    """`data`: evaluation JSON, or caption-folder's {"folder", "model", "frames", "captions"}; items name their
+    "input" and its "path" (older files' "image" and "file" read the same)."""
     frames = data.get("frames", 0)
-    shown = {it["image"]: previews(it["file"], frames) for it in data.get("captions", []) if it.get("file")}
+    data = {**data, "captions": [with_input_name(it) for it in data.get("captions", [])]}
+    shown = {it["input"]: previews(it["path"], frames) for it in data["captions"] if it.get("path")}
     write_text(path, render_report(data, shown))

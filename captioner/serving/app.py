@@ -12,8 +12,10 @@ from importlib import resources
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from captioner import __version__
+from captioner.api.results import CaptionResult, LabelResult
 from captioner.features.encoder import describe
 from captioner.serving.batcher import QueueFull
 from captioner.serving.decoding import decode_upload
@@ -73,6 +75,12 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused):
         return JSONResponse({"error": str(exc)}, exc.status, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)  # the router's own answers (404, 405) in the same shape as ours
+    async def not_routed(request: Request, exc: HTTPException):
+        reason = {404: f"no such path: {request.url.path}",
+                  405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"error": reason}, exc.status_code, headers=getattr(exc, "headers", None))
 
     def authorised(request: Request) -> None:
         if settings.api_key is None:
@@ -155,8 +163,8 @@ async def _results(state: ServerState, request: Request, kind: str):
             raise _busy(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - the model failed on this batch: say so, once
             raise Refused(500, f"the model failed: {type(exc).__name__}: {exc}") from None
-    results = [{"file": upload.name, "error": reason} if reason is not None else
-               {"file": upload.name, **_render(kind, next(answers))} for upload, (_, reason) in zip(form.uploads, decoded)]
+    results = [{"input": upload.name, "error": reason} if reason is not None else
+               _render(kind, upload.name, next(answers)) for upload, (_, reason) in zip(form.uploads, decoded)]
     body = {"results": results, **_settings_of(kind, key)}
     if facts.note:
         body["note"] = facts.note
@@ -207,12 +215,11 @@ def _busy(reason: str) -> Refused:
     return Refused(503, f"busy: {reason}; retry later", {"Retry-After": "1"})
 
 
-def _render(kind: str, answer) -> dict:
+def _render(kind: str, name: str, answer) -> dict:
+    """One upload's result in the one schema (`captioner.api.results`)."""
     if kind == "labels":
-        return {"label": answer[0][0], "probability": answer[0][1],
-                "top": [{"label": label, "probability": p} for label, p in answer]}
-    return {"caption": answer[0].text, "log_prob": answer[0].log_prob,
-            "captions": [{"caption": c.text, "log_prob": c.log_prob} for c in answer]}
+        return LabelResult(name, list(answer)).to_json()
+    return CaptionResult(name, list(answer)).to_json()
 
 
 def _settings_of(kind: str, key) -> dict:
