@@ -173,7 +173,8 @@ def test_the_page_captions_a_picked_photo_in_a_browser(model, photos):
 
 
 @pytest.mark.backend_independent
-def test_the_server_logs_one_line_when_it_is_ready_with_the_seconds_it_took(model, caplog):
+def test_the_server_is_ready_after_one_item_compiles_and_answers_while_the_larger_batches_compile(model, photos,
+                                                                                                   caplog):
     from fastapi.testclient import TestClient
 
     with caplog.at_level("INFO", logger="captioner.serve"):
@@ -182,10 +183,17 @@ def test_the_server_logs_one_line_when_it_is_ready_with_the_seconds_it_took(mode
             while client.get("/readyz").status_code != 200:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-    ready = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ready in ")]
-    assert len(ready) == 1
-    assert re.fullmatch(r"ready in \d+\.\d s: encoder built, the default search compiled for batches of 1 to 4",
-                        ready[0])
+            answer = client.post("/v1/captions", files=upload(*photos[:3]))  # a batch of 3 (4) while warming
+            assert answer.status_code == 200 and all(r["caption"] for r in answer.json()["results"])
+            deadline = time.monotonic() + 120  # the larger batches compile after it is ready, while it answers
+            while not any(r.getMessage().startswith("warm in ") for r in caplog.records):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(("ready in ", "warm in "))]
+    assert len(lines) == 2
+    assert re.fullmatch(r"ready in \d+\.\d s: encoder built, the default search compiled for one item; batches "
+                        r"of 2 to 4 compile now", lines[0])
+    assert re.fullmatch(r"warm in \d+\.\d s: the default search compiled for batches of 1 to 4", lines[1])
 
 
 @pytest.mark.backend_independent

@@ -26,7 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--num-captions", type=positive_int, default=1,
                         help="the K best captions per image, with log-probabilities (K <= beam size; default: 1)")
     parser.add_argument("--json", action="store_true",
-                        help="one JSON object per line: image, caption, log_prob (and 'captions' for K > 1)")
+                        help="one JSON object per line: input, caption, log_prob (and 'captions' for K > 1), or "
+                             "input, error")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
 

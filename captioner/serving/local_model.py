@@ -27,6 +27,7 @@ class LocalModel:
         self.batcher = Batcher(self.calls, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
         self.max_queue = settings.max_queue  # the app refuses early what the batcher could not take
         self.ready = threading.Event()
+        self.stopping = threading.Event()  # the warm-up of the larger batches ends at its next shape
         self.not_ready = "loading the model"
         self.started = time.monotonic()
 
@@ -34,6 +35,7 @@ class LocalModel:
         threading.Thread(target=self._warm_up, name="captioner-warm-up", daemon=True).start()
 
     def stop(self) -> None:
+        self.stopping.set()
         self.batcher.close()
 
     @property
@@ -64,15 +66,27 @@ class LocalModel:
             raise
 
     def _warm_up(self) -> None:
-        """Build the encoder and compile the default search at every batch shape, then start the batcher:
-        requests that come sooner wait in its queue, and /readyz says ready once it runs."""
+        """Build the encoder and compile the default search for one item, then start the batcher (requests that
+        come sooner wait in its queue, and /readyz says ready once it runs); then compile the other batch shapes
+        while requests are answered (a request that meets a shape first waits for its compile)."""
+        key, largest = self.facts.default_key(self.settings.max_beam), self.settings.max_batch
         try:
-            self.calls.warm_up(self.facts.default_key(self.settings.max_beam), self.settings.max_batch)
+            self.calls.warm_up(key, 1)
         except Exception as exc:  # noqa: BLE001 - the reason is what /readyz reports
             self.not_ready = f"warm-up failed: {exc}"
             LOG.error("warm-up failed: %s", exc)
-        else:
-            self.ready.set()
-            LOG.info("ready in %.1f s: encoder built, the default search compiled for batches of 1 to %d",
-                     time.monotonic() - self.started, self.settings.max_batch)
-        self.batcher.start()  # even so: each request then gets its answer (the failure), not a timeout
+            self.batcher.start()  # even so: each request then gets its answer (the failure), not a timeout
+            return
+        self.ready.set()
+        self.batcher.start()
+        LOG.info("ready in %.1f s: encoder built, the default search compiled for one item%s",
+                 time.monotonic() - self.started, f"; batches of 2 to {largest} compile now" if largest > 1 else "")
+        if largest > 1:
+            try:
+                warm = self.calls.warm_up(key, largest, smallest=2, stopped=self.stopping.is_set)
+            except Exception as exc:  # noqa: BLE001 - requests still compile what they meet
+                LOG.error("warm-up of the larger batches failed: %s", exc)
+            else:
+                if warm:
+                    LOG.info("warm in %.1f s: the default search compiled for batches of 1 to %d",
+                             time.monotonic() - self.started, largest)

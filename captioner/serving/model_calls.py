@@ -1,6 +1,6 @@
 """What the batcher's worker does with a batch: encode every item's pixels, then one search (or one classifier
-call) for all of them — the same steps as `CaptionModel.caption` / `ClassifierModel.classify` — and, before the
-server says it is ready, the same calls on blanks at every batch shape a request can meet."""
+call) for all of them — the same steps as `CaptionModel.caption` / `ClassifierModel.classify` — and, to warm
+the server up, the same calls on blanks at every batch shape a request can meet."""
 
 from __future__ import annotations
 
@@ -27,16 +27,25 @@ class ModelCalls:
     def decide(self, key, features: np.ndarray) -> list:
         raise NotImplementedError
 
-    def warm_up(self, key, max_batch: int) -> None:
+    def warm_up(self, key, max_batch: int, smallest: int = 1, stopped=lambda: False) -> bool:
         """Compile what requests will meet: the encoder and the search pad batches to powers of two, so each
-        power up to the largest batch is run once (on blanks) — no request pays for a compile."""
+        power from `smallest` up to the largest batch is run once (on blanks); a request then pays for no
+        compile. `stopped()` is asked before each shape (the server is shutting down): False when it stopped
+        the warm-up early."""
         encoder, frames = self.model.encoder, self.model.frames
         size = encoder.input_size
-        dim = 0
+        dim = encoder.encode(np.zeros((1, size, size, 3), np.uint8)).shape[1]  # one row; the features' size
         for rows in _powers_of_two(min(ENCODE_ROWS, max_batch * max(1, frames))):
-            dim = encoder.encode(np.zeros((rows, size, size, 3), np.uint8)).shape[1]
+            if stopped():
+                return False
+            if rows >= max(smallest, 2):
+                encoder.encode(np.zeros((rows, size, size, 3), np.uint8))
         for items in _powers_of_two(max_batch):
-            self.decide(key, np.zeros((items, frames, dim) if frames else (items, dim), np.float32))
+            if stopped():
+                return False
+            if items >= smallest:
+                self.decide(key, np.zeros((items, frames, dim) if frames else (items, dim), np.float32))
+        return True
 
 
 class CaptionCalls(ModelCalls):
