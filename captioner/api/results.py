@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from captioner.search.captioning import Caption
+from captioner.search.caption import Caption
 
 __all__ = ["Caption", "CaptionResult", "LabelResult"]
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from captioner.search.caption import Caption
 from captioner.search.searcher import Searcher, SearchSettings
 from vocab import Vocabulary
 
-
-@dataclass(frozen=True)
-class Caption:
-    """A generated caption: its words joined by spaces, and its log-probability (natural log, summed over the
-    words and <end>)."""
-
-    text: str
-    log_prob: float
+__all__ = ["Caption", "Captioner", "describe_search"]
 
 
 class Captioner:

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 
-from captioner.api.classifier_model import ClassifierModel
 from captioner.serving.batcher import Batcher
 from captioner.serving.model_calls import CaptionCalls, LabelCalls
 from captioner.serving.model_facts import facts_of_model
@@ -23,7 +22,8 @@ class LocalModel:
     def __init__(self, model, settings: ServeSettings):
         self.facts = facts_of_model(model)
         self.settings = settings
-        self.calls = LabelCalls(model) if isinstance(model, ClassifierModel) else CaptionCalls(model)
+        # a ClassifierModel labels (told apart without importing it: that would import Keras before the model loads)
+        self.calls = LabelCalls(model) if hasattr(model, "labeller") else CaptionCalls(model)
         self.batcher = Batcher(self.calls, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
         self.max_queue = settings.max_queue  # the app refuses early what the batcher could not take
         self.ready = threading.Event()
