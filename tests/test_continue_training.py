@@ -105,6 +105,9 @@ def test_changed_settings_are_applied_recorded_and_a_larger_patience_restarts_a_
     assert resuming_line(same, after, {}).endswith("nothing to train: the run ended by early stopping (5 epochs "
                                                    "without a better one, --patience 5): a larger --patience trains "
                                                    "it further")
+    waited = {**state, "stopped_early": True, "wait": 5, "resumes": []}  # 5 epochs without a better one
+    continue_run(ckpt, {**run, "settings": {**run["settings"], "patience": 3}}, after, waited)
+    assert waited["stopped_early"] is True  # a patience of 5 is used up by 5 epochs: it stays stopped
     capped = {**state, "epochs_done": 12}
     assert nothing_left(capped, after) == ("the run has trained its 12 epochs (--epochs): a larger --epochs trains "
                                            "it further")

@@ -37,7 +37,7 @@ def test_records_written_with_the_older_names_read_with_the_new_ones(tmp_path):
     # evaluate's items had the key as "image" and the absolute path as "file"
     assert with_input_name({"image": "a.jpg", "file": "/d/a.jpg", "caption": "x"}) == \
         {"input": "a.jpg", "path": "/d/a.jpg", "caption": "x"}
-    assert with_input_name({"input": "a.jpg", "image": "other"})["input"] == "a.jpg"  # the new name wins
+    assert with_input_name({"input": "a.jpg", "image": "x"}) == {"input": "a.jpg", "image": "x"}  # new: left as is
     old_jsonl = tmp_path / "old.jsonl"
     old_jsonl.write_text('{"image": "a.jpg", "caption": "a dog"}\n{"image": "b.jpg", "error": "bad"}\n')
     old_csv = tmp_path / "old.csv"

@@ -16,6 +16,6 @@ def with_input_name(record: dict) -> dict:
     if old is None:
         return record
     rest = {k: v for k, v in record.items() if k != old}
-    if old != "file" and "file" in rest and "path" not in rest:
+    if "file" in rest and "path" not in rest:
         rest["path"] = rest.pop("file")
     return {"input": record[old], **rest}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
 
 from captioner.base.errors import UsageError
+from captioner.base.hashing import file_sha256
 from captioner.features import vgg16
 
 LAYER = "fc2"
@@ -49,14 +49,6 @@ def _preprocess_layer(keras):
             return x - keras.ops.convert_to_tensor(np.asarray(PREPROCESSING["mean"], dtype=np.float32))
 
     return CaffePreprocess(name="caffe_preprocess")
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32") -> dict:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from captioner.base.atomic import atomic_path, write_json
 from captioner.base.errors import UsageError
+from captioner.base.hashing import file_sha256
 from captioner.base.jsonfile import read_versioned
-from captioner.features.encoder import file_sha256, with_defaults
+from captioner.features.encoder import with_defaults
 from vocab import Vocabulary, VocabularyError
 
 FORMAT = "captioner.model"

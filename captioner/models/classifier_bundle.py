@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 
 from captioner.base.atomic import atomic_path, write_json
-from captioner.features.encoder import file_sha256, with_defaults
+from captioner.base.hashing import file_sha256
+from captioner.features.encoder import with_defaults
 from captioner.models.bundle import CONFIG, FORMAT, VERSION, BundleError, check_files, read_config
 
 LABELS, WEIGHTS = "labels.json", "classifier.weights.h5"
