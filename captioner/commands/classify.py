@@ -18,7 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="classifier bundle (train --labels)")
     parser.add_argument("clips", nargs="+", metavar="CLIP", help="clip files or folders of clips")
     parser.add_argument("--top-k", type=positive_int, default=1, help="the K most likely classes (default: 1)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per clip: input, label, probability, top (or input, error)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per clip: input, label, probability, top (or input, error)")
     parser.add_argument("--out", metavar="FILE.jsonl", help="write the results to this JSONL file instead (atomic)")
     parser.add_argument("--cache", metavar="DIR", help="feature cache to read from and add to (default: none)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="clip frames per encoder batch (default: 32)")

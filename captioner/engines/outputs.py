@@ -127,8 +127,8 @@ def read_results(path: str) -> list[dict]:
                 return [_named(with_input_name(json.loads(line))) for line in f if line.strip()]
             if fmt == "csv":
                 rows = [with_input_name(r) for r in csv.DictReader(f)]
-                return [{"input": r["input"], **({"error": r["error"]} if r.get("error") else {"caption": r["caption"]})}
-                        for r in rows]
+                return [{"input": r["input"], **({"error": r["error"]} if r.get("error") else
+                                                  {"caption": r["caption"]})} for r in rows]
             return [{"input": e["file_name"], "caption": e["caption"]} for e in json.load(f)]  # captioned only
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the earlier results to resume ({exc})") from None
