@@ -172,7 +172,8 @@ def test_the_page_captions_a_picked_photo_in_a_browser(model, photos):
             driver.quit()
 
 
-@pytest.mark.backend_independent
+# Under each backend: requests are answered while the warm-up compiles in another thread, which JAX allows only
+# one call at a time (a compiled call may donate buffers another reads).
 def test_the_server_is_ready_after_one_item_compiles_and_answers_while_the_larger_batches_compile(model, photos,
                                                                                                    caplog):
     from fastapi.testclient import TestClient

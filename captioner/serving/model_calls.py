@@ -4,6 +4,8 @@ the server up, the same calls on blanks at every batch shape a request can meet.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from captioner.features.clip_features import stack_clips
@@ -17,12 +19,16 @@ class ModelCalls:
 
     def __init__(self, model):
         self.model = model
+        # One call at a time: the batcher's and the warm-up's (after ready) would otherwise run the model in two
+        # threads, which JAX does not allow (a compiled call may donate the weights' buffers the other reads).
+        self.lock = threading.Lock()
 
     def __call__(self, key, pixels: list[np.ndarray]) -> list:
         rows = np.concatenate(pixels)
-        features = np.concatenate([self.model.encoder.encode(rows[start:stop])
-                                   for start, stop in power_of_two_slices(len(rows), ENCODE_ROWS)])
-        return self.decide(key, stack_clips(features, [len(p) for p in pixels], self.model.frames))
+        with self.lock:
+            features = np.concatenate([self.model.encoder.encode(rows[start:stop])
+                                       for start, stop in power_of_two_slices(len(rows), ENCODE_ROWS)])
+            return self.decide(key, stack_clips(features, [len(p) for p in pixels], self.model.frames))
 
     def decide(self, key, features: np.ndarray) -> list:
         raise NotImplementedError
@@ -34,17 +40,20 @@ class ModelCalls:
         the warm-up early."""
         encoder, frames = self.model.encoder, self.model.frames
         size = encoder.input_size
-        dim = encoder.encode(np.zeros((1, size, size, 3), np.uint8)).shape[1]  # one row; the features' size
+        with self.lock:  # a shape at a time: a request waits for one compile at most
+            dim = encoder.encode(np.zeros((1, size, size, 3), np.uint8)).shape[1]  # one row; the features' size
         for rows in _powers_of_two(min(ENCODE_ROWS, max_batch * max(1, frames))):
             if stopped():
                 return False
             if rows >= max(smallest, 2):
-                encoder.encode(np.zeros((rows, size, size, 3), np.uint8))
+                with self.lock:
+                    encoder.encode(np.zeros((rows, size, size, 3), np.uint8))
         for items in _powers_of_two(max_batch):
             if stopped():
                 return False
             if items >= smallest:
-                self.decide(key, np.zeros((items, frames, dim) if frames else (items, dim), np.float32))
+                with self.lock:
+                    self.decide(key, np.zeros((items, frames, dim) if frames else (items, dim), np.float32))
         return True
 
 
