@@ -74,11 +74,17 @@ def test_choices_of_a_resumed_run_are_its_own_and_a_new_run_takes_the_defaults(t
     assert run.pick("--epochs", 30, "settings.epochs", 200) == 30  # may change
     assert run.pick("--learning-rate", 0.001, "settings.learning_rate", 3e-3) == 0.001
     assert run.pick("--frame-size", None, "decoder.cnn.frame_size", 64) == 64  # the run has none: the default
-    with pytest.raises(UsageError, match=r"^--units 64: the run in .*m was trained with --units 8, and a resumed "):
+    assert run.pick("--frame-size", 32, "decoder.cnn.frame_size", 64) == 32  # ... or what is asked
+    with pytest.raises(UsageError) as refused:
         run.pick("--units", 64, "decoder.units", 256)
+    assert str(refused.value) == (f"--units 64: the run in {tmp_path / 'm'} was trained with --units 8, and a resumed "
+                                  "run keeps its model and data (leave --units out, or train a new model with a new "
+                                  "--out)")
     with pytest.raises(UsageError, match="was trained with --max-length none"):
         RunChoices.refuse(run, "--max-length", 5, None)
     assert ckpt.endswith("checkpoints")
+    (tmp_path / "m" / "checkpoints" / "state.json").unlink()  # run.json alone: no epoch finished, nothing to resume
+    assert not RunChoices(str(tmp_path / "m"), resume=True).resuming
 
 
 def test_changed_settings_are_applied_recorded_and_a_larger_patience_restarts_a_stopped_run(tmp_path):

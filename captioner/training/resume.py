@@ -89,7 +89,7 @@ def continue_run(ckpt_dir: str, run: dict, settings, state: dict) -> dict:
     if changes:
         state.setdefault("resumes", []).append({"after_epoch": state["epochs_done"], "changed": changes})
         write_json(os.path.join(ckpt_dir, "run.json"), {**run, "settings": {**before, **now}})
-    if "patience" in changes and state.get("best_epoch") is not None:
+    if "patience" in changes:
         state["stopped_early"] = state["wait"] >= settings.patience
     if changes:
         write_json(os.path.join(ckpt_dir, "state.json"), state)
