@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     with cache:
         memmap, rows = cached_rows(cache, every, frames)
         matrix = gather_rows(memmap, rows).astype("float64")  # (n, D) or (n, frames, D)
-        dim, described = cache.dim, cache.fingerprint.get("architecture", "VGG16")
+        dim, described = cache.dim, cache.fingerprint.architecture
     row_of = {k: i for i, k in enumerate(every)}
     views = {"": matrix} if not clips else {", first frame": matrix[:, 0], ", mean of the frames": matrix.mean(1)}
     print(f"linear (ridge) probe on {dim}-d features ({described}, --weights {args.weights}) of {args.data}"

@@ -139,6 +139,8 @@ def test_head_gives_probabilities_and_padding_frames_change_nothing(frame_encode
 
 
 def test_classifier_bundle_round_trip_and_the_kinds_refuse_each_other(tmp_path):
+    import dataclasses
+
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import BundleError, load_bundle
     from captioner.models.classifier import build_classifier, probabilities
@@ -146,7 +148,7 @@ def test_classifier_bundle_round_trip_and_the_kinds_refuse_each_other(tmp_path):
 
     model = build_classifier(tiny_config())
     model.set_frame_statistics(np.random.default_rng(1).normal(size=(20, 32)))
-    fp = {**fingerprint("random", 0), "dim": 32}
+    fp = dataclasses.replace(fingerprint("random", 0), dim=32)
     save_classifier_bundle(str(tmp_path / "m"), model, ["a", "b", "c"], fp, {"epochs": 1})
     bundle = load_classifier_bundle(str(tmp_path / "m"))
     x = np.random.default_rng(2).normal(size=(5, 4, 32)).astype("float32")

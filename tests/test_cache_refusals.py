@@ -23,7 +23,7 @@ def test_each_refusal_of_a_cache_says_what_is_wrong_in_full(tmp_path):
     with pytest.raises(CacheError) as error:
         FeatureCache.open(d, other)
     assert str(error.value) == (f"{d}: this cache was made by a different encoder ("
-                                f"weights_id: cache has {FP['weights_id']!r}, requested {other['weights_id']!r}); "
+                                f"weights_id: cache has {FP.weights_id!r}, requested {other.weights_id!r}); "
                                 "use a new --cache directory or the matching --weights / --precision")
     with pytest.raises(CacheError) as error:
         FeatureCache.open(d, FP, "float32")
@@ -158,4 +158,4 @@ def test_a_cache_written_before_a_fingerprint_field_existed_reads_with_its_defau
     meta = json.loads((d / "cache.json").read_text())
     del meta["fingerprint"]["precision"]  # caches written before --precision
     (d / "cache.json").write_text(json.dumps(meta))
-    assert FeatureCache.open(str(d)).fingerprint["precision"] == "fp32"
+    assert FeatureCache.open(str(d)).fingerprint.precision == "fp32"

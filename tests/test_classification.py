@@ -13,6 +13,7 @@ from captioner.base.errors import UsageError
 from captioner.datasets.ucf101 import LabelSet
 from captioner.evaluation import classification
 from captioner.evaluation.classification import Labeller, evaluate_classifier
+from captioner.features.encoder import fingerprint
 from captioner.models.classifier_bundle import ClassifierBundle
 
 pytestmark = pytest.mark.backend_independent  # no network runs: the probabilities are given
@@ -24,6 +25,8 @@ PROBABILITIES = {"jump/1.mp4": [0.50, 0.20, 0.10, 0.10, 0.05, 0.05],  # jump: ri
                  "run/3.mp4": [0.02, 0.90, 0.02, 0.02, 0.02, 0.02],   # run: right
                  "swim/4.mp4": [0.20, 0.10, 0.01, 0.10, 0.09, 0.50]}  # kick: wrong, swim last (not in the top 5)
 
+RANDOM = fingerprint("random", 0)
+
 
 @pytest.fixture
 def scored(monkeypatch, tmp_path):
@@ -31,7 +34,7 @@ def scored(monkeypatch, tmp_path):
     splits = {key: "test" for key in PROBABILITIES} | {"run/9.mp4": "train"}
     labels = LabelSet(str(tmp_path), list(CLASSES), clips, splits, "trainlist01.txt/testlist01.txt")
     bundle = ClassifierBundle(str(tmp_path / "model"), None, list(CLASSES), SimpleNamespace(frames=4),
-                              {"weights": "random"}, {"feature_dtype": "float32", "epochs": 3})
+                              RANDOM, {"feature_dtype": "float32", "epochs": 3})
     asked = []
 
     def split_features(cache_dir, encoder, keys, root, weights, show_progress, frames, *rest):
@@ -113,7 +116,7 @@ def test_the_table_names_other_weights_all_clips_and_the_top_k_of_fewer_classes(
     report = scored.report
     few = classification.ClassReport(1.0, 1.0, ["a", "b"], {"a": {"clips": 1, "correct": 1, "accuracy": 1.0},
                                                             "b": {"clips": 0, "correct": 0, "accuracy": None}},
-                                     [[1, 0], [0, 0]], report.predictions[:1], None, 8, {"weights": "imagenet"})
+                                     [[1, 0], [0, 0]], report.predictions[:1], None, 8, fingerprint("imagenet"))
     lines = few.table().splitlines()
     assert lines[0] == "clips 1 (8 frames each), classes 2, split all, encoder weights imagenet"
     assert lines[4] == "| top-2 accuracy | 1.0000 |"
@@ -124,7 +127,7 @@ def test_the_json_holds_every_score_and_prediction(scored):
     assert report.to_json() == {
         "top1": 0.5, "top5": 0.75, "classes": CLASSES, "per_class": report.per_class,
         "confusion": report.confusion, "split": "test", "frames": 4, "encoder_weights": "random",
-        "encoder": {"weights": "random"}, "skipped_clips": 1, "training": {"feature_dtype": "float32", "epochs": 3},
+        "encoder": RANDOM.to_json(), "skipped_clips": 1, "training": {"feature_dtype": "float32", "epochs": 3},
         "predictions": report.predictions}
 
 
@@ -139,7 +142,7 @@ def test_a_model_of_other_classes_or_an_empty_split_is_refused(scored, monkeypat
 @pytest.fixture
 def labeller_of(monkeypatch):
     monkeypatch.setattr(classification, "probabilities", lambda model, features: np.asarray(features))
-    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), {"weights": "random"},
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), RANDOM,
                               {"feature_dtype": "float32"})
     return lambda k: Labeller(bundle, k)
 
@@ -161,7 +164,7 @@ def test_evaluate_classifier_passes_the_bundle_and_split_to_the_cache_counts_rep
     labels = LabelSet(str(tmp_path), list(CLASSES), {k: "jump" for k in probabilities},
                       {k: "test" for k in probabilities}, "lists")
     model = object()
-    bundle = ClassifierBundle("m", model, list(CLASSES), SimpleNamespace(frames=2), {"weights": "random"},
+    bundle = ClassifierBundle("m", model, list(CLASSES), SimpleNamespace(frames=2), RANDOM,
                               {"feature_dtype": "float32"})
     asked, seen_models = [], []
 
@@ -176,7 +179,7 @@ def test_evaluate_classifier_passes_the_bundle_and_split_to_the_cache_counts_rep
     monkeypatch.setattr(classification, "split_features", split_features)
     monkeypatch.setattr(classification, "probabilities", fake_probabilities)
     report = evaluate_classifier(bundle, labels, "test", "CACHE", "w.h5")
-    assert asked == [("CACHE", {"weights": "random"}, sorted(probabilities), str(tmp_path), "w.h5", True, 2,
+    assert asked == [("CACHE", RANDOM, sorted(probabilities), str(tmp_path), "w.h5", True, 2,
                       str(tmp_path), "clips")]
     assert seen_models == [model]
     assert report.confusion[0][0] == 2 and report.per_class["jump"] == {"clips": 2, "correct": 2, "accuracy": 1.0}
@@ -189,7 +192,7 @@ def test_features_are_read_as_the_model_was_trained_on_them(monkeypatch):
     """A model trained on float16 features sees float16-rounded values."""
     seen = []
     monkeypatch.setattr(classification, "probabilities", lambda model, features: seen.append(features) or features)
-    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), {"weights": "random"},
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), RANDOM,
                               {"feature_dtype": "float16"})
     Labeller(bundle, 1).top(np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]], np.float64))
     assert seen[0].dtype == np.float32
@@ -197,7 +200,7 @@ def test_features_are_read_as_the_model_was_trained_on_them(monkeypatch):
 
 
 def test_classify_gives_one_label_unless_asked_for_more_rounded_to_four_places(labeller_of, monkeypatch):
-    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), {"weights": "random"},
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=4), RANDOM,
                               {"feature_dtype": "float32"})
     rows = np.array([[0.123456, 0.0, 0.0, 0.0, 0.0, 0.0]], np.float32)
     labeller_of(1)  # patches the network away
@@ -210,7 +213,7 @@ def test_per_class_accuracy_is_rounded_to_four_places(monkeypatch, tmp_path):
                      "jump/3.mp4": [0, 1, 0, 0, 0, 0]}
     labels = LabelSet(str(tmp_path), list(CLASSES), {k: "jump" for k in probabilities},
                       {k: "test" for k in probabilities}, "lists")
-    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=2), {"weights": "random"}, {})
+    bundle = ClassifierBundle("m", None, list(CLASSES), SimpleNamespace(frames=2), RANDOM, {})
     monkeypatch.setattr(classification, "split_features", lambda *a: (
         sorted(probabilities), np.array([probabilities[k] for k in sorted(probabilities)], np.float32), 0))
     monkeypatch.setattr(classification, "probabilities", lambda model, features: np.asarray(features))

@@ -151,7 +151,7 @@ def test_the_encoder_seed_is_its_own_flag_and_the_training_seed_leaves_the_encod
         return model_inputs(RunChoices(str(tmp_path / "m"), False), "decoder", "random-tiny", encoder_seed, None,
                             "lstm", None, None)[0]
 
-    assert fp(None) == fp(0) and fp(3)["weights_id"].startswith("seed=3 ") and fp(None)["weights_id"].startswith("seed=0 ")
+    assert fp(None) == fp(0) and fp(3).weights_id.startswith("seed=3 ") and fp(None).weights_id.startswith("seed=0 ")
     parser = build_parser()
     args = parser.parse_args(["train", "--captions", "c", "--images", "i", "--cache", "x", "--out", "o", "--seed", "5"])
     assert args.seed == 5 and args.encoder_seed is None

@@ -26,8 +26,8 @@ def test_random_weights_are_deterministic_under_a_seed():
 
 def test_fingerprint_records_weights_and_preprocessing():
     fp = fingerprint("random", 7)
-    assert fp["weights"] == "random" and "seed=7" in fp["weights_id"]
-    assert fp["layer"] == "fc2" and fp["dim"] == 4096 and fp["preprocessing"]["channel_order"] == "BGR"
+    assert fp.weights == "random" and "seed=7" in fp.weights_id and fp.seed == 7
+    assert fp.layer == "fc2" and fp.dim == 4096 and fp.preprocessing.channel_order == "BGR"
     assert fingerprint("random", 7) != fingerprint("random", 8) != fingerprint("imagenet")
 
 
@@ -50,7 +50,7 @@ def test_bf16_features_match_fp32(random_encoder, shared_data):
     photos = sorted((shared_data / "flickr8k_sample" / "Images").glob("*.jpg"))[:3]
     batch = np.stack([load_image(str(p)) for p in photos])
     mixed = Encoder("random", seed=0, precision="bf16")
-    assert mixed.fingerprint["precision"] == "bf16" and random_encoder.fingerprint["precision"] == "fp32"
+    assert mixed.fingerprint.precision == "bf16" and random_encoder.fingerprint.precision == "fp32"
     a, b = random_encoder.encode(batch), mixed.encode(batch)
     assert b.dtype == np.float32 and b.shape == a.shape
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
@@ -74,7 +74,7 @@ def test_precision_is_part_of_the_encoder_identity(tmp_path):
     meta = json.loads((old / "cache.json").read_text())
     del meta["fingerprint"]["precision"]
     (old / "cache.json").write_text(json.dumps(meta))
-    assert FeatureCache.open(str(old), fingerprint("random")).fingerprint["precision"] == "fp32"
+    assert FeatureCache.open(str(old), fingerprint("random")).fingerprint.precision == "fp32"
 
 
 @pytest.mark.slow
@@ -102,7 +102,7 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
     with h5py.File(path, "w") as f:  # what keras.applications' ImageNet file is: Keras' HDF5 weights layout
         legacy_h5_format.save_weights_to_hdf5_group(f, full)
     from_file = Encoder(path)
-    assert from_file.fingerprint["weights"] == "file"
+    assert from_file.fingerprint.weights == "file"
     np.testing.assert_array_equal(from_file.encode(batch), random_encoder.encode(batch))
 
     # A file in another layout (Keras 3's own .weights.h5) is read through keras.applications' model instead.
@@ -113,7 +113,7 @@ def test_built_from_arrays_equals_keras_applications(random_encoder, tmp_path):
 
 def test_tiny_encoder_is_vgg16s_layers_at_a_sixteenth_of_the_width(random_encoder):
     """`random-tiny` (the tests' encoder): the same layers, 64-d features, its own identity everywhere."""
-    from captioner.features.encoder import describe, weights_option
+    from captioner.features.encoder import weights_option
     from captioner.features.features_for import encoder_args
 
     tiny = Encoder("random-tiny", seed=3)
@@ -125,8 +125,8 @@ def test_tiny_encoder_is_vgg16s_layers_at_a_sixteenth_of_the_width(random_encode
     out = tiny.encode(batch)
     assert out.shape == (2, 64) and out.dtype == np.float32 and not np.allclose(out[0], out[1])
     fp = tiny.fingerprint
-    assert fp["architecture"] == "VGG16-tiny" and fp["dim"] == 64 and fp["weights"] == "random"
-    assert fp != fingerprint("random", 3) and "tiny VGG16" in describe(fp) and "RANDOM" in describe(fp)
+    assert fp.architecture == "VGG16-tiny" and fp.dim == 64 and fp.weights == "random"
+    assert fp != fingerprint("random", 3) and "tiny VGG16" in fp.describe() and "RANDOM" in fp.describe()
     # a bundle or cache made with it rebuilds it, never the full VGG16 under the same seed
     assert encoder_args(fp) == ("random-tiny", 3, "fp32")
     assert weights_option(fingerprint("random")) == "random" and weights_option(fingerprint("imagenet")) == "imagenet"

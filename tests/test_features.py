@@ -162,12 +162,12 @@ def test_compacting_many_rows_keeps_every_row_and_one_shard_is_left_as_it_is(tmp
         assert cache._shard_paths() == shards
 
 
-def test_a_different_encoder_is_named_field_by_field_with_fields_only_one_side_has():
-    from captioner.features.cache import fingerprint_difference
-
-    have, want = {"a": 1, "b": 2, "only_cache": 5}, {"a": 1, "b": 3, "c": 4}
-    assert fingerprint_difference(have, want) == \
-        "b: cache has 2, requested 3; c: cache has None, requested 4; only_cache: cache has 5, requested None"
+def test_a_different_encoder_is_named_field_by_field():
+    have, want = fingerprint("random", 1), fingerprint("random-tiny", 2)
+    assert have.difference(want) == ("architecture: cache has 'VGG16', requested 'VGG16-tiny'; dim: cache has 4096, "
+                                     "requested 64; weights_id: cache has 'seed=1 he-uniform-numpy-v1', requested "
+                                     "'seed=2 he-uniform-numpy-v1'")
+    assert have.difference(have) == ""
 
 
 def test_a_read_only_cache_gives_its_fingerprint_and_closes_without_a_lock(tmp_path):

@@ -13,6 +13,7 @@ from captioner.datasets import load_captions
 from captioner.evaluation import scoring
 from captioner.evaluation.metrics import score_captions
 from captioner.evaluation.scoring import check_kind, evaluate
+from captioner.features.encoder import fingerprint
 
 pytestmark = pytest.mark.backend_independent  # no network runs: captions are given
 
@@ -21,6 +22,8 @@ REFERENCES = {"000000000042.jpg": ["a dog runs on the grass", "a brown dog runni
               "c.jpg": ["a man rides a bike"], "t.jpg": ["a training image"]}
 SPLITS = {"000000000042.jpg": "test", "b.jpg": "test", "c.jpg": "test", "t.jpg": "train"}
 CAPTIONS = {"000000000042.jpg": "a dog runs on grass", "b.jpg": "two cats on a sofa"}  # c.jpg could not be read
+
+RANDOM = fingerprint("random", 0)
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def report(tmp_path, monkeypatch):
             return [CAPTIONS[keys[int(row[0])]] for row in features]
 
     monkeypatch.setattr(scoring, "split_features", split_features)
-    bundle = SimpleNamespace(frames=0, directory="runs/m", encoder={"weights": "random"}, training={"epochs": 2},
+    bundle = SimpleNamespace(frames=0, directory="runs/m", encoder=RANDOM, training={"epochs": 2},
                              feature_dtype="float16")
     result = evaluate(bundle, captions, "test", str(tmp_path / "Images"), "CACHE", beam_size=3, meteor=False,
                       show_progress=False, captioner=FixedSearch())
@@ -83,7 +86,7 @@ def test_the_report_prints_its_table_line_and_coco_results(report):
 
 
 def test_the_report_names_other_weights_clips_all_images_and_why_meteor_is_missing(report):
-    clips = scoring.EvalReport({"bleu4": 0.25}, 3, 9, 1, None, {"weights": "imagenet"}, [], frames=8,
+    clips = scoring.EvalReport({"bleu4": 0.25}, 3, 9, 1, None, fingerprint("imagenet"), [], frames=8,
                                meteor_skipped="no Java runtime on PATH")
     assert clips.table().splitlines() == [
         "clips 3 (8 frames each), references 9, split all, search greedy, encoder weights imagenet",
@@ -95,7 +98,7 @@ def test_the_json_holds_the_scores_settings_and_every_caption(report):
 
     assert report.result.to_json() == {
         **report.result.metrics, "meteor_skipped": "left out on request (--no-meteor)", "spice": SPICE_NOTE, "images": 2, "references": 5,
-        "beam_size": 3, "split": "test", "frames": 0, "encoder_weights": "random", "encoder": {"weights": "random"},
+        "beam_size": 3, "split": "test", "frames": 0, "encoder_weights": "random", "encoder": RANDOM.to_json(),
         "model": "runs/m", "training": {"epochs": 2}, "skipped_images": 1, "captions": report.result.items}
 
 
@@ -140,10 +143,10 @@ def test_evaluate_passes_the_bundle_split_and_settings_to_the_cache_and_the_sear
     monkeypatch.setattr(scoring, "Captioner", Search)
     monkeypatch.setattr(scoring, "split_features", split_features)
     monkeypatch.setattr(scoring, "score_captions", score_captions)
-    clip_bundle = SimpleNamespace(frames=0, directory="runs/m", encoder={"weights": "random", "seed": 3},
+    clip_bundle = SimpleNamespace(frames=0, directory="runs/m", encoder=fingerprint("random", 3),
                                   training={}, feature_dtype="float16", decoder="DECODER", vocab="VOCAB")
     evaluate(clip_bundle, report.captions, "test", "ROOT", "CACHE")  # every default
-    assert features_asked == [("CACHE", {"weights": "random", "seed": 3}, ["000000000042.jpg", "b.jpg", "c.jpg"],
+    assert features_asked == [("CACHE", fingerprint("random", 3), ["000000000042.jpg", "b.jpg", "c.jpg"],
                                "ROOT", None, True, 0, report.captions.source, "images")]
     assert made == [(("DECODER", "VOCAB"), {"beam_size": 1, "length_penalty": 0.0, "feature_dtype": "float16"})]
     assert scored == [True]  # METEOR unless told otherwise
@@ -165,7 +168,7 @@ def test_a_clip_models_report_names_clips_and_their_files(report, monkeypatch, t
 
     monkeypatch.setattr(scoring, "split_features", split_features)
     search = SimpleNamespace(best=lambda features: ["a dog runs"] * len(features))
-    model = SimpleNamespace(frames=8, directory="runs/c", encoder={"weights": "random"}, training={},
+    model = SimpleNamespace(frames=8, directory="runs/c", encoder=RANDOM, training={},
                             feature_dtype="float16", takes="clips of 8 frames")
     result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
                       captioner=search)
@@ -183,7 +186,7 @@ def test_coco_results_use_the_caption_files_own_image_ids(monkeypatch, tmp_path)
     monkeypatch.setattr(scoring, "split_features", lambda cache, enc, keys, *rest: (
         keys, np.zeros((len(keys), 1), np.float32), 0))
     search = SimpleNamespace(best=lambda features: ["a dog runs"] * len(features))
-    bundle = SimpleNamespace(frames=0, directory="m", encoder={"weights": "random"}, training={},
+    bundle = SimpleNamespace(frames=0, directory="m", encoder=RANDOM, training={},
                              feature_dtype="float16")
     result = evaluate(bundle, captions, None, str(tmp_path), "CACHE", meteor=False, show_progress=False,
                       captioner=search)
@@ -199,7 +202,7 @@ def test_a_clip_named_by_its_id_is_found_with_its_extension(monkeypatch, tmp_pat
     (tmp_path / "Clips" / "v_1_2.mp4").write_bytes(b"")
     monkeypatch.setattr(scoring, "split_features", lambda cache, enc, keys, *rest: (
         keys, np.zeros((len(keys), 1), np.float32), 0))
-    model = SimpleNamespace(frames=8, directory="runs/c", encoder={"weights": "random"}, training={},
+    model = SimpleNamespace(frames=8, directory="runs/c", encoder=RANDOM, training={},
                             feature_dtype="float16", takes="clips of 8 frames")
     result = evaluate(model, load_captions(str(clips)), "test", str(tmp_path / "Clips"), "CACHE", meteor=False,
                       captioner=SimpleNamespace(best=lambda f: ["a dog runs"] * len(f)))

@@ -70,7 +70,7 @@ def _write_page(html: str, out: str, folder: str, bundle, paths: dict[str, str])
     """The page is made from the finished results file, so a resumed run shows every image, old and new."""
     records = [{**r, "path": paths[r["input"]]} if r["input"] in paths else r for r in read_results(out)]
     write_report(html, {"folder": folder, "model": bundle.directory, "frames": bundle.frames,
-                        "encoder_weights": bundle.encoder["weights"], "training": bundle.training,
+                        "encoder_weights": bundle.encoder.weights, "training": bundle.training,
                         "captions": sorted(records, key=lambda r: r["input"])})
 
 

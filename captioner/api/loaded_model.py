@@ -15,6 +15,12 @@ class LoadedModel:
         return self._encoder_future.result()
 
     @property
+    def encoder_spec(self):
+        """What the model's inputs came from (`EncoderSpec`, or `PixelSpec` for a model with its own CNN), without
+        building the encoder: `.describe()`, `.is_random`, `.input_size`, `.to_json()` (the bundle's record)."""
+        return self.bundle.encoder
+
+    @property
     def frames(self) -> int:
         """0 for an image model; N for a clip model or classifier (clips are read as N sampled frames)."""
         return self.bundle.frames

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from captioner.features.encoder import with_defaults
+from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import encoder_for
 from captioner.features.notices import note_if_random
-from captioner.models.bundle import read_config, read_encoder
+from captioner.models.bundle_info import read_bundle_info
 
 
 def load(directory: str, weights: str | None = None, compile_search: bool = True, build_encoder: bool = True,
@@ -23,30 +23,23 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
     saying which command fits). Raises `BundleError` (a `CaptionerError`) for a missing, half-written or
     tampered bundle.
     A random encoder is named on stderr (`note: encoder uses RANDOM weights ...`) unless `announce=False`."""
-    config = read_config(directory)
-    classifier = "classifier" in config
-    if expect == "caption" and classifier:
-        read_encoder(directory)  # raises: "an activity classifier, not a caption model; use `classify`..."
-    if expect == "classifier" and not classifier:
-        from captioner.models.classifier_bundle import load_classifier_bundle
-
-        load_classifier_bundle(directory)  # raises: "a caption model, not an activity classifier; ..."
+    info = read_bundle_info(directory).expect(expect)  # the other kind: "... not a caption model; use `classify`"
     # The encoder's weights are numpy arrays until Keras builds it: it overlaps loading the decoder.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="captioner-encoder")
     try:
-        fingerprint = with_defaults(config["encoder"]) if classifier else read_encoder(directory)
-        encoder = pool.submit(encoder_for, fingerprint, weights) if build_encoder else _Later(fingerprint, weights)
-        if classifier:
+        spec = info.encoder
+        encoder = pool.submit(encoder_for, spec, weights) if build_encoder else _Later(spec, weights)
+        if info.is_classifier:
             from captioner.api.classifier_model import ClassifierModel
             from captioner.models.classifier_bundle import load_classifier_bundle
 
-            bundle = load_classifier_bundle(directory)
+            bundle = load_classifier_bundle(info)
             model = ClassifierModel(bundle, encoder, weights)
         else:
             from captioner.api.caption_model import CaptionModel
             from captioner.models.bundle import load_bundle
 
-            bundle = load_bundle(directory)
+            bundle = load_bundle(info)
             model = CaptionModel(bundle, encoder, weights, compile_search)
     finally:
         pool.shutdown(wait=False)
@@ -58,10 +51,10 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
 class _Later:
     """A future-like encoder that is built when first asked for."""
 
-    def __init__(self, fingerprint: dict, weights: str | None):
-        self.fingerprint, self.weights, self._encoder = fingerprint, weights, None
+    def __init__(self, spec: EncoderSpec, weights: str | None):
+        self.spec, self.weights, self._encoder = spec, weights, None
 
     def result(self):
         if self._encoder is None:
-            self._encoder = encoder_for(self.fingerprint, self.weights)
+            self._encoder = encoder_for(self.spec, self.weights)
         return self._encoder

@@ -158,23 +158,22 @@ def model_inputs(run, model: str, weights, encoder_seed, precision, frame_encode
         raise UsageError(f"frame CNN: {exc}") from None
 
 
-def _encoder(run, weights, encoder_seed, precision) -> dict:
-    """The VGG16 encoder's fingerprint: as asked (defaults on a new run), or the resumed run's own, refusing an
-    asked --weights, --encoder-seed or --precision that gives another."""
+def _encoder(run, weights, encoder_seed, precision):
+    """The VGG16 encoder's spec: as asked (defaults on a new run), or the resumed run's own, refusing an asked
+    --weights, --encoder-seed or --precision that gives another."""
     from captioner.features.encoder import fingerprint, weights_option
-    from captioner.features.features_for import seed_of
 
-    recorded = run.recorded("encoder")
-    if recorded is None:
+    if run.recorded("encoder") is None:
         return fingerprint(weights or DEFAULTS["weights"], DEFAULTS["encoder_seed"] if encoder_seed is None
                            else encoder_seed, precision or DEFAULTS["precision"])
+    recorded = run.recorded_encoder()
     run.pick("--precision", precision, "encoder.precision", None)
-    if encoder_seed is not None and recorded.get("weights") == "random" and encoder_seed != seed_of(recorded):
-        run.refuse("--encoder-seed", encoder_seed, seed_of(recorded))
+    if encoder_seed is not None and recorded.is_random and encoder_seed != recorded.seed:
+        run.refuse("--encoder-seed", encoder_seed, recorded.seed)
     if weights is not None:
-        asked = fingerprint(weights, seed_of(recorded), recorded.get("precision", "fp32"))
+        asked = fingerprint(weights, recorded.seed, recorded.precision)
         if asked != recorded:
-            run.refuse("--weights", weights, weights_option(recorded) or recorded.get("weights_id"))
+            run.refuse("--weights", weights, weights_option(recorded) or recorded.weights_id)
     return recorded
 
 

@@ -16,12 +16,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from captioner.features.cache import FeatureCache
-    from captioner.features.encoder import describe
 
     cache = FeatureCache.open(args.directory)
     print(f"cache {args.directory}: {len(cache)} entries, {cache.dtype} x {cache.dim}")
-    print(f"encoder: {describe(cache.fingerprint)}")
-    print("fingerprint: " + json.dumps(cache.fingerprint, sort_keys=True))
+    print(f"encoder: {cache.fingerprint.describe()}")
+    print("fingerprint: " + json.dumps(cache.fingerprint.to_json(), sort_keys=True))
     if args.keys:
         for key in cache.keys():
             print(key)

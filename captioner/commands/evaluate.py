@@ -41,7 +41,6 @@ def run(args) -> int:
     from captioner.api.jobs import evaluate
     from captioner.base.atomic import write_json
     from captioner.datasets import load_captions
-    from captioner.features.encoder import describe
     from captioner.api.loading import load
     from captioner.report.report_file import check_html_path, write_report
 
@@ -61,8 +60,8 @@ def run(args) -> int:
                       length_penalty=args.length_penalty, meteor=not args.no_meteor, weights=args.weights,
                       show_progress=not args.quiet)
     print(report.table())
-    if bundle.encoder["weights"] == "random":
-        print(f"note: encoder has {describe(bundle.encoder)}; these scores say nothing about real captioning")
+    if bundle.encoder.is_random:
+        print(f"note: encoder has {bundle.encoder.describe()}; these scores say nothing about real captioning")
     for path, write in ((args.json, lambda p: write_json(p, report.to_json())),
                         (args.coco_results, lambda p: write_json(p, report.coco_results())),
                         (args.html, lambda p: write_report(p, report.to_json()))):
@@ -79,7 +78,6 @@ def _evaluate_classifier(args) -> int:
     from captioner.base.errors import UsageError
     from captioner.api.jobs import evaluate
     from captioner.datasets.ucf101 import load_labels
-    from captioner.features.encoder import describe
     from captioner.api.loading import load
 
     if args.html or args.coco_results:
@@ -92,8 +90,8 @@ def _evaluate_classifier(args) -> int:
     report = evaluate(model, args.cache, labels=labels, split=None if args.split == "all" else args.split,
                       weights=args.weights, show_progress=not args.quiet)
     print(report.table())
-    if bundle.encoder["weights"] == "random":
-        print(f"note: encoder has {describe(bundle.encoder)}; these scores say nothing about real clips")
+    if bundle.encoder.is_random:
+        print(f"note: encoder has {bundle.encoder.describe()}; these scores say nothing about real clips")
     if args.json:
         write_json(args.json, report.to_json())
         print(f"wrote {args.json}")

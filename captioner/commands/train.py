@@ -128,7 +128,7 @@ def run(args) -> int:
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary)}")
     print("validation BLEU (greedy): " + "  ".join(f"BLEU-{n} {bleu[f'bleu{n}']:.4f}" for n in range(1, 5)))
     print(f"model bundle: {args.out}")
-    if fp["weights"] == "random":
+    if fp.is_random:
         print("note: trained on RANDOM encoder features; use --weights imagenet for real captions")
     if summary["skipped_images"]:
         print(f"note: {summary['skipped_images']} image(s) could not be read and were left out (named above)")
@@ -158,7 +158,7 @@ def _train_classifier(args) -> int:
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
           f"{summary['val_top1']:.1%}; {ended_by(summary)}")
     print(f"classifier bundle: {args.out}")
-    if fp["weights"] == "random":
+    if fp.is_random:
         print("note: trained on RANDOM encoder features; use --weights imagenet for real clips")
     if summary["skipped_clips"]:
         print(f"note: {summary['skipped_clips']} clip(s) could not be read and were left out (named above)")
@@ -174,13 +174,12 @@ def _inputs(args, model: str):
     """(the run's choices, the fingerprint of what the model reads: VGG16 features, or pixels for its own CNN),
     the latter printed."""
     from captioner.api.train_job import model_inputs
-    from captioner.features.encoder import describe
     from captioner.training.resume import RunChoices
 
     run = RunChoices(args.out, args.resume)
     fp, _ = model_inputs(run, model, args.weights, args.encoder_seed, args.precision, _frame_encoder(run, args, model),
                          args.frame_size, _cnn_options(args)["cnn"])
-    print(f"encoder: {describe(fp)}")
+    print(f"encoder: {fp.describe()}")
     return run, fp
 
 

@@ -15,7 +15,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     from captioner.evaluation.classification import Labeller, evaluate_classifier
     from captioner.features.cache import FeatureCache
     from captioner.features.clip_features import cached_inputs
-    from captioner.features.encoder import describe, fingerprint
+    from captioner.features.encoder import fingerprint
     from captioner.features.pixels import pixel_fingerprint
     from captioner.models.frame_cnn import FrameCnn
     from captioner.models.classifier_bundle import load_classifier_bundle
@@ -31,7 +31,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     fp = pixel_fingerprint(cnn.frame_size) if cnn else fingerprint(weights)
     print(f"1. activity set: {len(labels.clips)} drawn clips in {len(labels.classes)} classes "
           f"({', '.join(labels.classes)}), UCF101 layout in {root}; {labels.split_source}")
-    print(f"   encoder: {describe(fp)}")
+    print(f"   encoder: {fp.describe()}")
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
     settings = TrainSettings(epochs=epochs, patience=CNN_PATIENCE if cnn else 4,
                              batch_size=CNN_BATCH_SIZE if cnn else TrainSettings.batch_size)
@@ -48,7 +48,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
         ranked = Labeller(bundle, 2).top(cached_inputs(cache, keys, bundle.frames))
     for key, top in zip(keys, ranked):
         print(f"   {key}: " + ", ".join(f"{c} {p:.2f}" for c, p in top))
-    if fp["weights"] == "random":
+    if fp.is_random:
         print("note: RANDOM encoder weights: fine for drawn shapes, not for real video; use --weights imagenet")
     print(f"done in {time.perf_counter() - started:.0f} s. Try:\n"
           f"  python -m captioner classify --model {model_dir} {os.path.join(root, keys[0])} --top-k 2")

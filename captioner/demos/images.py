@@ -17,7 +17,7 @@ from captioner.datasets import load_captions
 from captioner.datasets.drawn_scenes import write_drawn_scenes
 from captioner.datasets.synthetic import write_synthetic
 from captioner.evaluation.drawn_truth import describe_shares, truth_shares
-from captioner.features.encoder import describe, fingerprint
+from captioner.features.encoder import fingerprint
 from captioner.report.report_file import write_report
 
 
@@ -43,7 +43,7 @@ def run_image_demo(workdir: str, weights: str, num_images: int, epochs: int, qui
     fp = fingerprint(weights)
     kind = "drawn scenes (1-3 shapes)" if drawn_set == "scenes" else "drawn shape images"
     print(f"1. dataset: {len(captions.captions)} {kind}, {captions.num_captions} captions in {data_dir}")
-    print(f"   encoder: {describe(fp)}")
+    print(f"   encoder: {fp.describe()}")
 
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
     summary = train(model_dir, cache_dir, captions, images, weights=weights, epochs=epochs, patience=4,
@@ -74,7 +74,7 @@ def run_image_demo(workdir: str, weights: str, num_images: int, epochs: int, qui
     page = os.path.join(workdir, "report.html")
     write_report(page, reports[3].to_json())
     print(f"5. report page (beam 3, every test image with its caption, references and scores): {page}")
-    if fp["weights"] == "random":
+    if fp.is_random:
         print("note: RANDOM encoder weights: fine for shapes, not for photos; use --weights imagenet for real use")
     print(f"done in {time.perf_counter() - started:.0f} s. Try:\n"
           f"  python -m captioner caption --model {model_dir} {os.path.join(images, sorted(captions.captions)[0])}")

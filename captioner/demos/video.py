@@ -12,7 +12,7 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     from captioner.datasets import load_captions
     from captioner.datasets.synthetic_clips import colour_correct, direction_correct, write_synthetic_clips
     from captioner.evaluation.scoring import evaluate
-    from captioner.features.encoder import describe, fingerprint
+    from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle
     from captioner.report.report_file import write_report
     from captioner.training.train import TrainSettings, train
@@ -27,7 +27,7 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     fp = fingerprint(weights)
     print(f"1. dataset: {len(captions.captions)} drawn clips (MP4 and GIF, MSVD layout), {captions.num_captions} "
           f"English captions in {data_dir}; {frames} frames per clip")
-    print(f"   encoder: {describe(fp)}")
+    print(f"   encoder: {fp.describe()}")
 
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
     summary = train(captions, clips_dir, cache_dir, model_dir, fp, weights, TrainSettings(epochs=epochs, patience=4),
@@ -56,7 +56,7 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     for key, caption in reports[3].captions()[:5]:
         t = truth[key]
         print(f"   {t['file']}: {caption!r}   (drawn: {t['colour']} {t['shape']} moving {t['direction']})")
-    if fp["weights"] == "random":
+    if fp.is_random:
         print("note: RANDOM encoder weights: fine for drawn shapes, not for real video; use --weights imagenet")
     page = os.path.join(workdir, "report.html")
     write_report(page, reports[3].to_json())

@@ -10,6 +10,7 @@ import numpy as np
 
 from captioner.base.errors import UsageError
 from captioner.datasets.ucf101 import LabelSet
+from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import split_features
 from captioner.models.classifier import probabilities
 from captioner.models.classifier_bundle import ClassifierBundle
@@ -49,7 +50,7 @@ class ClassReport:
     predictions: list[dict]  # per clip: clip, file, label, predicted, probability, top5
     split: str | None
     frames: int
-    encoder: dict
+    encoder: EncoderSpec
     skipped: int = 0
     training: dict = field(default_factory=dict)
 
@@ -63,7 +64,7 @@ class ClassReport:
         return self.predictions
 
     def table(self) -> str:
-        weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
+        weights = "RANDOM (not ImageNet)" if self.encoder.is_random else self.encoder.weights
         k = min(5, len(self.classes))
         lines = [f"clips {len(self.predictions)} ({self.frames} frames each), classes {len(self.classes)}, "
                  f"split {self.split or 'all'}, encoder weights {weights}",
@@ -80,7 +81,7 @@ class ClassReport:
     def to_json(self) -> dict:
         return {"top1": self.top1, "top5": self.top5, "classes": self.classes, "per_class": self.per_class,
                 "confusion": self.confusion, "split": self.split, "frames": self.frames,
-                "encoder_weights": self.encoder["weights"], "encoder": self.encoder, "skipped_clips": self.skipped,
+                "encoder_weights": self.encoder.weights, "encoder": self.encoder.to_json(), "skipped_clips": self.skipped,
                 "training": self.training, "predictions": self.predictions}
 
 

@@ -9,6 +9,7 @@ from captioner.base.errors import UsageError
 from captioner.datasets import CaptionSet, resolve_clip, resolve_image
 from captioner.datasets.coco_ids import coco_image_id
 from captioner.evaluation.metrics import NAMES, SPICE_NOTE, score_captions
+from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import split_features
 from captioner.inputs.filetypes import looks_like_animation
 from captioner.models.bundle import Bundle
@@ -22,7 +23,7 @@ class EvalReport:
     references: int
     beam_size: int
     split: str | None
-    encoder: dict
+    encoder: EncoderSpec
     items: list[dict]  # per image: image, file, caption, references, bleu4, rouge_l, cider (, meteor)
     skipped: int = 0  # images of the split that could not be read
     frames: int = 0  # 0: an image model; N: clips read as N frames
@@ -37,7 +38,7 @@ class EvalReport:
         return self.scores
 
     def table(self) -> str:
-        weights = "RANDOM (not ImageNet)" if self.encoder["weights"] == "random" else self.encoder["weights"]
+        weights = "RANDOM (not ImageNet)" if self.encoder.is_random else self.encoder.weights
         what = f"clips {self.images} ({self.frames} frames each)" if self.frames else f"images {self.images}"
         lines = [f"{what}, references {self.references}, split {self.split or 'all'}, "
                  f"search {describe_search(self.beam_size)}, encoder weights {weights}",
@@ -58,8 +59,8 @@ class EvalReport:
     def to_json(self) -> dict:
         return {**self.scores, "meteor_skipped": self.meteor_skipped, "spice": SPICE_NOTE,
                 "images": self.images, "references": self.references, "beam_size": self.beam_size,
-                "split": self.split, "frames": self.frames, "encoder_weights": self.encoder["weights"],
-                "encoder": self.encoder, "model": self.model, "training": self.training,
+                "split": self.split, "frames": self.frames, "encoder_weights": self.encoder.weights,
+                "encoder": self.encoder.to_json(), "model": self.model, "training": self.training,
                 "skipped_images": self.skipped, "captions": self.items}
 
     def coco_results(self) -> list[dict]:

@@ -25,8 +25,8 @@ import numpy as np
 from captioner.base.atomic import atomic_path, write_json
 from captioner.base.errors import CaptionerError, UsageError
 from captioner.base.jsonfile import read_versioned
-from captioner.features.encoder import with_defaults
-from captioner.features.pixels import cache_directory, is_pixels
+from captioner.features.encoder_spec import EncoderSpec, SpecError, spec_from_json
+from captioner.features.pixels import cache_directory
 
 FORMAT = "captioner.features"
 VERSION = 1
@@ -37,18 +37,13 @@ class CacheError(UsageError):
     """A cache that cannot be used as asked; the message names the directory."""
 
 
-def fingerprint_difference(have: dict, want: dict) -> str:
-    fields = sorted(set(have) | set(want))
-    return "; ".join(f"{f}: cache has {have.get(f)!r}, requested {want.get(f)!r}"
-                     for f in fields if have.get(f) != want.get(f))
-
-
 class FeatureCache:
     """Open with `FeatureCache.open`; read with `keys`, `__contains__`, `get`; write with `append`."""
 
-    def __init__(self, directory: str, meta: dict, writable: bool):
+    def __init__(self, directory: str, meta: dict, fingerprint: EncoderSpec, writable: bool):
         self.directory = directory
-        self.meta = meta
+        self.meta = meta  # cache.json as written
+        self.fingerprint = fingerprint  # the encoder its rows came from
         self.dtype = np.dtype(meta["dtype"])
         self.dim = int(meta["dim"])
         self.writable = writable
@@ -63,21 +58,21 @@ class FeatureCache:
     # --- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, directory: str, fingerprint: dict | None = None, dtype: str | None = None,
+    def open(cls, directory: str, fingerprint: EncoderSpec | None = None, dtype: str | None = None,
              writable: bool = False) -> "FeatureCache":
         """Open (and with `writable`, create) a cache; refuse one made by another encoder."""
         directory = cache_directory(directory, fingerprint)
         meta_path = os.path.join(directory, "cache.json")
         if os.path.exists(meta_path):
-            meta = _read_meta(meta_path)
-            if fingerprint is not None and meta["fingerprint"] != fingerprint:
+            meta, have = _read_meta(meta_path)
+            if fingerprint is not None and have != fingerprint:
                 raise CacheError(f"{directory}: this cache was made by a different encoder "
-                                 f"({fingerprint_difference(meta['fingerprint'], fingerprint)}); "
+                                 f"({have.difference(fingerprint)}); "
                                  "use a new --cache directory or the matching --weights / --precision")
             if dtype is not None and dtype != meta["dtype"]:
                 raise CacheError(f"{directory}: cache holds {meta['dtype']} features, {dtype} was requested; "
                                  "use a new --cache directory or --dtype " + meta["dtype"])
-            return cls(directory, meta, writable)
+            return cls(directory, meta, have, writable)
         if os.path.exists(os.path.join(directory, "config.json")) or os.path.isdir(os.path.join(directory, "checkpoints")):
             raise CacheError(f"{directory}: a model bundle, not a feature cache (it holds config.json or checkpoints/): "
                              "give it as --model, and a folder of its own as --cache")
@@ -85,14 +80,14 @@ class FeatureCache:
             raise CacheError(f"{directory}: not a feature cache (no cache.json); create it with 'extract'")
         if fingerprint is None:
             raise CacheError(f"{directory}: a new cache needs an encoder fingerprint")
-        dtype = dtype or ("uint8" if is_pixels(fingerprint) else "float16")
-        if dtype not in DTYPES or (dtype == "uint8") != is_pixels(fingerprint):
+        dtype = dtype or ("uint8" if fingerprint.is_pixels else "float16")
+        if dtype not in DTYPES or (dtype == "uint8") != fingerprint.is_pixels:
             raise CacheError(f"{directory}: dtype must be one of {DTYPES[:2]} (uint8 holds frames as pixels only)")
         os.makedirs(os.path.join(directory, "shards"), exist_ok=True)
-        meta = {"format": FORMAT, "version": VERSION, "dtype": dtype, "dim": int(fingerprint["dim"]),
-                "fingerprint": fingerprint}
+        meta = {"format": FORMAT, "version": VERSION, "dtype": dtype, "dim": fingerprint.dim,
+                "fingerprint": fingerprint.to_json()}
         write_json(meta_path, meta)
-        return cls(directory, meta, writable)
+        return cls(directory, meta, fingerprint, writable)
 
     def _lock(self) -> None:
         path = os.path.join(self.directory, "lock")
@@ -167,10 +162,6 @@ class FeatureCache:
 
     def keys(self) -> list[str]:
         return sorted(self._index)
-
-    @property
-    def fingerprint(self) -> dict:
-        return self.meta["fingerprint"]
 
     def get(self, keys: list[str]) -> np.ndarray:
         """(len(keys), dim) array in the cache's dtype."""
@@ -252,9 +243,11 @@ class FeatureCache:
         return len(keys)
 
 
-def _read_meta(path: str) -> dict:
+def _read_meta(path: str) -> tuple[dict, EncoderSpec]:
     meta = read_versioned(path, FORMAT, VERSION, CacheError, "feature cache")
     if meta.get("dtype") not in DTYPES or not isinstance(meta.get("dim"), int) or "fingerprint" not in meta:
         raise CacheError(f"{path}: cache metadata lacks dtype, dim or fingerprint")
-    meta["fingerprint"] = with_defaults(meta["fingerprint"])
-    return meta
+    try:
+        return meta, spec_from_json(meta["fingerprint"])
+    except SpecError as exc:
+        raise CacheError(f"{path}: {exc}") from None

@@ -9,6 +9,7 @@ import numpy as np
 from captioner.base.errors import UsageError
 from captioner.base.hashing import file_sha256
 from captioner.features import vgg16
+from captioner.features.encoder_spec import EncoderSpec, InputRecipe
 
 LAYER = "fc2"
 DIM = 4096  # VGG16's fc2; `random-tiny` gives 64
@@ -51,7 +52,7 @@ def _preprocess_layer(keras):
     return CaffePreprocess(name="caffe_preprocess")
 
 
-def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32") -> dict:
+def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32") -> EncoderSpec:
     """What produced a feature vector; caches and model bundles store it and refuse a different one."""
     if precision not in PRECISIONS:
         raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -64,45 +65,21 @@ def fingerprint(weights: str = "imagenet", seed: int = 0, precision: str = "fp32
             raise UsageError(f"{weights}: no such weights file (use --weights imagenet, random, random-tiny, or a "
                              "local .h5 file)")
         source, ident = "file", f"sha256:{file_sha256(weights)}"
-    return {
-        "architecture": RANDOM[weights][0] if weights in RANDOM else "VGG16",
-        "layer": LAYER,
-        "dim": widths_of(weights).fc,
-        "weights": source,
-        "weights_id": ident,
-        "preprocessing": dict(PREPROCESSING),
-        "precision": precision,
-    }
+    recipe = InputRecipe(PREPROCESSING["input_size"], PREPROCESSING["resize"], PREPROCESSING["channel_order"],
+                         tuple(PREPROCESSING["mean"]), PREPROCESSING["scale"])
+    return EncoderSpec(RANDOM[weights][0] if weights in RANDOM else "VGG16", LAYER, widths_of(weights).fc, source,
+                       ident, recipe, precision)
 
 
 def widths_of(weights: str) -> vgg16.Widths:
     return RANDOM[weights][1] if weights in RANDOM else vgg16.VGG16
 
 
-def weights_option(fp: dict) -> str | None:
-    """The --weights value that rebuilds the encoder of `fp` (None for a local file: only the user knows it)."""
-    if fp["weights"] == "random":
-        return next((name for name, (arch, _) in RANDOM.items() if arch == fp.get("architecture")), None)
-    return "imagenet" if fp["weights"] == "imagenet" else None
-
-
-def with_defaults(fp: dict) -> dict:
-    """A fingerprint as read from disk: those written before --precision existed were float32."""
-    return fp if "precision" in fp else {**fp, "precision": "fp32"}
-
-
-def describe(fp: dict) -> str:
-    """One phrase for reports; a random encoder always says so."""
-    from captioner.features.pixels import describe_pixels, is_pixels
-
-    if is_pixels(fp):
-        return describe_pixels(fp)
-    precision = "" if fp.get("precision", "fp32") == "fp32" else f", {fp['precision']}"
-    if fp.get("weights") == "random":
-        tiny = ", tiny VGG16" if fp.get("architecture") == "VGG16-tiny" else ""
-        return (f"RANDOM weights ({fp.get('weights_id')}{tiny}{precision}) - not ImageNet; captions will be poor "
-                "on real photos")
-    return f"{fp.get('architecture')} {fp.get('layer')} {fp.get('weights')} ({fp.get('weights_id')}{precision})"
+def weights_option(spec: EncoderSpec) -> str | None:
+    """The --weights value that rebuilds the encoder of `spec` (None for a local file: only the user knows it)."""
+    if spec.is_random:
+        return next((name for name, (arch, _) in RANDOM.items() if arch == spec.architecture), None)
+    return "imagenet" if spec.weights == "imagenet" else None
 
 
 class Encoder:

@@ -8,51 +8,45 @@ import numpy as np
 
 from captioner.base.errors import UsageError
 from captioner.datasets import DatasetError, resolve_clip, resolve_image
-from captioner.features.cache import FeatureCache, fingerprint_difference
+from captioner.features.cache import FeatureCache
 from captioner.features.clip_features import cached_inputs
 from captioner.features.encoder import Encoder, weights_option
 from captioner.features.encoder import fingerprint as encoder_fingerprint
+from captioner.features.encoder_spec import EncoderSpec, PixelSpec
 from captioner.features.extraction import extract_to_cache, is_cached
 from captioner.features.notices import note_if_random, skipped
-from captioner.features.pixels import PixelEncoder, cache_directory, frame_size_of, is_pixels
+from captioner.features.pixels import PixelEncoder, cache_directory
 from captioner.inputs.gpu_decoding import gpu_decoder
 from captioner.inputs.images import ImageFile
 
 
-def weights_for(fingerprint: dict, weights: str | None) -> str:
-    """The --weights value that reproduces `fingerprint` (a local file must be named by the user)."""
-    option = weights or weights_option(fingerprint)
+def weights_for(spec: EncoderSpec, weights: str | None) -> str:
+    """The --weights value that reproduces `spec` (a local file must be named by the user)."""
+    option = weights or weights_option(spec)
     if option:
         return option
     raise UsageError("this encoder used a local weights file: pass the same file with --weights FILE")
 
 
-def seed_of(fingerprint: dict) -> int:
-    """The --encoder-seed of a random encoder, read back from its fingerprint ("seed=N ...")."""
-    ident = fingerprint.get("weights_id", "")
-    return int(ident.split()[0].split("=")[1]) if ident.startswith("seed=") else 0
-
-
-def encoder_args(fingerprint: dict, weights: str | None = None) -> tuple[str, int, str]:
-    """(weights, seed, precision) of the encoder that produced `fingerprint`, refusing a --weights that would
-    give another one; checked without building it (a Ray worker builds it)."""
-    if is_pixels(fingerprint):
+def encoder_args(spec: EncoderSpec, weights: str | None = None) -> tuple[str, int, str]:
+    """(weights, seed, precision) of the encoder that produced `spec`, refusing a --weights that would give
+    another one; checked without building it (a Ray worker builds it)."""
+    if spec.is_pixels:
         raise UsageError("this model reads frames with its own CNN (--frame-encoder cnn), which runs with "
                          "--engine local only")
-    args = weights_for(fingerprint, weights), seed_of(fingerprint), fingerprint.get("precision", "fp32")
+    args = weights_for(spec, weights), spec.seed, spec.precision
     have = encoder_fingerprint(*args)
-    if have != fingerprint:
-        raise UsageError(f"--weights {weights} is not the encoder expected here "
-                         f"({fingerprint_difference(have, fingerprint)})")
+    if have != spec:
+        raise UsageError(f"--weights {weights} is not the encoder expected here ({have.difference(spec)})")
     return args
 
 
-def encoder_for(fingerprint: dict, weights: str | None = None) -> Encoder | PixelEncoder:
-    """Build the encoder that produced `fingerprint`, refusing a --weights that would give another one; for a
-    model with its own CNN, the pixel recipe (no VGG16 is built)."""
-    if is_pixels(fingerprint):
-        return PixelEncoder(frame_size_of(fingerprint))
-    return Encoder(*encoder_args(fingerprint, weights))
+def encoder_for(spec: EncoderSpec, weights: str | None = None) -> Encoder | PixelEncoder:
+    """Build the encoder that produced `spec`, refusing a --weights that would give another one; for a model
+    with its own CNN, the pixel recipe (no VGG16 is built)."""
+    if isinstance(spec, PixelSpec):
+        return PixelEncoder(spec.frame_size)
+    return Encoder(*encoder_args(spec, weights))
 
 
 def ensure_features(keys: list[str], images_root: str, cache: FeatureCache, weights: str | None = None,
@@ -100,7 +94,7 @@ def check_files_are_there(keys: list[str], images_root: str, frames: int = 0, sa
                          f"(such as {first[0]!r}); check --images")
 
 
-def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_root: str, weights: str | None = None,
+def prepared_cache(cache_dir: str, fingerprint: EncoderSpec, keys: list[str], images_root: str, weights: str | None = None,
                    show_progress: bool = True, frames: int = 0) -> tuple[FeatureCache, list[str], list[tuple[str, str]]]:
     """A read-only cache holding features for `keys` (images, or clips of `frames` frames), one shard.
 
@@ -119,7 +113,7 @@ def prepared_cache(cache_dir: str, fingerprint: dict, keys: list[str], images_ro
     return FeatureCache.open(cache_dir, fingerprint), good, failed
 
 
-def split_features(cache_dir: str, fingerprint: dict, keys: list[str], root: str, weights: str | None,
+def split_features(cache_dir: str, fingerprint: EncoderSpec, keys: list[str], root: str, weights: str | None,
                    show_progress: bool, frames: int, source: str, noun: str) -> tuple[list[str], np.ndarray, int]:
     """Model inputs for the `keys` of one split (extracted first where missing): (keys read, features, number
     of files that could not be read). Each unreadable file is named once; none readable is an error."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from captioner.features.encoder import describe
+from captioner.features.encoder_spec import EncoderSpec
 
 
 def skipped(path: str, reason: str) -> None:
@@ -12,7 +12,7 @@ def skipped(path: str, reason: str) -> None:
     print(f"skipped {path}: {reason}", file=sys.stderr)
 
 
-def note_if_random(fingerprint: dict) -> None:
+def note_if_random(spec: EncoderSpec) -> None:
     """Output made with a random encoder always says so."""
-    if fingerprint.get("weights") == "random":
-        print(f"note: encoder uses {describe(fingerprint)}", file=sys.stderr)
+    if spec.is_random:
+        print(f"note: encoder uses {spec.describe()}", file=sys.stderr)

@@ -14,50 +14,28 @@ import os
 
 import numpy as np
 
-ARCHITECTURE = "frames-as-pixels"
+from captioner.features.encoder_spec import EncoderSpec, PixelSpec
+
 DEFAULT_FRAME_SIZE = 64
 
 
-def pixel_fingerprint(frame_size: int = DEFAULT_FRAME_SIZE) -> dict:
+def pixel_fingerprint(frame_size: int = DEFAULT_FRAME_SIZE) -> PixelSpec:
     """The input recipe of a model with its own CNN: no weights, just how frames become its inputs."""
     if not 8 <= frame_size <= 256:
         from captioner.base.errors import UsageError
 
         raise UsageError(f"frame size {frame_size}: give 8 to 256 pixels")
-    return {
-        "architecture": ARCHITECTURE,
-        "layer": "pixels",
-        "dim": frame_size * frame_size * 3,
-        "weights": "none",
-        "weights_id": "trained with the model (its own CNN)",
-        "preprocessing": {"input_size": frame_size, "resize": "squash-bilinear", "channel_order": "RGB",
-                          "values": "uint8 0-255",
-                          "scaling": "in the model: minus its training frames' mean frame, over their spread"},
-        "precision": "fp32",
-    }
+    return PixelSpec.of_size(frame_size)
 
 
-def is_pixels(fingerprint: dict) -> bool:
-    return fingerprint.get("architecture") == ARCHITECTURE
-
-
-def frame_size_of(fingerprint: dict) -> int:
-    return int(fingerprint["preprocessing"]["input_size"])
-
-
-def cache_directory(directory: str, fingerprint: dict | None) -> str:
-    """Where `fingerprint`'s rows live under a --cache directory: the directory itself for VGG16 features."""
-    if fingerprint is not None and is_pixels(fingerprint):
-        size = frame_size_of(fingerprint)
+def cache_directory(directory: str, spec: EncoderSpec | None) -> str:
+    """Where `spec`'s rows live under a --cache directory: the directory itself for VGG16 features."""
+    if isinstance(spec, PixelSpec):
+        size = spec.frame_size
         name = f"pixels-{size}x{size}"
         if os.path.basename(os.path.normpath(directory)) != name:  # given the folder itself: stay there
             return os.path.join(directory, name)
     return directory
-
-
-def describe_pixels(fingerprint: dict) -> str:
-    size = frame_size_of(fingerprint)
-    return f"no pretrained encoder: frames as {size}x{size} RGB pixels, read by the model's own CNN"
 
 
 class PixelEncoder:

@@ -12,24 +12,15 @@ import os
 from dataclasses import dataclass
 
 from captioner.base.atomic import atomic_path, write_json
-from captioner.base.errors import UsageError
 from captioner.base.hashing import file_sha256
-from captioner.base.jsonfile import read_versioned
-from captioner.features.encoder import with_defaults
+from captioner.features.encoder_spec import EncoderSpec
+from captioner.models.bundle_info import (CAPTION, CONFIG, FILES, BundleError, BundleInfo, bundle_config,
+                                          read_bundle_info)
 from vocab import Vocabulary, VocabularyError
 
-FORMAT = "captioner.model"
-# 2 added clip models (decoder "frames", "frame_encoder"); 3 models with their own CNN ("cnn", an "encoder" that
-# is a pixel recipe). Older bundles still load: what they lack has its old meaning by default.
-VERSION = 3
-OLDER_VERSIONS = (1, 2)
-CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "decoder.weights.h5"
+VOCAB, WEIGHTS = FILES[CAPTION]
 # Files that can carry code (pickle, whole saved models, Python): a bundle holding one is refused outright.
 CODE_BEARING = (".pkl", ".pickle", ".dill", ".joblib", ".keras", ".pb", ".pt", ".pth", ".py", ".pyc", ".so")
-
-
-class BundleError(UsageError):
-    """A model bundle that cannot be used; the message names the directory or file."""
 
 
 @dataclass
@@ -38,7 +29,7 @@ class Bundle:
     decoder: object  # captioner.models.decoder.CaptionDecoder
     vocab: Vocabulary
     config: object  # captioner.models.decoder.DecoderConfig
-    encoder: dict  # the encoder fingerprint the decoder was trained on
+    encoder: EncoderSpec  # the encoder the decoder was trained on
     training: dict  # summary: epochs, losses, BLEU, dataset
 
     @property
@@ -56,7 +47,7 @@ class Bundle:
         return f"clips of {self.frames} frames" if self.frames else "images"
 
 
-def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: dict, training: dict) -> None:
+def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: EncoderSpec, training: dict) -> None:
     """Write the three files so that a reader never sees a mixed or half-written bundle."""
     os.makedirs(directory, exist_ok=True)
     config_path = os.path.join(directory, CONFIG)
@@ -65,15 +56,8 @@ def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: dict, train
     vocab.save(os.path.join(directory, VOCAB))
     with atomic_path(os.path.join(directory, WEIGHTS), suffix=".weights.h5") as tmp:
         _without_optimizer(decoder).save_weights(tmp)
-    write_json(config_path, {
-        "format": FORMAT,
-        "version": VERSION,
-        "decoder": decoder.config.to_json(),
-        "encoder": encoder,
-        "training": training,
-        "sha256": {VOCAB: file_sha256(os.path.join(directory, VOCAB)),
-                   WEIGHTS: file_sha256(os.path.join(directory, WEIGHTS))},
-    })
+    write_json(config_path, bundle_config(CAPTION, decoder.config.to_json(), encoder, training,
+                                          {name: file_sha256(os.path.join(directory, name)) for name in FILES[CAPTION]}))
 
 
 def _without_optimizer(decoder):
@@ -85,70 +69,41 @@ def _without_optimizer(decoder):
     return plain
 
 
-def read_config(directory: str) -> dict:
-    path = os.path.join(directory, CONFIG)
-    if not os.path.isdir(directory):
-        raise BundleError(f"{directory}: no such model directory")
-    if not os.path.exists(path):
-        if os.path.exists(os.path.join(directory, "cache.json")):
-            raise BundleError(f"{directory}: a feature cache, not a model bundle (it holds cache.json): give it as "
-                              "--cache, and the folder train wrote as --model")
-        hint = " (training unfinished? run train again with --resume)" if os.path.isdir(
-            os.path.join(directory, "checkpoints")) else ""
-        raise BundleError(f"{directory}: not a model bundle: no {CONFIG}{hint}")
-    config = read_versioned(path, FORMAT, VERSION, BundleError, "model config", OLDER_VERSIONS)
-    for key in ("classifier" if "classifier" in config else "decoder", "encoder", "sha256"):
-        if not isinstance(config.get(key), dict):
-            raise BundleError(f"{path}: missing {key!r}")
-    return config
-
-
-def check_files(directory: str, config: dict, names: tuple[str, ...]) -> None:
-    """No file that can carry code; each named file present and matching its hash in config.json."""
-    for name in sorted(os.listdir(directory)):
+def check_files(info: BundleInfo) -> None:
+    """No file that can carry code; each of the kind's files present and matching its hash in config.json."""
+    for name in sorted(os.listdir(info.directory)):
         if name.lower().endswith(CODE_BEARING):
-            raise BundleError(f"{os.path.join(directory, name)}: refusing a bundle that holds a file which can carry "
-                              f"code; a bundle is {CONFIG} + {' + '.join(names)} only")
-    for name in names:
-        path = os.path.join(directory, name)
+            raise BundleError(f"{info.path(name)}: refusing a bundle that holds a file which can carry code; a "
+                              f"bundle is {CONFIG} + {' + '.join(info.files)} only")
+    for name in info.files:
+        path = info.path(name)
         if not os.path.isfile(path):
             raise BundleError(f"{path}: missing from the bundle")
-        if file_sha256(path) != config["sha256"].get(name):
+        if file_sha256(path) != info.sha256.get(name):
             raise BundleError(f"{path}: does not match {CONFIG} (changed or half-written); retrain or restore it")
 
 
-def _caption_model_config(directory: str) -> dict:
-    config = read_config(directory)
-    if "classifier" in config:
-        raise BundleError(f"{directory}: an activity classifier, not a caption model; use `classify`, or "
-                          "`evaluate --labels`")
-    return config
-
-
-def read_encoder(directory: str) -> dict:
-    """The encoder fingerprint of a caption model, without loading the decoder (to build both at once)."""
-    return with_defaults(_caption_model_config(directory)["encoder"])
-
-
-def load_bundle(directory: str) -> Bundle:
-    """Rebuild the decoder from config.json and load its weights; every mismatch is a BundleError."""
+def load_bundle(directory: str | BundleInfo) -> Bundle:
+    """Rebuild the decoder from config.json (or its info, already read) and load its weights; every mismatch is
+    a BundleError."""
     from captioner.models.decoder import DecoderConfig, build_decoder
 
-    config = _caption_model_config(directory)
-    check_files(directory, config, (VOCAB, WEIGHTS))
+    info = (directory if isinstance(directory, BundleInfo) else read_bundle_info(directory)).expect(CAPTION)
+    directory = info.directory
+    check_files(info)
     try:
-        vocab = Vocabulary.load(os.path.join(directory, VOCAB))
-        decoder_config = DecoderConfig.from_json(config["decoder"])
+        vocab = Vocabulary.load(info.path(VOCAB))
+        decoder_config = DecoderConfig.from_json(info.model_config)
     except (VocabularyError, ValueError, TypeError) as exc:
         raise BundleError(f"{directory}: {exc}") from None
     if len(vocab) != decoder_config.vocab_size:
         raise BundleError(f"{directory}: vocab.json has {len(vocab)} tokens, the decoder expects {decoder_config.vocab_size}")
-    if decoder_config.feature_dim != config["encoder"].get("dim"):
+    if decoder_config.feature_dim != info.encoder.dim:
         raise BundleError(f"{directory}: decoder expects {decoder_config.feature_dim}-d features, "
-                          f"the encoder gives {config['encoder'].get('dim')}")
+                          f"the encoder gives {info.encoder.dim}")
     decoder = build_decoder(decoder_config)
     try:
-        decoder.load_weights(os.path.join(directory, WEIGHTS), skip_mismatch=False)
+        decoder.load_weights(info.path(WEIGHTS), skip_mismatch=False)
     except Exception as exc:  # h5py/Keras raise many types; the user needs the file and the reason
-        raise BundleError(f"{os.path.join(directory, WEIGHTS)}: cannot load weights ({str(exc).splitlines()[0][:200]})") from None
-    return Bundle(directory, decoder, vocab, decoder_config, with_defaults(config["encoder"]), config.get("training", {}))
+        raise BundleError(f"{info.path(WEIGHTS)}: cannot load weights ({str(exc).splitlines()[0][:200]})") from None
+    return Bundle(directory, decoder, vocab, decoder_config, info.encoder, info.training)

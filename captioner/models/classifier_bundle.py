@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 from captioner.base.atomic import atomic_path, write_json
 from captioner.base.hashing import file_sha256
-from captioner.features.encoder import with_defaults
-from captioner.models.bundle import CONFIG, FORMAT, VERSION, BundleError, check_files, read_config
+from captioner.features.encoder_spec import EncoderSpec
+from captioner.models.bundle import check_files
+from captioner.models.bundle_info import (CLASSIFIER, CONFIG, FILES, BundleError, BundleInfo, bundle_config,
+                                          read_bundle_info)
 
-LABELS, WEIGHTS = "labels.json", "classifier.weights.h5"
+LABELS, WEIGHTS = FILES[CLASSIFIER]
 
 
 @dataclass
@@ -28,7 +30,7 @@ class ClassifierBundle:
     model: object  # captioner.models.classifier.ActivityClassifier
     classes: list[str]
     config: object  # ClassifierConfig
-    encoder: dict
+    encoder: EncoderSpec
     training: dict
 
     @property
@@ -40,7 +42,7 @@ class ClassifierBundle:
         return self.training.get("feature_dtype", "float32")
 
 
-def save_classifier_bundle(directory: str, model, classes: list[str], encoder: dict, training: dict) -> None:
+def save_classifier_bundle(directory: str, model, classes: list[str], encoder: EncoderSpec, training: dict) -> None:
     from captioner.models.classifier import build_classifier
 
     os.makedirs(directory, exist_ok=True)
@@ -52,36 +54,37 @@ def save_classifier_bundle(directory: str, model, classes: list[str], encoder: d
     plain.set_weights(model.get_weights())
     with atomic_path(os.path.join(directory, WEIGHTS), suffix=".weights.h5") as tmp:
         plain.save_weights(tmp)
-    write_json(config_path, {"format": FORMAT, "version": VERSION, "classifier": model.config.to_json(),
-                             "encoder": encoder, "training": training,
-                             "sha256": {n: file_sha256(os.path.join(directory, n)) for n in (LABELS, WEIGHTS)}})
+    write_json(config_path, bundle_config(CLASSIFIER, model.config.to_json(), encoder, training,
+                                          {n: file_sha256(os.path.join(directory, n)) for n in (LABELS, WEIGHTS)}))
 
 
-def is_classifier(directory: str) -> bool:
-    """True when the bundle in `directory` is a classifier (for commands that take either kind)."""
-    return "classifier" in read_config(directory)
+def read_classes(info: BundleInfo) -> list[str]:
+    """The class names in labels.json, as many as the classifier's config says."""
+    path = info.path(LABELS)
+    try:
+        with open(path, encoding="utf-8") as f:
+            classes = json.load(f)["classes"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{path}: {exc}") from None
+    if not isinstance(classes, list) or len(classes) != info.model_config.get("classes"):
+        raise BundleError(f"{path}: expected {info.model_config.get('classes')} class names")
+    return classes
 
 
-def load_classifier_bundle(directory: str) -> ClassifierBundle:
+def load_classifier_bundle(directory: str | BundleInfo) -> ClassifierBundle:
     from captioner.models.classifier import ClassifierConfig, build_classifier
 
-    config = read_config(directory)
-    if "classifier" not in config:
-        raise BundleError(f"{directory}: a caption model, not an activity classifier; use `caption`, or "
-                          "`evaluate --captions`")
-    check_files(directory, config, (LABELS, WEIGHTS))
+    info = (directory if isinstance(directory, BundleInfo) else read_bundle_info(directory)).expect(CLASSIFIER)
+    check_files(info)
     try:
-        with open(os.path.join(directory, LABELS), encoding="utf-8") as f:
-            classes = json.load(f)["classes"]
-        model_config = ClassifierConfig.from_json(config["classifier"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{directory}: {exc}") from None
-    if not isinstance(classes, list) or len(classes) != model_config.classes:
-        raise BundleError(f"{os.path.join(directory, LABELS)}: expected {model_config.classes} class names")
+        model_config = ClassifierConfig.from_json(info.model_config)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{info.directory}: {exc}") from None
+    classes = read_classes(info)
     model = build_classifier(model_config)
     try:
-        model.load_weights(os.path.join(directory, WEIGHTS))
+        model.load_weights(info.path(WEIGHTS))
     except Exception as exc:  # h5py/Keras raise many types; the user needs the file and the reason
-        raise BundleError(f"{os.path.join(directory, WEIGHTS)}: cannot load weights "
+        raise BundleError(f"{info.path(WEIGHTS)}: cannot load weights "
                           f"({str(exc).splitlines()[0][:200]})") from None
-    return ClassifierBundle(directory, model, classes, model_config, with_defaults(config["encoder"]), config.get("training", {}))
+    return ClassifierBundle(info.directory, model, classes, model_config, info.encoder, info.training)

@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException
 
 from captioner import __version__
 from captioner.api.results import CaptionResult, LabelResult
-from captioner.features.encoder import describe
 from captioner.serving.batcher import QueueFull
 from captioner.serving.decoding import decode_upload
 from captioner.serving.local_model import LocalModel
@@ -232,8 +231,8 @@ def _settings_of(kind: str, key) -> dict:
 def _model_info(state: ServerState) -> dict:
     facts, settings = state.facts, state.settings
     info = {"kind": facts.kind, "takes": "clips" if facts.frames else "images", "frames": facts.frames,
-            "encoder": {"description": describe(facts.encoder), "random_weights": facts.random_encoder,
-                        "fingerprint": facts.encoder},
+            "encoder": {"description": facts.encoder.describe(), "random_weights": facts.random_encoder,
+                        "fingerprint": facts.encoder.to_json()},
             "training": facts.training,
             "limits": {"max_files": settings.max_files, "max_file_mb": settings.max_file_mb,
                        "max_request_mb": settings.max_request_mb, "timeout_s": settings.timeout_s,

@@ -3,12 +3,12 @@ holds no model — from the bundle's files alone (no Keras)."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
-from captioner.features.encoder import PREPROCESSING, describe, with_defaults
-from captioner.models.bundle import read_config
+from captioner.features.encoder_spec import EncoderSpec
+from captioner.models.bundle_info import read_bundle_info
+from captioner.models.classifier_bundle import read_classes
 from captioner.serving.request_options import caption_key, label_key
 
 
@@ -17,23 +17,23 @@ class ModelFacts:
     directory: str
     kind: str  # "captions" or "labels"
     frames: int  # 0: images; N: clips read as N frames
-    encoder: dict  # the fingerprint the model was trained on
+    encoder: EncoderSpec  # what the model was trained on
     classes: list | None  # an activity classifier's classes
     vocabulary: int | None  # a caption model's vocabulary size
     training: dict  # the training summary's plain values
 
     @property
     def input_size(self) -> int:
-        return self.encoder.get("preprocessing", PREPROCESSING)["input_size"]
+        return self.encoder.input_size
 
     @property
     def random_encoder(self) -> bool:
-        return self.encoder.get("weights") == "random"
+        return self.encoder.is_random
 
     @property
     def note(self) -> str | None:
         """What every answer says when the encoder has random weights."""
-        return f"encoder uses {describe(self.encoder)}" if self.random_encoder else None
+        return f"encoder uses {self.encoder.describe()}" if self.random_encoder else None
 
     def key(self, options: dict, max_beam: int):
         """A request's options -> the model call's key: top_k for labels, (beam_size, num_captions,
@@ -66,12 +66,9 @@ def facts_of_model(model) -> ModelFacts:
 def facts_of_bundle(directory: str) -> ModelFacts:
     """From the bundle's config.json (and labels.json for a classifier); the bundle is checked in full where the
     model is loaded."""
-    config = read_config(directory)
-    encoder = with_defaults(config["encoder"])
-    training = _plain(config.get("training", {}))
-    if "classifier" in config:
-        with open(os.path.join(directory, "labels.json"), encoding="utf-8") as f:
-            classes = json.load(f)["classes"]
-        return ModelFacts(directory, "labels", config["classifier"]["frames"], encoder, classes, None, training)
-    decoder = config["decoder"]
-    return ModelFacts(directory, "captions", decoder.get("frames", 0), encoder, None, decoder["vocab_size"], training)
+    info = read_bundle_info(directory)
+    training = _plain(info.training)
+    if info.is_classifier:
+        return ModelFacts(directory, "labels", info.frames, info.encoder, read_classes(info), None, training)
+    return ModelFacts(directory, "captions", info.frames, info.encoder, None, info.model_config["vocab_size"],
+                      training)

@@ -15,6 +15,7 @@ from dataclasses import asdict
 
 from captioner.base.atomic import write_json
 from captioner.base.errors import UsageError
+from captioner.features.encoder_spec import EncoderSpec, SpecError, spec_from_json
 
 CHANGEABLE = {"epochs": "--epochs", "patience": "--patience", "learning_rate": "--learning-rate"}
 _MISSING = object()
@@ -44,6 +45,13 @@ class RunChoices:
                 return default
             value = value[part]
         return value
+
+    def recorded_encoder(self) -> EncoderSpec:
+        """The spec of the encoder the run was trained on (its run.json's "encoder")."""
+        try:
+            return spec_from_json(self.recorded("encoder"))
+        except SpecError as exc:
+            raise UsageError(f"{os.path.join(self.out_dir, 'checkpoints', 'run.json')}: {exc}") from None
 
     def pick(self, flag: str, asked, path: str, default):
         """`asked` (None: not asked) for the choice `flag`, recorded at `path` in run.json."""

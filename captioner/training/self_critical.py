@@ -108,7 +108,7 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
 
         if state is None:
             write_run(ckpt_dir, vocab, {"settings": asdict(settings), "init": os.path.abspath(init_dir),
-                                        "encoder": bundle.encoder, "captions": captions.source})
+                                        "encoder": bundle.encoder.to_json(), "captions": captions.source})
             state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": val_cider(), "wait": 0,
                      "history": [], "weights": None, "best_weights": None, "stopped_early": False}
             _log(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "

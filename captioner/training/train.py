@@ -15,6 +15,7 @@ from captioner.base.errors import UsageError
 from captioner.datasets import CaptionSet
 from captioner.evaluation.metrics import corpus_bleu_scores
 from captioner.features.clip_features import cached_inputs, cached_rows, frame_sample
+from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.bundle import save_bundle
@@ -71,7 +72,7 @@ def _batches(config: DecoderConfig, features, row_of: dict, captions: dict[str, 
                               seed, epoch)
 
 
-def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: dict,
+def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: EncoderSpec,
           weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
           embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
           frames: int = 0, frame_encoder: str = "lstm", cnn: FrameCnn | None = None, summary: bool = False) -> dict:
@@ -114,7 +115,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                                    units=units, embed_dim=embed_dim, dropout=dropout, design=design,
                                    frames=frames, frame_encoder=frame_encoder, cnn=cnn)
             write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
-                                        "encoder": fingerprint, "captions": captions.source})
+                                        "encoder": fingerprint.to_json(), "captions": captions.source})
             state = fresh_state()
         _log(caption_stats(vocab, train_texts).summary())
         train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)

@@ -16,6 +16,7 @@ from captioner.base.backend import import_keras
 from captioner.base.errors import UsageError
 from captioner.datasets.ucf101 import LabelSet
 from captioner.features.clip_features import cached_rows, frame_sample, gather_rows
+from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.classifier import ClassifierConfig, build_classifier, probabilities
@@ -50,7 +51,7 @@ class ClipBatches(ShuffledBatches):
         return gather_rows(self.features, self.rows[chosen]), self.labels[chosen]
 
 
-def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint: dict, weights: str | None,
+def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint: EncoderSpec, weights: str | None,
                      settings: TrainSettings, frames: int, frame_encoder: str = "lstm", units: int = 256,
                      dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
                      cnn: FrameCnn | None = None, summary: bool = False) -> dict:
@@ -69,7 +70,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         if run["classes"] != labels.classes:
             raise UsageError(f"{labels.root}: its classes differ from the run being resumed in {out_dir}")
     else:
-        config = ClassifierConfig(classes=len(labels.classes), frames=frames, feature_dim=fingerprint["dim"],
+        config = ClassifierConfig(classes=len(labels.classes), frames=frames, feature_dim=fingerprint.dim,
                                   units=units, dropout=dropout, frame_encoder=frame_encoder, cnn=cnn)
     train_clips, val_clips = labels.select("train"), labels.select("val")
     cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_clips) | set(val_clips)),
@@ -91,7 +92,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
             os.makedirs(ckpt_dir, exist_ok=True)
             write_json(os.path.join(ckpt_dir, "run.json"), {"classifier": config.to_json(),
                                                             "settings": asdict(settings), "classes": labels.classes,
-                                                            "encoder": fingerprint, "labels": labels.root})
+                                                            "encoder": fingerprint.to_json(), "labels": labels.root})
             state = fresh_state()
 
         keras.utils.set_random_seed(settings.seed)
