@@ -5,6 +5,8 @@ import builtins
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -56,7 +58,7 @@ def test_the_info_holds_the_kind_the_model_settings_the_encoder_and_the_hashes(c
     info = read_bundle_info(caption_bundle)
     assert (info.kind, info.is_classifier, info.frames, info.encoder, info.version) == ("caption", False, 0, TINY, 3)
     assert info.files == ("vocab.json", "decoder.weights.h5") and set(info.sha256) == set(info.files)
-    assert info.model_config["vocab_size"] == 12 and info.training == {"epochs": 2, "captions": "/x/c.txt"}
+    assert info.model_config.vocab_size == 12 and info.training == {"epochs": 2, "captions": "/x/c.txt"}
     labels = read_bundle_info(classifier_bundle)
     assert (labels.kind, labels.is_classifier, labels.frames, labels.encoder) == ("classifier", True, 4, TINY)
     assert labels.files == ("labels.json", "classifier.weights.h5") and set(labels.sha256) == set(labels.files)
@@ -121,3 +123,14 @@ def test_a_bundle_written_through_the_info_keeps_the_config_json_of_the_release_
     assert config["encoder"] == TINY.to_json() and config["version"] == 3
     info = read_bundle_info(caption_bundle)
     assert dataclasses.replace(info, directory="elsewhere") != info and isinstance(info, BundleInfo)
+
+
+@pytest.mark.backend_independent
+def test_a_bundle_is_read_and_its_facts_told_without_keras(caption_bundle):
+    """What a Ray ingress (and the runtime without TensorFlow) does: the info and the facts, no Keras imported."""
+    code = ("import sys; from captioner.serving.model_facts import facts_of_bundle; "
+            f"facts = facts_of_bundle({caption_bundle!r}); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax'}), facts.vocabulary, "
+            "facts.encoder.describe()[:6])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "[] 12 RANDOM\n"

@@ -16,7 +16,7 @@ CNN_FLAGS = ["--frame-encoder", "cnn", "--frame-size", str(SIZE), "--frames", st
 def test_every_layer_is_its_own_time_distributed_and_learns_from_the_lstm():
     from captioner.base.backend import import_keras
     from captioner.models.classifier import ClassifierConfig, build_classifier
-    from captioner.models.frame_cnn import FrameCnn
+    from captioner.models.model_configs import FrameCnn
 
     keras = import_keras()
     cnn = FrameCnn(frame_size=SIZE, filters=4, blocks=2, dense=8)

@@ -131,7 +131,7 @@ def model_inputs(run, model: str, weights, encoder_seed, precision, frame_encode
     """(the fingerprint of the model's inputs, its FrameCnn or None): VGG16 features, or for frame_encoder "cnn"
     frames as pixels. `run`: the RunChoices of the run; `model` "decoder" or "classifier"."""
     from captioner.base.errors import UsageError
-    from captioner.models.frame_reader import FRAME_ENCODERS
+    from captioner.models.model_configs import FRAME_ENCODERS
 
     if frame_encoder not in FRAME_ENCODERS:
         raise UsageError(f"frame_encoder {frame_encoder!r}: one of {', '.join(FRAME_ENCODERS)}")
@@ -140,7 +140,7 @@ def model_inputs(run, model: str, weights, encoder_seed, precision, frame_encode
             raise UsageError("cnn sizes go with frame_encoder cnn")
         return _encoder(run, weights, encoder_seed, precision), None
     from captioner.features.pixels import pixel_fingerprint
-    from captioner.models.frame_cnn import FrameCnn
+    from captioner.models.model_configs import FrameCnn
 
     if weights not in (None, "imagenet") or precision not in (None, "fp32") or encoder_seed is not None:
         raise UsageError("--frame-encoder cnn trains its own CNN from the pixels: --weights, --encoder-seed and "

@@ -17,7 +17,7 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     from captioner.features.clip_features import cached_inputs
     from captioner.features.encoder import fingerprint
     from captioner.features.pixels import pixel_fingerprint
-    from captioner.models.frame_cnn import FrameCnn
+    from captioner.models.model_configs import FrameCnn
     from captioner.models.classifier_bundle import load_classifier_bundle
     from captioner.training.train import CNN_PATIENCE, TrainSettings
     from captioner.training.train_classifier import CNN_BATCH_SIZE, train_classifier

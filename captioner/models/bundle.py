@@ -56,7 +56,7 @@ def save_bundle(directory: str, decoder, vocab: Vocabulary, encoder: EncoderSpec
     vocab.save(os.path.join(directory, VOCAB))
     with atomic_path(os.path.join(directory, WEIGHTS), suffix=".weights.h5") as tmp:
         _without_optimizer(decoder).save_weights(tmp)
-    write_json(config_path, bundle_config(CAPTION, decoder.config.to_json(), encoder, training,
+    write_json(config_path, bundle_config(decoder.config, encoder, training,
                                           {name: file_sha256(os.path.join(directory, name)) for name in FILES[CAPTION]}))
 
 
@@ -86,15 +86,15 @@ def check_files(info: BundleInfo) -> None:
 def load_bundle(directory: str | BundleInfo) -> Bundle:
     """Rebuild the decoder from config.json (or its info, already read) and load its weights; every mismatch is
     a BundleError."""
-    from captioner.models.decoder import DecoderConfig, build_decoder
+    from captioner.models.decoder import build_decoder
 
     info = (directory if isinstance(directory, BundleInfo) else read_bundle_info(directory)).expect(CAPTION)
     directory = info.directory
     check_files(info)
+    decoder_config = info.model_config
     try:
         vocab = Vocabulary.load(info.path(VOCAB))
-        decoder_config = DecoderConfig.from_json(info.model_config)
-    except (VocabularyError, ValueError, TypeError) as exc:
+    except VocabularyError as exc:
         raise BundleError(f"{directory}: {exc}") from None
     if len(vocab) != decoder_config.vocab_size:
         raise BundleError(f"{directory}: vocab.json has {len(vocab)} tokens, the decoder expects {decoder_config.vocab_size}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from captioner.base.errors import UsageError
 from captioner.base.jsonfile import read_versioned
 from captioner.features.encoder_spec import EncoderSpec, SpecError, spec_from_json
+from captioner.models.model_configs import ClassifierConfig, DecoderConfig
 
 FORMAT = "captioner.model"
 # 2 added clip models (decoder "frames", "frame_encoder"); 3 models with their own CNN ("cnn", an "encoder" that
@@ -40,7 +41,7 @@ class BundleInfo:
     directory: str
     kind: str  # CAPTION or CLASSIFIER
     version: int
-    model_config: dict  # the "decoder" or "classifier" section as written (its config class parses it)
+    model_config: DecoderConfig | ClassifierConfig  # the "decoder" or "classifier" section
     encoder: EncoderSpec  # what the model's inputs came from
     training: dict  # the training summary
     sha256: dict  # file name -> hash, for FILES[kind]
@@ -56,7 +57,7 @@ class BundleInfo:
     @property
     def frames(self) -> int:
         """0 for an image model; N for a clip model (each clip read as N frames)."""
-        return int(self.model_config.get("frames", 0))
+        return self.model_config.frames
 
     def path(self, name: str) -> str:
         return os.path.join(self.directory, name)
@@ -90,12 +91,18 @@ def read_bundle_info(directory: str) -> BundleInfo:
         encoder = spec_from_json(config["encoder"])
     except SpecError as exc:
         raise BundleError(f"{path}: {exc}") from None
+    try:
+        model_config = (ClassifierConfig if kind == CLASSIFIER else DecoderConfig).from_json(config[section])
+    except (ValueError, TypeError) as exc:
+        raise BundleError(f"{directory}: {exc}") from None
     training = config.get("training", {})
-    return BundleInfo(directory, kind, int(config["version"]), config[section], encoder,
+    return BundleInfo(directory, kind, int(config["version"]), model_config, encoder,
                       training if isinstance(training, dict) else {}, config["sha256"])
 
 
-def bundle_config(kind: str, model_config: dict, encoder: EncoderSpec, training: dict, sha256: dict) -> dict:
+def bundle_config(model_config: DecoderConfig | ClassifierConfig, encoder: EncoderSpec, training: dict,
+                  sha256: dict) -> dict:
     """config.json's contents for a new bundle (the inverse of `read_bundle_info`)."""
-    return {"format": FORMAT, "version": VERSION, "classifier" if kind == CLASSIFIER else "decoder": model_config,
-            "encoder": encoder.to_json(), "training": training, "sha256": sha256}
+    section = "classifier" if isinstance(model_config, ClassifierConfig) else "decoder"
+    return {"format": FORMAT, "version": VERSION, section: model_config.to_json(), "encoder": encoder.to_json(),
+            "training": training, "sha256": sha256}

@@ -7,50 +7,18 @@ TimeDistributed(Dense), LayerNorm, LSTM or masked mean) -> Dropout -> Dense over
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 
 from captioner.base.backend import import_keras
-from captioner.models.frame_cnn import FrameCnn, check_cnn, cnn_from_json
-from captioner.models.frame_reader import FRAME_ENCODERS, FrameReader
+from captioner.models.frame_reader import FrameReader
+from captioner.models.model_configs import ClassifierConfig
 
 keras = import_keras()
 ops = keras.ops
 
 
-@dataclass(frozen=True)
-class ClassifierConfig:
-    classes: int
-    frames: int  # every clip is read as this many frames (fewer ones zero-padded)
-    feature_dim: int = 4096
-    units: int = 256
-    dropout: float = 0.3
-    frame_encoder: str = "lstm"  # "lstm" over the frames, "mean" of the frames, or "cnn": own CNN + lstm
-    cnn: FrameCnn | None = None  # frame_encoder "cnn": the CNN's sizes (default FrameCnn())
-
-    def __post_init__(self):
-        if self.frame_encoder not in FRAME_ENCODERS:
-            raise ValueError(f"frame_encoder must be one of {FRAME_ENCODERS}, got {self.frame_encoder!r}")
-        if self.classes < 2 or self.frames < 1:
-            raise ValueError(f"a classifier needs at least 2 classes and 1 frame, got {self.classes} and {self.frames}")
-        check_cnn(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ClassifierConfig":
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown classifier settings {sorted(unknown)}")
-        return cls(**{**data, "cnn": cnn_from_json(data.get("cnn"))})
-
-
 class ActivityClassifier(FrameReader, keras.Model):
     def __init__(self, config: ClassifierConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.image_norm = keras.layers.LayerNormalization(name="image_norm")
-        self.image_dropout = keras.layers.Dropout(config.dropout, name="image_dropout")
+        super().__init__(config, **kwargs)
         self.build_frame_layers(config.feature_dim, config.units, config.frame_encoder, config.cnn)
         self.head_dropout = keras.layers.Dropout(config.dropout, name="head_dropout")
         self.head = keras.layers.Dense(config.classes, name="head")

@@ -54,7 +54,7 @@ def save_classifier_bundle(directory: str, model, classes: list[str], encoder: E
     plain.set_weights(model.get_weights())
     with atomic_path(os.path.join(directory, WEIGHTS), suffix=".weights.h5") as tmp:
         plain.save_weights(tmp)
-    write_json(config_path, bundle_config(CLASSIFIER, model.config.to_json(), encoder, training,
+    write_json(config_path, bundle_config(model.config, encoder, training,
                                           {n: file_sha256(os.path.join(directory, n)) for n in (LABELS, WEIGHTS)}))
 
 
@@ -66,20 +66,17 @@ def read_classes(info: BundleInfo) -> list[str]:
             classes = json.load(f)["classes"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"{path}: {exc}") from None
-    if not isinstance(classes, list) or len(classes) != info.model_config.get("classes"):
-        raise BundleError(f"{path}: expected {info.model_config.get('classes')} class names")
+    if not isinstance(classes, list) or len(classes) != info.model_config.classes:
+        raise BundleError(f"{path}: expected {info.model_config.classes} class names")
     return classes
 
 
 def load_classifier_bundle(directory: str | BundleInfo) -> ClassifierBundle:
-    from captioner.models.classifier import ClassifierConfig, build_classifier
+    from captioner.models.classifier import build_classifier
 
     info = (directory if isinstance(directory, BundleInfo) else read_bundle_info(directory)).expect(CLASSIFIER)
     check_files(info)
-    try:
-        model_config = ClassifierConfig.from_json(info.model_config)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{info.directory}: {exc}") from None
+    model_config = info.model_config
     classes = read_classes(info)
     model = build_classifier(model_config)
     try:

@@ -13,65 +13,19 @@ search, so generation never re-runs a prefix.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 
 from captioner.base.backend import import_keras
-from captioner.models.frame_cnn import FrameCnn, check_cnn, cnn_from_json
-from captioner.models.frame_reader import FRAME_ENCODERS, FrameReader
+from captioner.models.frame_reader import FrameReader
+from captioner.models.model_configs import DecoderConfig
 
 keras = import_keras()
 ops = keras.ops
 
-DESIGNS = ("inject", "merge")
-
-
-@dataclass(frozen=True)
-class DecoderConfig:
-    vocab_size: int  # tokens including the four specials
-    max_length: int = 30  # most words in a caption (without <start>/<end>); longer ones are truncated
-    feature_dim: int = 4096  # size of the cached image vector (VGG16 fc2)
-    units: int = 256  # LSTM state size
-    embed_dim: int = 256  # word embedding size
-    dropout: float = 0.3  # on image vector, embeddings and LSTM output
-    design: str = "inject"  # "inject" or "merge"
-    frames: int = 0  # 0: one image vector per input; N: a clip of N frame vectors (fewer ones zero-padded)
-    frame_encoder: str = "lstm"  # clips only: "lstm" over the frames, "mean" of the frames, or "cnn": own CNN + lstm
-    cnn: FrameCnn | None = None  # frame_encoder "cnn": the CNN's sizes (default FrameCnn())
-
-    def __post_init__(self):
-        if self.design not in DESIGNS:
-            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
-        if self.frame_encoder not in FRAME_ENCODERS:
-            raise ValueError(f"frame_encoder must be one of {FRAME_ENCODERS}, got {self.frame_encoder!r}")
-        if self.frame_encoder == "cnn" and not self.frames:
-            raise ValueError("frame_encoder cnn reads clips: give frames")
-        check_cnn(self)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """One input without the batch axis: (feature_dim,) or (frames, feature_dim)."""
-        return (self.frames, self.feature_dim) if self.frames else (self.feature_dim,)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "DecoderConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown decoder settings {sorted(unknown)}")
-        return cls(**{**data, "cnn": cnn_from_json(data.get("cnn"))})
-
 
 class CaptionDecoder(FrameReader, keras.Model):
     def __init__(self, config: DecoderConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
+        super().__init__(config, **kwargs)
         c = config
-        # Image branch: LayerNorm makes ImageNet and random-encoder features equally easy to use.
-        self.image_norm = keras.layers.LayerNormalization(name="image_norm")
-        self.image_dropout = keras.layers.Dropout(c.dropout, name="image_dropout")
         if c.frames:
             self.build_frame_layers(c.feature_dim, c.units, c.frame_encoder, c.cnn)
         if c.design == "inject":

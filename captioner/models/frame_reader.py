@@ -23,12 +23,20 @@ from captioner.base.backend import import_keras
 keras = import_keras()
 ops = keras.ops
 
-FRAME_ENCODERS = ("lstm", "mean", "cnn")  # cnn: the model's own CNN on the pixels, then the LSTM
 
 
 class FrameReader:
     """A mixin for a keras.Model with `image_norm` and `image_dropout` layers (the layer names are the weights'
     names in saved bundles, so they stay as they are)."""
+
+    def __init__(self, config, **kwargs):
+        """Keeps `config` (a DecoderConfig or ClassifierConfig) and makes `image_norm` and `image_dropout`, the
+        first layers an input vector (or each frame's) meets: LayerNorm makes ImageNet and random-encoder
+        features equally easy to use."""
+        super().__init__(**kwargs)
+        self.config = config
+        self.image_norm = keras.layers.LayerNormalization(name="image_norm")
+        self.image_dropout = keras.layers.Dropout(config.dropout, name="image_dropout")
 
     def build_frame_layers(self, feature_dim: int, units: int, frame_encoder: str, cnn=None) -> None:
         self.frame_encoder_kind = frame_encoder

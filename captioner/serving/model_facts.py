@@ -70,5 +70,5 @@ def facts_of_bundle(directory: str) -> ModelFacts:
     training = _plain(info.training)
     if info.is_classifier:
         return ModelFacts(directory, "labels", info.frames, info.encoder, read_classes(info), None, training)
-    return ModelFacts(directory, "captions", info.frames, info.encoder, None, info.model_config["vocab_size"],
+    return ModelFacts(directory, "captions", info.frames, info.encoder, None, info.model_config.vocab_size,
                       training)

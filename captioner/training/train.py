@@ -20,7 +20,7 @@ from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
-from captioner.models.frame_cnn import FrameCnn
+from captioner.models.model_configs import FrameCnn
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, read_run, restore, write_run
 from captioner.training.resume import continue_run, resuming_line
 from captioner.training.training_data import CaptionBatches, ClipCaptionBatches, caption_pairs, encode_captions

@@ -21,7 +21,7 @@ from captioner.features.features_for import prepared_cache
 from captioner.features.notices import skipped
 from captioner.models.classifier import ClassifierConfig, build_classifier, probabilities
 from captioner.models.classifier_bundle import save_classifier_bundle
-from captioner.models.frame_cnn import FrameCnn
+from captioner.models.model_configs import FrameCnn
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, restore
 from captioner.training.resume import continue_run, resuming_line
 from captioner.training.train import TrainSettings
