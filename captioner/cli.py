@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name.replace("_", "-"), help=module.HELP, description=module.__doc__,
                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(cmd)
+        cmd.add_argument("-v", "--verbose", action="count", default=0,
+                         help="also the debug lines (timings, what was loaded from where)")
         cmd.set_defaults(run=module.run)
     return parser
 
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    from captioner.commands.log_lines import show_log
+
+    show_log(args.verbose)
     try:
         return int(args.run(args) or 0)
     except CaptionerError as exc:

@@ -60,6 +60,15 @@ def run_cli(capsys):
     return run
 
 
+@pytest.fixture(autouse=True)
+def _library_log_as_a_library_leaves_it():
+    """A command run in-process shows the `captioner` log on stderr; the next test starts without that."""
+    yield
+    from captioner.commands.log_lines import stop_showing_log
+
+    stop_showing_log()
+
+
 def pytest_configure(config):
     if in_ci():  # a module that could not be collected fails the run, but does not keep the rest from running
         config.option.continue_on_collection_errors = True

@@ -102,13 +102,14 @@ def test_stopping_on_cider_keeps_the_highest_validation_cider_d(tmp_path):
     assert state["best_val_loss"] == 4.0  # the loss of the kept epoch, for the summary
 
 
-def test_a_run_is_written_once_read_back_and_resumed_only_when_asked(tmp_path, capsys):
+def test_a_run_is_written_once_read_back_and_resumed_only_when_asked(tmp_path, caplog):
     from vocab import Vocabulary
 
     ckpt = tmp_path / "model" / "checkpoints"
     assert read_state(str(ckpt)) is None and earlier_state(str(ckpt), "model", resume=False) is None
     assert earlier_state(str(ckpt), "model", resume=True) is None  # nothing to resume: a new run, said once
-    assert capsys.readouterr().err == "note: nothing to resume in model; starting a new run\n"
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == \
+        [("captioner.training.checkpoints", "WARNING", "note: nothing to resume in model; starting a new run")]
     vocab = Vocabulary.build(["a red circle", "a blue square"])
     write_run(str(ckpt), vocab, {"settings": {"epochs": 9}, "decoder": {"units": 8}})
     run, again = read_run(str(ckpt))

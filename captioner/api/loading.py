@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import encoder_for
 from captioner.features.notices import note_if_random
 from captioner.models.bundle_info import read_bundle_info
+
+log = logging.getLogger(__name__)
 
 
 def load(directory: str, weights: str | None = None, compile_search: bool = True, build_encoder: bool = True,
@@ -23,7 +27,9 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
     saying which command fits). Raises `BundleError` (a `CaptionerError`) for a missing, half-written or
     tampered bundle.
     A random encoder is named on stderr (`note: encoder uses RANDOM weights ...`) unless `announce=False`."""
+    started = time.perf_counter()
     info = read_bundle_info(directory).expect(expect)  # the other kind: "... not a caption model; use `classify`"
+    log.debug("%s: a %s model, encoder %s", directory, info.kind, info.encoder.describe())
     # The encoder's weights are numpy arrays until Keras builds it: it overlaps loading the decoder.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="captioner-encoder")
     try:
@@ -43,6 +49,8 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
             model = CaptionModel(bundle, encoder, weights, compile_search)
     finally:
         pool.shutdown(wait=False)
+    log.debug("%s loaded in %.2f s (the encoder %s)", directory, time.perf_counter() - started,
+              "built alongside" if build_encoder else "built on first use")
     if announce:
         note_if_random(bundle.encoder)
     return model

@@ -12,14 +12,16 @@ In MODEL_DIR/checkpoints/:
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import time
 
 from captioner.base.atomic import atomic_path, write_json
 from captioner.base.backend import import_keras
 from captioner.base.errors import UsageError
 from vocab import Vocabulary
+
+log = logging.getLogger(__name__)
 
 keras = import_keras()
 
@@ -52,7 +54,7 @@ def earlier_state(ckpt_dir: str, out_dir: str, resume: bool) -> dict | None:
         raise UsageError(f"{out_dir}: holds an earlier training run ({state['epochs_done']} epochs done); "
                          "pass --resume to continue it, or choose a new --out")
     if resume and state is None:
-        print(f"note: nothing to resume in {out_dir}; starting a new run", file=sys.stderr, flush=True)
+        log.warning("note: nothing to resume in %s; starting a new run", out_dir)
     return state
 
 

@@ -14,8 +14,8 @@ starting model); the best epoch is kept and training stops after
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -35,6 +35,8 @@ from captioner.search.searcher import Searcher, SearchSettings
 from captioner.training.checkpoints import commit_epoch, earlier_state, read_run, restore, write_run
 from captioner.training.resume import continue_run, resuming_line
 
+log = logging.getLogger(__name__)
+
 keras = import_keras()
 BASELINES = ("mean", "greedy")
 
@@ -49,10 +51,6 @@ class ScstSettings:
     baseline: str = "mean"  # "mean": the other samples' mean reward; "greedy": the greedy caption's reward
     seed: int = 0
     val_beam_size: int = 3  # validation CIDEr-D (early stopping) with the default search, which the model is used with
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, init_dir: str, out_dir: str,
@@ -111,11 +109,11 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
                                         "encoder": bundle.encoder.to_json(), "captions": captions.source})
             state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": val_cider(), "wait": 0,
                      "history": [], "weights": None, "best_weights": None, "stopped_early": False}
-            _log(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "
+            log.info(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "
                  f"{state['best_val_cider']:.4f}")
         elif state["weights"]:
             restore(decoder, ckpt_dir, state, settings.learning_rate)
-            _log(resuming_line(state, settings, changes))
+            log.info(resuming_line(state, settings, changes))
         while state["epochs_done"] < settings.epochs and not state["stopped_early"]:
             epoch = state["epochs_done"] + 1
             started = time.perf_counter()
@@ -125,7 +123,7 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
             better = entry["val_cider"] > state["best_val_cider"] + 1e-9
             commit_epoch(ckpt_dir, decoder, state, entry, {"best_val_cider": entry["val_cider"]} if better else None,
                          settings.patience)
-            _log(f"epoch {epoch}: mean sample reward {entry['reward']:.4f}, validation CIDEr-D {entry['val_cider']:.4f}")
+            log.info(f"epoch {epoch}: mean sample reward {entry['reward']:.4f}, validation CIDEr-D {entry['val_cider']:.4f}")
         if state["best_weights"]:
             decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
         else:  # no epoch beat the starting model: it is kept as it was

@@ -3,6 +3,7 @@ checkpoints every epoch, early stopping on validation loss, resume, validation B
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -28,6 +29,8 @@ from captioner.training.token_loss import token_loss
 from captioner.training.validation_bleu import ValidationBleu
 from vocab import Vocabulary, caption_stats
 
+log = logging.getLogger(__name__)
+
 keras = import_keras()
 
 # A model with its own CNN learns in stages with plateaus between them: on the drawn clips (tune set) a captioner
@@ -48,10 +51,6 @@ class TrainSettings:
     seed: int = 0
     label_smoothing: float = 0.0  # share of each target word's probability spread over the vocabulary
     stop_on: str = "loss"  # the best epoch: lowest validation "loss", or highest greedy validation "cider" (CIDEr-D)
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[str]]:
@@ -117,11 +116,11 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
                                         "encoder": fingerprint.to_json(), "captions": captions.source})
             state = fresh_state()
-        _log(caption_stats(vocab, train_texts).summary())
+        log.info(caption_stats(vocab, train_texts).summary())
         train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)
         val_tokens, _ = encode_captions(vocab, val_texts, config.max_length)
         if cut:
-            _log(f"note: {cut} training captions longer than {config.max_length} words were truncated")
+            log.warning("note: %d training captions longer than %d words were truncated", cut, config.max_length)
 
         keras.utils.set_random_seed(settings.seed)
         decoder = build_decoder(config)
@@ -134,7 +133,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
                                                       decoder.statistics_sample))
         if state["weights"]:
             restore(decoder, ckpt_dir, state, settings.learning_rate)
-            _log(resuming_line(state, settings, changes))
+            log.info(resuming_line(state, settings, changes))
         done = state["epochs_done"]
         train_data = _batches(config, features, row_of, train_caps, train_tokens, settings.batch_size,
                               settings.seed, done)
@@ -146,7 +145,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         if done < settings.epochs and not state["stopped_early"]:
             decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
                         callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu, settings.stop_on,
-                                                announce=_log if show_progress else None)],
+                                                announce=log.info if show_progress else None)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         decoder.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
 

@@ -5,6 +5,7 @@ class labels for targets and validation top-1 accuracy recorded every epoch."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict
@@ -26,6 +27,8 @@ from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_st
 from captioner.training.resume import continue_run, resuming_line
 from captioner.training.train import TrainSettings
 from captioner.training.training_data import ShuffledBatches
+
+log = logging.getLogger(__name__)
 
 keras = import_keras()
 
@@ -103,7 +106,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         if state["weights"]:
             restore(model, ckpt_dir, state, settings.learning_rate)
-            print(resuming_line(state, settings, changes), file=sys.stderr, flush=True)
+            log.info(resuming_line(state, settings, changes))
         else:
             model.set_frame_statistics(frame_sample(features, train_rows, model.statistics_sample))
 
@@ -118,7 +121,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
                       validation_data=ClipBatches(features, val_rows, y_val, 256), epochs=settings.epochs,
                       initial_epoch=done, callbacks=[Checkpointer(
                           ckpt_dir, state, settings.patience, val_top1, min_delta=MIN_DELTA,
-                          announce=(lambda line: print(line, file=sys.stderr, flush=True)) if show_progress else None)],
+                          announce=log.info if show_progress else None)],
                       verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)
         model.load_weights(os.path.join(ckpt_dir, state["best_weights"]))
         top1 = val_top1(model)["val_top1"]
