@@ -26,7 +26,7 @@ from benchmarks.measuring import (derived_cache, drawn_once, machine, parse_then
 def main(argv=None) -> int:
     args = parse_then_import_backend(workdir_parser(__doc__, "bench-activity", "bench_activity.json", clips=True), argv)
 
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
     from captioner.datasets.ucf101 import load_labels
     from captioner.evaluation.classification import evaluate_classifier
     from captioner.features.encoder import fingerprint

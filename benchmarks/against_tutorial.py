@@ -52,7 +52,7 @@ def main(argv=None) -> int:
 
 def prepare_data(args) -> dict:
     from captioner.datasets import load_captions
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
     from captioner.features.encoder import fingerprint
     from captioner.features.features_for import prepared_cache
 

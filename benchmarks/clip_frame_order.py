@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     args = parse_then_import_backend(parser, argv)
 
     from captioner.datasets import load_captions
-    from captioner.datasets.synthetic_clips import write_synthetic_clips
+    from captioner.drawn.shape_clips import write_synthetic_clips
 
     data_dir = os.path.join(args.workdir, "data")
     captions = load_captions(drawn_once(data_dir, "captions.csv", lambda d: write_synthetic_clips(
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
 
 def measure_speed(workdir: str, data_dir: str, frames: int) -> dict:
     """Clip extraction (frames/s) beside still-image extraction (images/s), and decoding alone."""
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
     from captioner.features.cache import FeatureCache
     from captioner.features.encoder import Encoder
     from captioner.features.extraction import extract_to_cache
@@ -84,7 +84,7 @@ def measure_speed(workdir: str, data_dir: str, frames: int) -> dict:
 
 
 def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> dict:
-    from captioner.datasets.synthetic_clips import colour_correct, direction_correct
+    from captioner.drawn.shape_clips import colour_correct, direction_correct
     from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle

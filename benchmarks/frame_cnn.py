@@ -39,13 +39,13 @@ def _data(work: str, part: str, which: str) -> dict:
     seed, wording = SETS[which]
     base = os.path.join(work, f"{part}-{which}")
     if part == "activity":
-        from captioner.datasets.synthetic_activity import write_activity_set
+        from captioner.drawn.activities import write_activity_set
 
         root = os.path.join(base, "clips")
         if not os.path.exists(os.path.join(root, "testlist01.txt")):
             write_activity_set(root, num_clips=240, seed=seed)
         return {"base": base, "labels": root}
-    from captioner.datasets.drawn_motion import write_drawn_motion
+    from captioner.drawn.motion import write_drawn_motion
 
     data = os.path.join(base, "data")
     if not os.path.exists(os.path.join(data, "captions.csv")):
@@ -97,7 +97,7 @@ def run_one(spec: dict) -> dict:
         report = captioner.evaluate(model, cache, labels=spec["labels"], split="test")
         result.update({"top1": round(report.top1, 4), "test_clips": len(report.predictions)})
     else:
-        from captioner.evaluation.drawn_truth import truth_shares
+        from captioner.drawn.truth import truth_shares
 
         report = captioner.evaluate(model, cache, captions=spec["captions"], images=spec["images"], split="test",
                                     beam_size=3, meteor=False)

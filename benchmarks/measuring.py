@@ -137,7 +137,7 @@ def extraction_rates(images: str | None, count: int, batch_size: int, weights: s
             precision: str = "fp32", processes: bool | None = None) -> dict:
     """`decode`: where JPEGs are decoded ("gpu" needs nvImageCodec and a GPU); `processes`: CPU decoding in
     processes (None: the default for this machine's core count)."""
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
     from captioner.features.cache import FeatureCache
     from captioner.features.encoder import Encoder
     from captioner.features.extraction import decoded_batches, extract_to_cache

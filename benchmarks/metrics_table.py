@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=1000, help="drawn images (default: 1000)")
     args = parse_then_import_backend(parser, argv)
 
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
 
     drawn_dir = os.path.join(args.workdir, "drawn")
     token_file = drawn_once(drawn_dir, "captions.token.txt", lambda d: write_synthetic(
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 
 def run(workdir: str, name: str, captions_path: str, images: str, min_count: int, truth: str | None = None) -> dict:
     from captioner.datasets import load_captions
-    from captioner.datasets.synthetic import colour_shape_correct
+    from captioner.drawn.shapes import colour_shape_correct
     from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle

@@ -3,8 +3,8 @@
 Usage:
     python -m benchmarks probe_drawn --data DIR --cache DIR [--weights random-tiny] [--frames 8]
 
-DIR is a set written by `captioner.datasets.drawn_scenes.write_drawn_scenes` or
-`captioner.datasets.drawn_motion.write_drawn_motion` (its truth.json and splits); the cache is filled as needed
+DIR is a set written by `captioner.drawn.scenes.write_drawn_scenes` or
+`captioner.drawn.motion.write_drawn_motion` (its truth.json and splits); the cache is filled as needed
 (clips: --frames frames each, read as the first frame and as the mean of the frames). A ridge-regression
 classifier (one-hot targets, features standardised on the train split, the ridge picked on the dev split) is
 fitted on the train split and scored on the test split, for each attribute: number of shapes (all scenes);

@@ -32,9 +32,9 @@ METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CI
 
 def _sets():
     """Per drawn set: (writer, caption file, media folder, train() extras, default count, truth checks)."""
-    from captioner.datasets.drawn_motion import write_drawn_motion
-    from captioner.datasets.drawn_scenes import write_drawn_scenes
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.motion import write_drawn_motion
+    from captioner.drawn.scenes import write_drawn_scenes
+    from captioner.drawn.shapes import write_synthetic
 
     return {"scenes": (write_drawn_scenes, "captions.token.txt", "Images", {}, 5000, "scenes"),
             "clips": (write_drawn_motion, "captions.csv", "Clips", {"frames": 8}, 1000, "motion"),
@@ -42,7 +42,7 @@ def _sets():
 
 
 def _shares(checks: str, items: list[dict], truth: dict) -> dict[str, str]:
-    from captioner.evaluation.drawn_truth import truth_shares
+    from captioner.drawn.truth import truth_shares
 
     shares = truth_shares(checks, [(i["input"], i["caption"]) for i in items], truth)
     return {f"{name} right": (f"{right / stated:.1%}" if stated else "—")

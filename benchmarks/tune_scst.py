@@ -39,8 +39,8 @@ def main(argv=None) -> int:
     import json
 
     import captioner
-    from captioner.datasets.drawn_scenes import write_drawn_scenes
-    from captioner.evaluation.drawn_truth import truth_shares
+    from captioner.drawn.scenes import write_drawn_scenes
+    from captioner.drawn.truth import truth_shares
 
     data = os.path.join(args.workdir, "data")
     captions, images = os.path.join(data, "captions.token.txt"), os.path.join(data, "Images")

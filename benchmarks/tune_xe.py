@@ -49,9 +49,9 @@ def main(argv=None) -> int:
     import json
 
     import captioner
-    from captioner.datasets.drawn_motion import write_drawn_motion
-    from captioner.datasets.drawn_scenes import write_drawn_scenes
-    from captioner.evaluation.drawn_truth import truth_shares
+    from captioner.drawn.motion import write_drawn_motion
+    from captioner.drawn.scenes import write_drawn_scenes
+    from captioner.drawn.truth import truth_shares
 
     clips = args.set == "clips"
     count = args.count or (1000 if clips else 3000)

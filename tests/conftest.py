@@ -19,7 +19,7 @@ def shared_data():
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory):
     """A small synthetic dataset (20 images), written once per test session."""
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
 
     directory = tmp_path_factory.mktemp("synthetic")
     token_file = write_synthetic(str(directory), num_images=20, seed=1)

@@ -169,7 +169,7 @@ FRAMES = 2
 def activity(tmp_path_factory):
     """16 drawn clips as a 4-class UCF101 set, a classifier trained on them (2 frames, a few epochs)."""
     from captioner.cli import main
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
 
     work = tmp_path_factory.mktemp("activity")
     root = write_activity_set(str(work / "clips"), num_clips=16, seed=0)

@@ -93,7 +93,7 @@ class FixedChoice:
 def test_drawn_clips_hide_the_direction_from_one_frame_and_from_the_set_of_frames(n):
     from collections import Counter
 
-    from captioner.datasets.synthetic_clips import ACROSS_ORDERS, DIRECTIONS, MIDDLE, positions
+    from captioner.drawn.shape_clips import ACROSS_ORDERS, DIRECTIONS, MIDDLE, positions
     from captioner.inputs.frames import sample_indices
 
     for frames in (12, 16, 20, 24):

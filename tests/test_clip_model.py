@@ -37,7 +37,7 @@ def test_short_clips_are_masked_not_padded_with_copies(frame_encoder):
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    from captioner.datasets.synthetic_clips import write_synthetic_clips
+    from captioner.drawn.shape_clips import write_synthetic_clips
 
     directory = tmp_path_factory.mktemp("clips")
     write_synthetic_clips(str(directory), num_clips=20, seed=3, side=64)

@@ -114,7 +114,7 @@ def test_path_escape_is_refused(tmp_path):
 
 
 def test_synthetic_dataset_is_deterministic_and_readable(tmp_path):
-    from captioner.datasets.synthetic import write_synthetic
+    from captioner.drawn.shapes import write_synthetic
 
     a = write_synthetic(str(tmp_path / "a"), num_images=10, seed=3)
     b = write_synthetic(str(tmp_path / "b"), num_images=10, seed=3)
@@ -130,7 +130,7 @@ def test_synthetic_dataset_is_deterministic_and_readable(tmp_path):
 
 
 def test_synthetic_other_wording_draws_the_same_scenes_with_other_captions(tmp_path):
-    from captioner.datasets.synthetic import colour_shape_correct, write_synthetic
+    from captioner.drawn.shapes import colour_shape_correct, write_synthetic
 
     plain = load_captions(write_synthetic(str(tmp_path / "p"), num_images=10, seed=3))
     other = load_captions(write_synthetic(str(tmp_path / "o"), num_images=10, seed=3, wording="other"))

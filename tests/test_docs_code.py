@@ -67,7 +67,8 @@ def test_the_data_layouts_block_calls_the_drawn_set_writers_as_they_are(monkeypa
     """The block draws 6,000 files; here each writer is replaced by a check of its call against the real signature."""
     import inspect
 
-    from captioner.datasets import drawn_motion, drawn_scenes
+    from captioner.drawn import motion as drawn_motion
+    from captioner.drawn import scenes as drawn_scenes
 
     calls = []
     for module, name in ((drawn_scenes, "write_drawn_scenes"), (drawn_motion, "write_drawn_motion")):

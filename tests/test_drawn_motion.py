@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from captioner.datasets import load_captions
-from captioner.datasets.drawn_motion import SPAN, SPEEDS, _mover_path, captions_for, draw_clip, motion_checks, \
+from captioner.drawn.motion import SPAN, SPEEDS, _mover_path, captions_for, draw_clip, motion_checks, \
     write_drawn_motion
 
 

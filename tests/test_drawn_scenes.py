@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from captioner.datasets import load_captions
-from captioner.datasets.drawn_scenes import captions_for, draw_scene, scene_checks, write_drawn_scenes
+from captioner.drawn.scenes import captions_for, draw_scene, scene_checks, write_drawn_scenes
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_the_checker_catches_wrong_objects_counts_and_relations():
 
 
 def test_truth_shares_count_relations_only_where_a_caption_states_one():
-    from captioner.evaluation.drawn_truth import describe_shares, truth_shares
+    from captioner.drawn.truth import describe_shares, truth_shares
 
     truth = {"a": _two_shape_truth(), "b": _two_shape_truth("above")}
     captions = [("a", "a red circle to the left of an orange square"), ("b", "a red circle and an orange square")]
@@ -108,7 +108,7 @@ def test_truth_shares_count_relations_only_where_a_caption_states_one():
 
 def test_shares_of_captions_that_state_something_are_out_of_those_that_state_it():
     """Found by the mutation run: 1 of 1 stated read the same as a product."""
-    from captioner.evaluation.drawn_truth import describe_shares
+    from captioner.drawn.truth import describe_shares
 
     assert describe_shares({"objects": (4, 10), "relation": (3, 4)}, 10) == \
         "objects right 4/10 (40%), relation right 3 of 4 stated (75%)"

@@ -53,7 +53,7 @@ def _frames_as_rows(path, frames=FRAMES):
 
 @pytest.mark.backend_independent  # the cache and decoding; no Keras
 def test_pixel_cache_is_uint8_memory_mapped_beside_the_feature_cache_and_decoded_once(tmp_path, monkeypatch):
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
     from captioner.features import extraction
     from captioner.features.clip_features import cached_rows
     from captioner.features.features_for import prepared_cache
@@ -100,7 +100,7 @@ with FeatureCache.open(cache_dir, pixel_fingerprint(%d), writable=True) as cache
 @pytest.mark.slow  # a process killed
 @pytest.mark.backend_independent  # a kill and a resume of the cache; training per backend below
 def test_pixel_cache_survives_a_kill_mid_decode_and_resumes_without_duplicates(tmp_path, monkeypatch, run_cli):
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
     from captioner.datasets.ucf101 import load_labels
     from captioner.features import extraction
     from captioner.features.cache import FeatureCache

@@ -12,7 +12,7 @@ from test_frame_cnn import CNN_FLAGS, FRAMES, SIZE
 def cnn_classifier(tmp_path_factory):
     """A CNN activity classifier on 16 drawn clips, trained by the command (2 epochs), with a broken clip beside."""
     from captioner.cli import main
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
 
     work = tmp_path_factory.mktemp("cnn")
     root = write_activity_set(str(work / "clips"), num_clips=16, seed=0)
@@ -85,7 +85,7 @@ def test_train_summary_lists_the_layers_and_vgg16_options_are_refused(cnn_classi
 def cnn_captioner(tmp_path_factory):
     """A clip caption model with its own CNN on 20 drawn clips (2 epochs)."""
     from captioner.cli import main
-    from captioner.datasets.synthetic_clips import write_synthetic_clips
+    from captioner.drawn.shape_clips import write_synthetic_clips
 
     work = tmp_path_factory.mktemp("cnn-captions")
     write_synthetic_clips(str(work / "clips"), num_clips=20, seed=0)

@@ -47,9 +47,9 @@ def small(command: str) -> str:
 
 def lay_out(folder: pathlib.Path) -> None:
     """The files the README's commands name, drawn."""
-    from captioner.datasets.synthetic import write_synthetic
-    from captioner.datasets.synthetic_activity import write_activity_set
-    from captioner.datasets.synthetic_clips import write_synthetic_clips
+    from captioner.drawn.shapes import write_synthetic
+    from captioner.drawn.activities import write_activity_set
+    from captioner.drawn.shape_clips import write_synthetic_clips
 
     drawn = folder / ".drawn"
     write_synthetic(str(drawn / "images"), num_images=30, seed=2)

@@ -115,7 +115,7 @@ def classifier(tmp_path_factory):
     """16 drawn clips in 4 classes and a classifier on 2 frames (as tests/test_activity.py trains it)."""
     import captioner
     from captioner.cli import main
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
 
     work = tmp_path_factory.mktemp("served-activity")
     root = write_activity_set(str(work / "clips"), num_clips=16, seed=0)

@@ -10,7 +10,7 @@ import time
 def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool,
                       frame_encoder: str = "lstm") -> int:
     """`frame_encoder` "cnn": no VGG16; the classifier trains its own CNN on the frames' pixels."""
-    from captioner.datasets.synthetic_activity import write_activity_set
+    from captioner.drawn.activities import write_activity_set
     from captioner.datasets.ucf101 import load_labels
     from captioner.evaluation.classification import Labeller, evaluate_classifier
     from captioner.features.cache import FeatureCache

@@ -14,9 +14,9 @@ from captioner.api.jobs import evaluate, train
 from captioner.api.loading import load
 from captioner.base.errors import UsageError
 from captioner.datasets import load_captions
-from captioner.datasets.drawn_scenes import write_drawn_scenes
-from captioner.datasets.synthetic import write_synthetic
-from captioner.evaluation.drawn_truth import describe_shares, truth_shares
+from captioner.drawn.scenes import write_drawn_scenes
+from captioner.drawn.shapes import write_synthetic
+from captioner.drawn.truth import describe_shares, truth_shares
 from captioner.features.encoder import fingerprint
 from captioner.report.report_file import write_report
 

@@ -10,7 +10,7 @@ import time
 def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: int, quiet: bool,
                    meteor: bool = True) -> int:
     from captioner.datasets import load_captions
-    from captioner.datasets.synthetic_clips import colour_correct, direction_correct, write_synthetic_clips
+    from captioner.drawn.shape_clips import colour_correct, direction_correct, write_synthetic_clips
     from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle

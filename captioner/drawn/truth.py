@@ -7,10 +7,10 @@ direction and the speed (motion clips), the colours and shapes (the first, easy 
 
 from __future__ import annotations
 
-from captioner.datasets.drawn_motion import motion_checks
-from captioner.datasets.drawn_scenes import scene_checks
-from captioner.datasets.synthetic import colour_shape_correct
-from captioner.datasets.synthetic_clips import colour_correct, direction_correct
+from captioner.drawn.motion import motion_checks
+from captioner.drawn.scenes import scene_checks
+from captioner.drawn.shapes import colour_shape_correct
+from captioner.drawn.shape_clips import colour_correct, direction_correct
 
 
 def _shapes(caption: str, drawn) -> dict:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from captioner.datasets.drawn_files import write_image_set
+from captioner.drawn.writers import write_image_set
 
 COLOURS = {"red": (210, 40, 40), "orange": (245, 135, 25), "yellow": (230, 200, 30), "green": (40, 155, 60),
            "blue": (40, 80, 210), "purple": (130, 55, 170), "pink": (240, 125, 185)}

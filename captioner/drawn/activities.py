@@ -11,7 +11,7 @@ import os
 import shutil
 
 from captioner.base.atomic import write_text
-from captioner.datasets.synthetic_clips import DIRECTIONS, write_synthetic_clips
+from captioner.drawn.shape_clips import DIRECTIONS, write_synthetic_clips
 from captioner.datasets.ucf101 import stratified_split
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.datasets.drawn_files import write_image_set
+from captioner.drawn.writers import write_image_set
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (240, 210, 20),
            "purple": (140, 40, 170), "orange": (250, 130, 10)}

@@ -19,10 +19,10 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from captioner.datasets.drawn_files import write_msvd_files
-from captioner.datasets.drawn_scenes import COLOURS, SHAPES, _draw_shape, article, mentions
+from captioner.drawn.writers import write_msvd_files
+from captioner.drawn.scenes import COLOURS, SHAPES, _draw_shape, article, mentions
 from captioner.datasets.msvd import HEADER, clip_id
-from captioner.datasets.synthetic_clips import save_gif, save_mp4
+from captioner.drawn.shape_clips import save_gif, save_mp4
 
 DIRECTIONS = ("left", "right", "up", "down")
 WHERE = {"left": "to the left", "right": "to the right", "up": "up", "down": "down"}

@@ -21,9 +21,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from captioner.base.atomic import atomic_path
-from captioner.datasets.drawn_files import write_msvd_files
+from captioner.drawn.writers import write_msvd_files
 from captioner.datasets.msvd import HEADER, clip_id
-from captioner.datasets.synthetic import COLOURS, SHAPES, _draw
+from captioner.drawn.shapes import COLOURS, SHAPES, _draw
 
 DIRECTIONS = ("left", "right", "up", "down")
 SPLIT_FRACTIONS = (("train", 0.7), ("val", 0.1), ("test", 0.2))
