@@ -145,11 +145,12 @@ def test_a_restored_optimizer_takes_the_learning_rate_asked_now(tmp_path):
 
 def test_the_encoder_seed_is_its_own_flag_and_the_training_seed_leaves_the_encoder_alone(tmp_path):
     from captioner.api.train_job import model_inputs
+    from captioner.api.training_settings import CaptionTraining
     from captioner.cli import build_parser
 
     def fp(encoder_seed):
-        return model_inputs(RunChoices(str(tmp_path / "m"), False), "decoder", "random-tiny", encoder_seed, None,
-                            "lstm", None, None)[0]
+        return model_inputs(RunChoices(str(tmp_path / "m"), False), "decoder",
+                            CaptionTraining(weights="random-tiny", encoder_seed=encoder_seed))[0]
 
     assert fp(None) == fp(0) and fp(3).weights_id.startswith("seed=3 ") and fp(None).weights_id.startswith("seed=0 ")
     parser = build_parser()

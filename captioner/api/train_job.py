@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from captioner.api.training_settings import CaptionTraining, ClassifierTraining, FineTuning, settings_from_options
+from captioner.base.errors import UsageError
 from captioner.inputs.filetypes import DEFAULT_FRAMES
 
 DEFAULTS = {"weights": "imagenet", "precision": "fp32", "encoder_seed": 0, "seed": 0, "epochs": 200, "units": 256,
@@ -12,111 +14,151 @@ DEFAULTS = {"weights": "imagenet", "precision": "fp32", "encoder_seed": 0, "seed
             "stop_on": "loss", "frame_encoder": "lstm", "frame_size": 64}
 
 
-def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, weights: str | None = None,
-          seed: int | None = None, precision: str | None = None, frames: int | None = None,
-          frame_encoder: str | None = None, epochs: int | None = None, patience: int | None = None,
-          batch_size: int | None = None, learning_rate: float | None = None, units: int | None = None,
-          embed_dim: int | None = None, dropout: float | None = None, design: str | None = None,
-          min_count: int | None = None, max_length: int | None = None, resume: bool = False,
-          show_progress: bool = False, objective: str = "xe", init: str | None = None, samples: int | None = None,
-          baseline: str | None = None, label_smoothing: float | None = None, stop_on: str | None = None,
-          frame_size: int | None = None, cnn: dict | None = None, summary: bool = False,
-          encoder_seed: int | None = None) -> dict:
+def train(out: str, cache: str, captions=None, images: str | None = None, labels=None, resume: bool = False,
+          show_progress: bool = False, **options) -> dict:
     """Train a caption model on `captions` (a caption file in any supported layout, or a loaded `CaptionSet`)
     with its images under `images`, or an activity classifier on `labels` (a UCF101-layout folder, or a loaded
-    `LabelSet`); features come from (and missing ones are extracted into) the cache `cache`. Writes the bundle
-    to `out` (a checkpoint every epoch) and returns its training summary (epochs, best_epoch, best_val_loss,
-    seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or skipped_clips, settings, stopped_early:
-    whether early stopping ended it rather than the `epochs` cap).
+    `LabelSet`); with `objective="cider"`, fine-tune the caption model `init` by self-critical training. The
+    keyword `options` are the fields of the job's settings (`CaptionTraining`, `ClassifierTraining`,
+    `FineTuning`): this is `train_captions`, `train_classifier` or `fine_tune` with that object built for you.
 
-    A choice left as None takes its default on a new run: `weights` "imagenet", `encoder_seed` 0 (the seed of a
-    random encoder's weights), `precision` "fp32", `seed` 0 (shuffling, dropout, the initial weights),
-    `epochs` 200 (a cap: early stopping ends training), `patience` 3 (8 for a model with its own CNN),
-    `batch_size` 128 captions per step (clips per step for a classifier: 128, or 16 with its own CNN),
-    `learning_rate` 3e-3 (Adam), `units` 256, `embed_dim` 256, `dropout` 0.3, `design` "inject" (or "merge"),
-    `min_count` 1, `max_length` the training captions' 99th percentile, `label_smoothing` 0 (the share of each
-    target word's probability spread over the vocabulary), `stop_on` "loss" (what picks the best epoch and stops
-    training: validation loss, or "cider": greedy validation CIDEr-D), `frames` 16 for a caption file that names
-    clips (giving it makes a clip model).
+    Features come from (and missing ones are first extracted into) the cache `cache`. Writes the bundle to `out`
+    (a checkpoint every epoch) and returns its training summary (epochs, best_epoch, best_val_loss,
+    seconds_per_epoch, val_bleu_greedy or val_top1, skipped_images or skipped_clips, settings, stopped_early:
+    whether early stopping ended it rather than the `epochs` cap; for fine-tuning the starting model's summary with
+    `objective`, `best_val_cider` and `scst_history` added).
 
     `resume` continues the run in `out` (interrupted, or finished: to train it further): a choice left as None
     takes the run's own value; `epochs`, `patience` and `learning_rate` may be changed (recorded in the run's
-    history); any other choice given with another value than the run's is refused with both values named.
-
-    `frame_encoder` "lstm" (an LSTM over the VGG16 frame vectors), "mean" (their mean), or "cnn": a clip model
-    (either head) with its own small CNN, trained with it from the frames as `frame_size` x `frame_size` pixels
-    (default 64; kept in a pixel cache under `cache`; no VGG16, so `weights` does not apply); `cnn` sizes it
-    ({"filters": 16, "blocks": 3, "dense": 64} by default). `summary` prints the model's layers before training.
-
-    `objective="cider"` fine-tunes the caption model `init` by self-critical training instead: `samples`
-    captions sampled per image (default 5), CIDEr-D as the reward, `baseline` "mean" (the other samples' mean
-    reward, the default) or "greedy"; `batch_size` is then images per step (default 32), `learning_rate` defaults
-    to 2e-4, early stopping is on validation CIDEr-D with the default search (beam 3), and the bundle keeps the
-    starting model's summary with `objective`, `best_val_cider` and `scst_history` (per epoch: reward, baseline,
-    loss, val_cider, seconds) added; sizes, vocabulary and encoder are the init model's."""
-    from captioner.base.errors import UsageError
-    from captioner.training.resume import RunChoices
-
-    if (captions is None) == (labels is None):
-        raise UsageError("train needs captions (with images) or labels, not both")
-    if os.path.abspath(out) == os.path.abspath(cache):
-        raise UsageError(f"{out}: --out and --cache are the same folder; a model bundle and a feature cache need "
-                         "a folder each")
-    if objective not in ("xe", "cider"):
-        raise UsageError(f"objective {objective!r}: xe or cider")
-    run = RunChoices(out, resume)
-    seed = run.pick("--seed", seed, "settings.seed", DEFAULTS["seed"])
-    epochs = run.pick("--epochs", epochs, "settings.epochs", DEFAULTS["epochs"])
-    if objective == "cider":
-        return _self_critical(run, cache, captions, images, init, weights, seed, epochs, patience, batch_size,
-                              learning_rate, samples, baseline, resume, show_progress)
-    model = "classifier" if labels is not None else "decoder"
-    frame_encoder = run.pick("--frame-encoder", frame_encoder, f"{model}.frame_encoder", DEFAULTS["frame_encoder"])
-    fp, frame_cnn = model_inputs(run, model, weights, encoder_seed, precision, frame_encoder, frame_size, cnn)
-    from captioner.training.train import CNN_PATIENCE, TrainSettings
-
-    settings = dict(
-        epochs=epochs, seed=seed,
-        batch_size=run.pick("--batch-size", batch_size, "settings.batch_size",
-                            _default_batch_size(labels is not None, frame_cnn)),
-        learning_rate=run.pick("--learning-rate", learning_rate, "settings.learning_rate", 3e-3),
-        patience=run.pick("--patience", patience, "settings.patience", CNN_PATIENCE if frame_cnn is not None else 3))
-    units = run.pick("--units", units, f"{model}.units", DEFAULTS["units"])
-    dropout = run.pick("--dropout", dropout, f"{model}.dropout", DEFAULTS["dropout"])
+    history); any other choice given with another value than the run's is refused with both values named."""
+    settings = settings_from_options(options, labels is not None)
+    if isinstance(settings, FineTuning):
+        return fine_tune(out, cache, captions, images, settings, resume, show_progress)
     if labels is not None:
-        from captioner.datasets.ucf101 import load_labels
-        from captioner.training.train_classifier import train_classifier
+        if captions is not None:
+            raise UsageError("train needs captions (with images) or labels, not both")
+        return train_classifier(out, cache, labels, settings, resume, show_progress)
+    return train_captions(out, cache, captions, images, settings, resume, show_progress)
 
-        labels = load_labels(labels, seed=seed) if isinstance(labels, str) else labels
-        frames = run.pick("--frames", frames, "classifier.frames", DEFAULT_FRAMES)
-        return train_classifier(labels, cache, out, fp, weights, TrainSettings(**settings), frames, frame_encoder,
-                                units=units, dropout=dropout, resume=resume, show_progress=show_progress,
-                                cnn=frame_cnn, summary=summary)
+
+def train_captions(out: str, cache: str, captions, images: str, settings: CaptionTraining = CaptionTraining(),
+                   resume: bool = False, show_progress: bool = False) -> dict:
+    """Train a caption decoder on `captions` (a caption file, or a loaded `CaptionSet`) with its images or clips
+    under `images`, as `settings` say; see `train` for the cache, the bundle in `out`, the summary and `resume`."""
     from captioner.datasets import load_captions
+    from captioner.training.train import TrainSettings
     from captioner.training.train import train as train_decoder
 
-    if images is None:
-        raise UsageError("train on captions needs images: the folder the caption file's names are relative to")
+    run = _new_or_resumed(out, cache, resume)
+    if captions is None or images is None:
+        raise UsageError("train on captions needs captions and images: the folder the caption file's names are "
+                         "relative to")
+    fp, frame_cnn = model_inputs(run, "decoder", settings)
     captions = load_captions(captions) if isinstance(captions, str) else captions
-    frames = run.pick("--frames", frames, "decoder.frames", None) or (DEFAULT_FRAMES if captions.kind == "clip"
-                                                                      else 0)
+    frames = run.pick("--frames", settings.frames, "decoder.frames", None) or (
+        DEFAULT_FRAMES if captions.kind == "clip" else 0)
     if frame_cnn is not None and not frames:
         raise UsageError(f"{captions.source}: names images; frame_encoder cnn is for clip models (or give frames)")
-    stop_on = run.pick("--stop-on", stop_on, "settings.stop_on", DEFAULTS["stop_on"])
-    label_smoothing = run.pick("--label-smoothing", label_smoothing, "settings.label_smoothing",
+    stop_on = run.pick("--stop-on", settings.stop_on, "settings.stop_on", DEFAULTS["stop_on"])
+    label_smoothing = run.pick("--label-smoothing", settings.label_smoothing, "settings.label_smoothing",
                                DEFAULTS["label_smoothing"])
     if stop_on not in ("loss", "cider"):
         raise UsageError(f"stop_on {stop_on!r}: loss or cider")
     if not 0.0 <= label_smoothing < 1.0:
         raise UsageError(f"label smoothing {label_smoothing}: give a share in [0, 1)")
-    settings = TrainSettings(**settings, label_smoothing=label_smoothing, stop_on=stop_on,
-                             min_count=run.pick("--min-count", min_count, "settings.min_count", DEFAULTS["min_count"]),
-                             max_length=run.pick("--max-length", max_length, "settings.max_length", None))
-    return train_decoder(captions, images, cache, out, fp, weights, settings,
-                         design=run.pick("--design", design, "decoder.design", DEFAULTS["design"]), units=units,
-                         embed_dim=run.pick("--embed-dim", embed_dim, "decoder.embed_dim", DEFAULTS["embed_dim"]),
-                         dropout=dropout, resume=resume, show_progress=show_progress, frames=frames,
-                         frame_encoder=frame_encoder, cnn=frame_cnn, summary=summary)
+    chosen = TrainSettings(**_steps(run, settings, False, frame_cnn), label_smoothing=label_smoothing,
+                           stop_on=stop_on,
+                           min_count=run.pick("--min-count", settings.min_count, "settings.min_count",
+                                              DEFAULTS["min_count"]),
+                           max_length=run.pick("--max-length", settings.max_length, "settings.max_length", None))
+    pick = run.pick
+    return train_decoder(captions, images, cache, out, fp, settings.weights, chosen,
+                         design=pick("--design", settings.design, "decoder.design", DEFAULTS["design"]),
+                         units=pick("--units", settings.units, "decoder.units", DEFAULTS["units"]),
+                         embed_dim=pick("--embed-dim", settings.embed_dim, "decoder.embed_dim", DEFAULTS["embed_dim"]),
+                         dropout=pick("--dropout", settings.dropout, "decoder.dropout", DEFAULTS["dropout"]),
+                         resume=resume, show_progress=show_progress, frames=frames,
+                         frame_encoder=_frame_encoder(run, "decoder", settings), cnn=frame_cnn,
+                         summary=settings.summary)
+
+
+def train_classifier(out: str, cache: str, labels, settings: ClassifierTraining = ClassifierTraining(),
+                     resume: bool = False, show_progress: bool = False) -> dict:
+    """Train an activity classifier on `labels` (a UCF101-layout folder, or a loaded `LabelSet`) as `settings`
+    say; see `train` for the cache, the bundle in `out`, the summary and `resume`."""
+    from captioner.datasets.ucf101 import load_labels
+    from captioner.training.train import TrainSettings
+    from captioner.training.train_classifier import train_classifier as train_clip_classifier
+
+    run = _new_or_resumed(out, cache, resume)
+    fp, frame_cnn = model_inputs(run, "classifier", settings)
+    steps = _steps(run, settings, True, frame_cnn)
+    labels = load_labels(labels, seed=steps["seed"]) if isinstance(labels, str) else labels
+    return train_clip_classifier(
+        labels, cache, out, fp, settings.weights, TrainSettings(**steps),
+        run.pick("--frames", settings.frames, "classifier.frames", DEFAULT_FRAMES),
+        _frame_encoder(run, "classifier", settings),
+        units=run.pick("--units", settings.units, "classifier.units", DEFAULTS["units"]),
+        dropout=run.pick("--dropout", settings.dropout, "classifier.dropout", DEFAULTS["dropout"]),
+        resume=resume, show_progress=show_progress, cnn=frame_cnn, summary=settings.summary)
+
+
+def fine_tune(out: str, cache: str, captions, images: str, settings: FineTuning, resume: bool = False,
+              show_progress: bool = False) -> dict:
+    """Fine-tune the caption model `settings.init` by self-critical training on `captions` with their images
+    under `images` (see `FineTuning`); the bundle in `out` keeps the starting model's summary with `objective`,
+    `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds) added."""
+    from captioner.datasets import load_captions
+    from captioner.training.self_critical import ScstSettings, train_self_critical
+
+    run = _new_or_resumed(out, cache, resume)
+    init = settings.init
+    if run.resuming and init is not None and os.path.abspath(init) != run.recorded("init"):
+        run.refuse("--init", init, run.recorded("init"))
+    init = init or run.recorded("init")
+    if init is None:
+        raise UsageError("objective cider fine-tunes a trained caption model: give init (--init MODEL_DIR)")
+    if captions is None or images is None:
+        raise UsageError("self-critical training needs captions and images")
+    captions = load_captions(captions) if isinstance(captions, str) else captions
+    d = ScstSettings()
+    chosen = ScstSettings(
+        epochs=run.pick("--epochs", settings.epochs, "settings.epochs", DEFAULTS["epochs"]),
+        seed=run.pick("--seed", settings.seed, "settings.seed", DEFAULTS["seed"]),
+        batch_size=run.pick("--batch-size", settings.batch_size, "settings.batch_size", d.batch_size),
+        learning_rate=run.pick("--learning-rate", settings.learning_rate, "settings.learning_rate", d.learning_rate),
+        patience=run.pick("--patience", settings.patience, "settings.patience", d.patience),
+        samples=run.pick("--samples", settings.samples, "settings.samples", d.samples),
+        baseline=run.pick("--baseline", settings.baseline, "settings.baseline", d.baseline))
+    weights = None if settings.weights == "imagenet" else settings.weights  # the init model's encoder, or a file
+    return train_self_critical(captions, images, cache, init, out, weights, chosen, resume, show_progress)
+
+
+def _new_or_resumed(out: str, cache: str, resume: bool):
+    from captioner.training.resume import RunChoices
+
+    if os.path.abspath(out) == os.path.abspath(cache):
+        raise UsageError(f"{out}: --out and --cache are the same folder; a model bundle and a feature cache need "
+                         "a folder each")
+    return RunChoices(out, resume)
+
+
+def _steps(run, settings, classifier: bool, frame_cnn) -> dict:
+    """The seed, epochs cap, batch size, learning rate and patience of a new run, or of the resumed one."""
+    from captioner.training.train import CNN_PATIENCE
+
+    return dict(
+        epochs=run.pick("--epochs", settings.epochs, "settings.epochs", DEFAULTS["epochs"]),
+        seed=run.pick("--seed", settings.seed, "settings.seed", DEFAULTS["seed"]),
+        batch_size=run.pick("--batch-size", settings.batch_size, "settings.batch_size",
+                            _default_batch_size(classifier, frame_cnn)),
+        learning_rate=run.pick("--learning-rate", settings.learning_rate, "settings.learning_rate", 3e-3),
+        patience=run.pick("--patience", settings.patience, "settings.patience",
+                          CNN_PATIENCE if frame_cnn is not None else 3))
+
+
+def _frame_encoder(run, model: str, settings) -> str:
+    return run.pick("--frame-encoder", settings.frame_encoder, f"{model}.frame_encoder", DEFAULTS["frame_encoder"])
 
 
 def _default_batch_size(classifier: bool, frame_cnn) -> int:
@@ -127,12 +169,13 @@ def _default_batch_size(classifier: bool, frame_cnn) -> int:
     return 128
 
 
-def model_inputs(run, model: str, weights, encoder_seed, precision, frame_encoder: str, frame_size, cnn):
-    """(the fingerprint of the model's inputs, its FrameCnn or None): VGG16 features, or for frame_encoder "cnn"
-    frames as pixels. `run`: the RunChoices of the run; `model` "decoder" or "classifier"."""
-    from captioner.base.errors import UsageError
+def model_inputs(run, model: str, settings):
+    """(the spec of the model's inputs, its FrameCnn or None): VGG16 features, or for frame_encoder "cnn" frames
+    as pixels. `run`: the RunChoices of the run; `model` "decoder" or "classifier"; `settings` its job's."""
     from captioner.models.model_configs import FRAME_ENCODERS
 
+    weights, encoder_seed, precision = settings.weights, settings.encoder_seed, settings.precision
+    frame_encoder, frame_size, cnn = _frame_encoder(run, model, settings), settings.frame_size, settings.cnn
     if frame_encoder not in FRAME_ENCODERS:
         raise UsageError(f"frame_encoder {frame_encoder!r}: one of {', '.join(FRAME_ENCODERS)}")
     if frame_encoder != "cnn":
@@ -175,28 +218,3 @@ def _encoder(run, weights, encoder_seed, precision):
         if asked != recorded:
             run.refuse("--weights", weights, weights_option(recorded) or recorded.weights_id)
     return recorded
-
-
-def _self_critical(run, cache, captions, images, init, weights, seed, epochs, patience, batch_size, learning_rate,
-                   samples, baseline, resume, show_progress) -> dict:
-    from captioner.base.errors import UsageError
-    from captioner.datasets import load_captions
-    from captioner.training.self_critical import ScstSettings, train_self_critical
-
-    if run.resuming and init is not None and os.path.abspath(init) != run.recorded("init"):
-        run.refuse("--init", init, run.recorded("init"))
-    init = init or run.recorded("init")
-    if init is None:
-        raise UsageError("objective cider fine-tunes a trained caption model: give init (--init MODEL_DIR)")
-    if images is None:
-        raise UsageError("self-critical training needs captions and images")
-    captions = load_captions(captions) if isinstance(captions, str) else captions
-    d = ScstSettings()
-    settings = ScstSettings(
-        epochs=epochs, seed=seed, batch_size=run.pick("--batch-size", batch_size, "settings.batch_size", d.batch_size),
-        learning_rate=run.pick("--learning-rate", learning_rate, "settings.learning_rate", d.learning_rate),
-        patience=run.pick("--patience", patience, "settings.patience", d.patience),
-        samples=run.pick("--samples", samples, "settings.samples", d.samples),
-        baseline=run.pick("--baseline", baseline, "settings.baseline", d.baseline))
-    weights = None if weights == "imagenet" else weights  # the init model's encoder unless a file is named
-    return train_self_critical(captions, images, cache, init, run.out_dir, weights, settings, resume, show_progress)

@@ -104,25 +104,23 @@ def run(args) -> int:
         return _train_self_critical(args)
     if args.labels:
         return _train_classifier(args)
-    from captioner.api.jobs import train
+    from captioner.api.train_job import train_captions
+    from captioner.api.training_settings import CaptionTraining
     from captioner.datasets import load_captions
 
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line)
-    run, fp = _inputs(args, "decoder")
+    settings = CaptionTraining(
+        **_model_options(args), embed_dim=args.embed_dim, design=args.design, min_count=args.min_count,
+        max_length=args.max_length, label_smoothing=args.label_smoothing, stop_on=args.stop_on)
+    run, fp = _inputs(args, "decoder", settings)
     frames = run.pick("--frames", args.frames, "decoder.frames", None) or (DEFAULT_FRAMES if captions.kind == "clip"
                                                                            else 0)
     what = f"clips ({frames} frames each, {_frame_encoder(run, args, 'decoder')} frame encoder)" if frames else "images"
     print(f"{captions.layout} captions: {len(captions.captions)} {what}, {captions.num_captions} captions; "
           f"{captions.describe_split()}")
-    summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
-                    encoder_seed=args.encoder_seed, precision=args.precision, frames=args.frames,
-                    frame_encoder=args.frame_encoder, epochs=args.epochs, patience=args.patience,
-                    batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
-                    embed_dim=args.embed_dim, dropout=args.dropout, design=args.design, min_count=args.min_count,
-                    max_length=args.max_length, label_smoothing=args.label_smoothing, stop_on=args.stop_on,
-                    resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
+    summary = train_captions(args.out, args.cache, captions, args.images, settings, args.resume, not args.quiet)
     bleu = summary["val_bleu_greedy"]
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); {ended_by(summary)}")
@@ -137,10 +135,12 @@ def run(args) -> int:
 
 
 def _train_classifier(args) -> int:
-    from captioner.api.jobs import train
+    from captioner.api.train_job import train_classifier
+    from captioner.api.training_settings import ClassifierTraining
     from captioner.datasets.ucf101 import load_labels
 
-    run, fp = _inputs(args, "classifier")
+    settings = ClassifierTraining(**_model_options(args))
+    run, fp = _inputs(args, "classifier", settings)
     labels = load_labels(args.labels, seed=run.pick("--seed", args.seed, "settings.seed", 0))
     for line in labels.skipped:
         print(line)
@@ -149,11 +149,7 @@ def _train_classifier(args) -> int:
     print(f"activity clips: {len(labels.clips)} in {len(labels.classes)} classes ({frames} frames each, "
           f"{_frame_encoder(run, args, 'classifier')} frame encoder); train {counts['train']}, val {counts['val']}, "
           f"test {counts['test']}; split: {labels.split_source}")
-    summary = train(args.out, args.cache, labels=labels, weights=args.weights, seed=args.seed,
-                    encoder_seed=args.encoder_seed, precision=args.precision, frames=args.frames,
-                    frame_encoder=args.frame_encoder, epochs=args.epochs, patience=args.patience,
-                    batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
-                    dropout=args.dropout, resume=args.resume, show_progress=not args.quiet, **_cnn_options(args))
+    summary = train_classifier(args.out, args.cache, labels, settings, args.resume, not args.quiet)
     print(f"trained {summary['epochs']} epochs (best {summary['best_epoch']}, val loss "
           f"{summary['best_val_loss']:.4f}, {summary['seconds_per_epoch']} s/epoch); validation top-1 "
           f"{summary['val_top1']:.1%}; {ended_by(summary)}")
@@ -170,24 +166,27 @@ def _frame_encoder(run, args, model: str) -> str:
     return run.pick("--frame-encoder", args.frame_encoder, f"{model}.frame_encoder", "lstm")
 
 
-def _inputs(args, model: str):
-    """(the run's choices, the fingerprint of what the model reads: VGG16 features, or pixels for its own CNN),
-    the latter printed."""
+def _inputs(args, model: str, settings):
+    """(the run's choices, the spec of what the model reads: VGG16 features, or pixels for its own CNN), the latter
+    printed."""
     from captioner.api.train_job import model_inputs
     from captioner.training.resume import RunChoices
 
     run = RunChoices(args.out, args.resume)
-    fp, _ = model_inputs(run, model, args.weights, args.encoder_seed, args.precision, _frame_encoder(run, args, model),
-                         args.frame_size, _cnn_options(args)["cnn"])
+    fp, _ = model_inputs(run, model, settings)
     print(f"encoder: {fp.describe()}")
     return run, fp
 
 
-def _cnn_options(args) -> dict:
-    """The frame CNN's sizes asked (None: the default, or the resumed run's)."""
+def _model_options(args) -> dict:
+    """The choices a caption model and a classifier share, as asked (None: the default, or the resumed run's)."""
     cnn = {name: value for name, value in (("filters", args.cnn_filters), ("blocks", args.cnn_blocks),
                                            ("dense", args.cnn_dense)) if value is not None}
-    return {"frame_size": args.frame_size, "cnn": cnn or None, "summary": args.summary}
+    return dict(seed=args.seed, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                learning_rate=args.learning_rate, weights=args.weights, encoder_seed=args.encoder_seed,
+                precision=args.precision, frames=args.frames, frame_encoder=args.frame_encoder,
+                frame_size=args.frame_size, cnn=cnn or None, units=args.units, dropout=args.dropout,
+                summary=args.summary)
 
 
 def ended_by(summary: dict) -> str:
@@ -205,16 +204,17 @@ def ended_by(summary: dict) -> str:
 
 
 def _train_self_critical(args) -> int:
-    from captioner.api.jobs import train
+    from captioner.api.train_job import fine_tune
+    from captioner.api.training_settings import FineTuning
     from captioner.datasets import load_captions
 
     captions = load_captions(args.captions)
     for line in captions.skipped:
         print(line)
-    summary = train(args.out, args.cache, captions, args.images, weights=args.weights, seed=args.seed,
-                    epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-                    learning_rate=args.learning_rate, resume=args.resume, show_progress=not args.quiet,
-                    objective="cider", init=args.init, samples=args.samples, baseline=args.baseline)
+    settings = FineTuning(seed=args.seed, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                          learning_rate=args.learning_rate, init=args.init, weights=args.weights,
+                          samples=args.samples, baseline=args.baseline)
+    summary = fine_tune(args.out, args.cache, captions, args.images, settings, args.resume, not args.quiet)
     ended = ("ended by early stopping" if summary["scst_stopped_early"] else
              f"ended by the --epochs cap ({summary['scst_epochs']})")
     print(f"self-critical training: {summary['scst_epochs']} epochs (best {summary['scst_best_epoch']}, "
