@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from test_search import A, B, C, TableStep, table  # tests/test_search.py
 
-from captioner.search.search_tokens import END, NEVER, PAD
+from captioner.search.search_tokens import END, NEVER, PAD, START
 from captioner.search.searcher import Searcher, SearchSettings
 
 
@@ -61,3 +61,50 @@ def test_a_live_weights_search_follows_weight_updates_under_every_backend(design
         assert (got == want).all() and got_logp == pytest.approx(want_logp, abs=1e-4)
     assert (live.sample(features, 2, np.random.default_rng(0)) ==
             eager.sample(features, 2, np.random.default_rng(0))).all()
+
+
+# --- what the mutation run found: the inverse-CDF draw by hand, row by row ------------------------------------------
+# Vocabulary of 6: <pad> <start> <end> <unk> a b; the step gives each row the same logits at every position.
+NEVER_LOGIT = -1e9
+
+
+def _sample(rows, uniforms, length=4, temperature=1.0):
+    """sample_search with fixed per-row probabilities of (<end>, a, b) and the given uniforms (B, length)."""
+    from captioner.search.sampling import sample_search
+
+    logits = np.array([[NEVER_LOGIT, NEVER_LOGIT, np.log(e), NEVER_LOGIT, np.log(a), np.log(b)]
+                       for e, a, b in rows], np.float32)
+    out = sample_search(lambda last, state: (state, state), logits, len(rows), length,
+                        np.asarray(uniforms, np.float32), temperature)
+    return np.asarray(out).tolist()
+
+
+def test_each_row_draws_the_first_token_whose_cumulative_probability_passes_its_uniform():
+    # (<end> 0.2, a 0.5, b 0.3): cumulative 0.2, 0.7, 1.0 over ids 2, 4, 5. u 0 -> <end> (never a zero-probability
+    # token before it), 0.5 -> a, 0.75 -> b; a row that ended holds <pad>; the last position closes an open row.
+    rows = [(0.2, 0.5, 0.3)] * 3
+    assert _sample(rows, [[0, 0, 0, 0], [0, 0.5, 0.75, 0], [0, 0.75, 0.5, 0]]) == \
+        [[START, END, PAD, PAD], [START, 4, 5, END], [START, 5, 4, END]]
+    # the last token of the vocabulary is drawn when the uniform is near 1; two rows of a batch of 2 (fewer rows
+    # than tokens) each keep their own draw
+    assert _sample([(0.1, 0.1, 0.8), (0.8, 0.1, 0.1)], [[0, 0.9999999, 0.3, 0], [0, 0.85, 0.9999999, 0]]) == \
+        [[START, 5, 5, END], [START, 4, 5, END]]
+
+
+def test_the_temperature_divides_the_logits():
+    # T = 0.5 squares the probabilities: (0.04, 0.25, 0.09) / 0.38, cumulative 0.105, 0.763, 1.0: u 0.75 -> a
+    # (at T = 1 it is b; multiplying by T would give p^0.5, cumulative 0.263, 0.678, 1.0: b again)
+    assert _sample([(0.2, 0.5, 0.3)], [[0, 0.75, 0.75, 0]], temperature=0.5) == [[START, 4, 4, END]]
+    assert _sample([(0.2, 0.5, 0.3)], [[0, 0.75, 0.75, 0]]) == [[START, 5, 5, END]]
+
+
+def test_large_logits_and_rows_of_other_scales_sample_as_their_probabilities_say():
+    from captioner.search.sampling import sample_search
+
+    # logits 100 apart in scale between the rows: each row is shifted by its own maximum (exp(200) overflows,
+    # exp(-200) is 0); row 0: (<end>, a, b) ~ (0.078, 0.574, 0.348) cumulative; row 1 the same at logit scale 0
+    base = np.array([NEVER_LOGIT, NEVER_LOGIT, -2.0, NEVER_LOGIT, 0.0, -0.5], np.float32)
+    logits = np.stack([base + np.where(base > NEVER_LOGIT, 100.0, 0.0), base - np.where(base > NEVER_LOGIT, 100, 0)])
+    out = sample_search(lambda last, state: (state, state), logits.astype(np.float32), 2, 4,
+                        np.array([[0, 0.5, 0.7, 0], [0, 0.7, 0.5, 0]], np.float32))
+    assert np.asarray(out).tolist() == [[START, 4, 5, END], [START, 5, 4, END]]

@@ -282,3 +282,19 @@ def test_logits_are_padded_to_whole_chunks_only_where_the_beam_ranks_by_chunks()
     assert vocab_width(3001, 3) == 3008  # 94 whole chunks
     assert vocab_width(3008, 3) == 3008  # already whole
     assert vocab_width(40, 3) == 40  # ranked all at once: no padding
+
+
+# --- what the mutation run found ---------------------------------------------------------------------------------------
+def test_ranking_by_chunks_can_choose_the_last_token_of_the_vocabulary():
+    """Beam 0's best word is the vocabulary's last (id 399 of 400), beam 1's the one before it: ranked by chunks
+    (400 >= 4 * 3 * 32), each is chosen with its own log-probability."""
+    from captioner.search.beam_search import best_continuations, chunked
+
+    logits = np.zeros((3, 400), np.float32)
+    logits[0, 399], logits[1, 398], logits[2, 0] = 10.0, 9.0, 8.0
+    scores, beams, tokens = (np.asarray(x) for x in best_continuations(
+        logits, np.zeros(3, np.float32), np.zeros(3, bool), 3))
+    order = np.argsort(-scores[0])
+    assert chunked(400, 3) and beams[0, order].tolist() == [0, 1, 2] and tokens[0, order].tolist() == [399, 398, 0]
+    expected = [v - np.log(399 + np.exp(v)) for v in (10.0, 9.0, 8.0)]
+    np.testing.assert_allclose(scores[0, order], expected, atol=2e-6)
