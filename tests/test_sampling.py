@@ -108,3 +108,14 @@ def test_large_logits_and_rows_of_other_scales_sample_as_their_probabilities_say
     out = sample_search(lambda last, state: (state, state), logits.astype(np.float32), 2, 4,
                         np.array([[0, 0.5, 0.7, 0], [0, 0.7, 0.5, 0]], np.float32))
     assert np.asarray(out).tolist() == [[START, 4, 5, END], [START, 5, 4, END]]
+
+
+def test_no_images_sample_no_captions_and_a_beam_searcher_refuses_in_full():
+    step = TableStep(table({1: {A: 1.0}, A: {END: 1.0}}))
+    for compiled in (True, False):
+        none = Searcher(step, 4, SearchSettings(), compiled=compiled).sample(np.zeros((0, 1), np.float32), 3,
+                                                                             np.random.default_rng(0))
+        assert none.shape == (0, 3, 6) and none.dtype == np.int32
+    with pytest.raises(ValueError) as error:
+        Searcher(step, 4, SearchSettings(beam_size=3)).sample(np.zeros((1, 1), np.float32), 1, np.random.default_rng())
+    assert str(error.value) == "sampling uses a Searcher with beam_size 1"

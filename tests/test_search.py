@@ -298,3 +298,45 @@ def test_ranking_by_chunks_can_choose_the_last_token_of_the_vocabulary():
     assert chunked(400, 3) and beams[0, order].tolist() == [0, 1, 2] and tokens[0, order].tolist() == [399, 398, 0]
     expected = [v - np.log(399 + np.exp(v)) for v in (10.0, 9.0, 8.0)]
     np.testing.assert_allclose(scores[0, order], expected, atol=2e-6)
+
+
+class ImageTableStep:
+    """A next-token table per image: the state carries the image's number (its feature), so a beam search that
+    reorders beams must carry each image's state with its own beams."""
+
+    def __init__(self, tables):
+        stacked = np.log(np.asarray(tables, dtype=np.float32) + 1e-12)  # (images, V, V)
+        self.vocab = stacked.shape[1]
+        self.flat = stacked.reshape(-1, self.vocab)
+
+    def initial_state(self, features):
+        from captioner.search.searcher import ops
+
+        return (ops.cast(ops.convert_to_tensor(features)[:, :1], "int32"),)
+
+    def step(self, tokens, state):
+        from captioner.search.searcher import ops
+
+        rows = state[0][:, 0] * self.vocab + ops.cast(tokens, "int32")
+        return ops.take(ops.convert_to_tensor(self.flat), rows, axis=0), state
+
+
+@pytest.mark.parametrize("beam_size", [1, 2, 3])
+def test_each_image_of_a_batch_keeps_its_own_state_through_the_beams(beam_size):
+    step = ImageTableStep([table({1: {A: 0.9, B: 0.1}, A: {B: 0.9, END: 0.1}, B: {END: 1.0}}),
+                           table({1: {C: 0.6, D: 0.4}, C: {END: 1.0}, D: {END: 1.0}}),
+                           table({1: {D: 0.7, A: 0.3}, D: {A: 0.8, END: 0.2}, A: {END: 1.0}})])
+    features = np.array([[0], [1], [2]], np.float32)
+    results = Searcher(step, 6, SearchSettings(beam_size=beam_size))(features)
+    assert [text(r[0][0]) for r in results] == ["a b", "c", "d a"]
+    assert [r[0][1] for r in results] == pytest.approx([np.log(0.81), np.log(0.6), np.log(0.56)], abs=1e-3)
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_a_buffer_for_one_word_holds_one_and_one_for_none_holds_none(beam_size):
+    step = TableStep(table({1: {A: 0.7, B: 0.3}, A: {C: 1.0}, B: {END: 1.0}}))
+    one = Searcher(step, 1, SearchSettings(beam_size=beam_size))(FEATURES)
+    assert [text(r[0][0]) for r in one] == ["a", "a"] and one[0][0][0].tolist() == [1, A, END]
+    assert one[0][0][1] == pytest.approx(np.log(0.7), abs=1e-3)
+    none = Searcher(step, 0, SearchSettings(beam_size=beam_size))(FEATURES)
+    assert [r[0][0].tolist() for r in none] == [[1, END], [1, END]] and none[0][0][1] == 0.0
