@@ -340,3 +340,12 @@ def test_a_buffer_for_one_word_holds_one_and_one_for_none_holds_none(beam_size):
     assert one[0][0][1] == pytest.approx(np.log(0.7), abs=1e-3)
     none = Searcher(step, 0, SearchSettings(beam_size=beam_size))(FEATURES)
     assert [r[0][0].tolist() for r in none] == [[1, END], [1, END]] and none[0][0][1] == 0.0
+
+
+def test_a_row_of_nan_logits_ends_its_caption_and_the_others_go_on():
+    """A model that gives NaN for one image (a broken feature vector): greedy search ends that caption with <end>
+    (no token id past the vocabulary reaches the next step); the other image is captioned as usual."""
+    tables = [table({1: {A: 0.9, B: 0.1}, A: {B: 1.0}, B: {END: 1.0}}), np.full((len(WORDS), len(WORDS)), np.nan)]
+    step = ImageTableStep(tables)
+    results = Searcher(step, 6)(np.array([[0], [1]], np.float32))
+    assert text(results[0][0][0]) == "a b" and results[1][0][0].tolist()[:3] == [1, END, PAD]
