@@ -61,7 +61,7 @@ run_pass() {  # run_pass BACKEND [PYTEST ARGS]: one pytest run, its seconds and 
   echo "== Keras backend: $backend"
   KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist "$dist" "$@" || code=$?
   if [ "$code" = 5 ] && [ "$backend" = jax ]; then  # pytest: nothing collected; the selection had no
-    code=0                                           # backend-dependent test (e.g. tests/test_vocab.py alone)
+    code=0                                           # backend-dependent test (e.g. tests/vocab/test_vocab.py alone)
   fi
   summary+=("== $backend pass: $((SECONDS - start)) s, exit $code")
   [ "$code" = 0 ] || status=$code
