@@ -30,7 +30,9 @@ def main(argv=None) -> int:
     from captioner.datasets.ucf101 import load_labels
     from captioner.evaluation.classification import evaluate_classifier
     from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import features_for_job
     from captioner.models.classifier_bundle import load_classifier_bundle
+    from captioner.models.model_configs import ClassifierConfig
     from captioner.training.train import TrainSettings
     from captioner.training.train_classifier import train_classifier
 
@@ -48,8 +50,11 @@ def main(argv=None) -> int:
             derived_cache(base_cache, cache, sorted(labels.clips), args.frames, name)
         model_dir = os.path.join(args.workdir, f"model-{name}")
         if not os.path.exists(os.path.join(model_dir, "config.json")):
-            train_classifier(labels, cache, model_dir, fingerprint("random"), "random", TrainSettings(),
-                             args.frames, "mean" if name == "mean" else "lstm", show_progress=False)
+            spec = fingerprint("random")
+            config = ClassifierConfig(classes=len(labels.classes), frames=args.frames, feature_dim=spec.dim,
+                                      frame_encoder="mean" if name == "mean" else "lstm")
+            features = features_for_job(cache, spec, labels.training_keys(), root, "random", False, args.frames)
+            train_classifier(labels, features, model_dir, config, TrainSettings(), show_progress=False)
         bundle = load_classifier_bundle(model_dir)
         report = evaluate_classifier(bundle, labels, "test", cache, "random", show_progress=False)
         results["variants"][name] = {"top1": round(report.top1, 4), "test_clips": len(report.predictions),

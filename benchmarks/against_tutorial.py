@@ -77,14 +77,17 @@ def bench_training(data, args) -> dict:
 
     from captioner.evaluation.scoring import evaluate
     from captioner.models.bundle import load_bundle
+    from captioner.features.features_for import features_for_job
     from captioner.training.train import TrainSettings, train
 
     out = {}
     for label, epochs, patience in (("same_epochs", args.epochs, args.epochs + 1), ("early_stop", args.max_epochs, 3)):
         model_dir = os.path.join(args.workdir, f"model-{label}")
         subprocess.run(["rm", "-rf", model_dir], check=True)
-        summary = train(data["captions"], data["images"], data["cache_dir"], model_dir, data["fingerprint"], "random",
-                        TrainSettings(epochs=epochs, patience=patience), show_progress=False)
+        features = features_for_job(data["cache_dir"], data["fingerprint"], data["captions"].training_keys(),
+                                    data["images"], "random", False)
+        summary = train(data["captions"], features, model_dir, TrainSettings(epochs=epochs, patience=patience),
+                        show_progress=False)
         report = evaluate(load_bundle(model_dir), data["captions"], "test", data["images"], data["cache_dir"], 1,
                           show_progress=False, meteor=False)
         out[f"project_{label}"] = {"epochs": summary["epochs"], "seconds_per_epoch": summary["seconds_per_epoch"],

@@ -88,7 +88,8 @@ def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> di
     from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle
-    from captioner.training.train import TrainSettings, train
+    from captioner.features.features_for import features_for_job
+    from captioner.training.train import DecoderChoices, TrainSettings, train
 
     clips_dir = os.path.join(data_dir, "Clips")
     model_dir = os.path.join(args.workdir, f"model-{name}")
@@ -99,9 +100,10 @@ def run_variant(name: str, captions, data_dir: str, base_cache: str, args) -> di
 
         derived_cache(base_cache, cache, sorted(captions.captions), args.frames, name)
     if not os.path.exists(os.path.join(model_dir, "config.json")):
-        train(captions, clips_dir, cache, model_dir, fingerprint("random"), "random",
-              TrainSettings(epochs=args.epochs, patience=4), show_progress=False, frames=args.frames,
-              frame_encoder="mean" if name == "mean" else "lstm")
+        features = features_for_job(cache, fingerprint("random"), captions.training_keys(), clips_dir, "random",
+                                    False, args.frames)
+        train(captions, features, model_dir, TrainSettings(epochs=args.epochs, patience=4),
+              DecoderChoices(frame_encoder="mean" if name == "mean" else "lstm"), show_progress=False)
     bundle = load_bundle(model_dir)
     with open(os.path.join(data_dir, "truth.json"), encoding="utf-8") as f:
         truth = json.load(f)

@@ -54,13 +54,14 @@ def run(workdir: str, name: str, captions_path: str, images: str, min_count: int
     from captioner.features.encoder import fingerprint
     from captioner.models.bundle import load_bundle
     from captioner.report.report_file import write_report
+    from captioner.features.features_for import features_for_job
     from captioner.training.train import TrainSettings, train
 
     cache, model = os.path.join(workdir, f"{name}-cache"), os.path.join(workdir, f"{name}-model")
     captions = load_captions(captions_path)
     if not os.path.exists(os.path.join(model, "config.json")):
-        train(captions, images, cache, model, fingerprint("random"), "random",
-              TrainSettings(epochs=60, patience=4, min_count=min_count), show_progress=False)
+        features = features_for_job(cache, fingerprint("random"), captions.training_keys(), images, "random", False)
+        train(captions, features, model, TrainSettings(epochs=60, patience=4, min_count=min_count), show_progress=False)
     bundle = load_bundle(model)
     drawn = json.load(open(truth, encoding="utf-8")) if truth else None
     out = {"epochs": bundle.training["epochs"], "seconds_per_epoch": bundle.training["seconds_per_epoch"],

@@ -33,6 +33,7 @@ def main(argv=None) -> int:
     from captioner.datasets import load_captions
     from captioner.features.cache import FeatureCache
     from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import features_for_job
     from captioner.training.train import TrainSettings, train
 
     rng = np.random.default_rng(n)
@@ -56,8 +57,8 @@ def main(argv=None) -> int:
             cache.compact()
     captions = load_captions(token_file)
     shutil.rmtree(os.path.join(workdir, "model"), ignore_errors=True)
-    train(captions, workdir, cache_dir, os.path.join(workdir, "model"), fp, "random",
-          TrainSettings(epochs=1, patience=1), show_progress=False)
+    features = features_for_job(cache_dir, fp, captions.training_keys(), workdir, "random", False)
+    train(captions, features, os.path.join(workdir, "model"), TrainSettings(epochs=1, patience=1), show_progress=False)
     cache_mb = sum(os.path.getsize(os.path.join(cache_dir, "shards", p))
                    for p in os.listdir(os.path.join(cache_dir, "shards"))) / 2**20
     print(json.dumps({"images": n, "captions": 5 * n, "cache_mb": round(cache_mb, 1),

@@ -46,7 +46,8 @@ def train_captions(out: str, cache: str, captions, images: str, settings: Captio
     """Train a caption decoder on `captions` (a caption file, or a loaded `CaptionSet`) with its images or clips
     under `images`, as `settings` say; see `train` for the cache, the bundle in `out`, the summary and `resume`."""
     from captioner.datasets import load_captions
-    from captioner.training.train import TrainSettings
+    from captioner.features.features_for import features_for_job
+    from captioner.training.train import DecoderChoices, TrainSettings
     from captioner.training.train import train as train_decoder
 
     run = _new_or_resumed(out, cache, resume)
@@ -72,14 +73,14 @@ def train_captions(out: str, cache: str, captions, images: str, settings: Captio
                                               DEFAULTS["min_count"]),
                            max_length=run.pick("--max-length", settings.max_length, "settings.max_length", None))
     pick = run.pick
-    return train_decoder(captions, images, cache, out, fp, settings.weights, chosen,
-                         design=pick("--design", settings.design, "decoder.design", DEFAULTS["design"]),
-                         units=pick("--units", settings.units, "decoder.units", DEFAULTS["units"]),
-                         embed_dim=pick("--embed-dim", settings.embed_dim, "decoder.embed_dim", DEFAULTS["embed_dim"]),
-                         dropout=pick("--dropout", settings.dropout, "decoder.dropout", DEFAULTS["dropout"]),
-                         resume=resume, show_progress=show_progress, frames=frames,
-                         frame_encoder=_frame_encoder(run, "decoder", settings), cnn=frame_cnn,
-                         summary=settings.summary)
+    choices = DecoderChoices(design=pick("--design", settings.design, "decoder.design", DEFAULTS["design"]),
+                             units=pick("--units", settings.units, "decoder.units", DEFAULTS["units"]),
+                             embed_dim=pick("--embed-dim", settings.embed_dim, "decoder.embed_dim",
+                                            DEFAULTS["embed_dim"]),
+                             dropout=pick("--dropout", settings.dropout, "decoder.dropout", DEFAULTS["dropout"]),
+                             frame_encoder=_frame_encoder(run, "decoder", settings), cnn=frame_cnn)
+    features = features_for_job(cache, fp, captions.training_keys(), images, settings.weights, show_progress, frames)
+    return train_decoder(captions, features, out, chosen, choices, resume, show_progress, settings.summary)
 
 
 def train_classifier(out: str, cache: str, labels, settings: ClassifierTraining = ClassifierTraining(),
@@ -87,6 +88,8 @@ def train_classifier(out: str, cache: str, labels, settings: ClassifierTraining 
     """Train an activity classifier on `labels` (a UCF101-layout folder, or a loaded `LabelSet`) as `settings`
     say; see `train` for the cache, the bundle in `out`, the summary and `resume`."""
     from captioner.datasets.ucf101 import load_labels
+    from captioner.features.features_for import features_for_job
+    from captioner.models.model_configs import ClassifierConfig
     from captioner.training.train import TrainSettings
     from captioner.training.train_classifier import train_classifier as train_clip_classifier
 
@@ -94,13 +97,15 @@ def train_classifier(out: str, cache: str, labels, settings: ClassifierTraining 
     fp, frame_cnn = model_inputs(run, "classifier", settings)
     steps = _steps(run, settings, True, frame_cnn)
     labels = load_labels(labels, seed=steps["seed"]) if isinstance(labels, str) else labels
-    return train_clip_classifier(
-        labels, cache, out, fp, settings.weights, TrainSettings(**steps),
-        run.pick("--frames", settings.frames, "classifier.frames", DEFAULT_FRAMES),
-        _frame_encoder(run, "classifier", settings),
-        units=run.pick("--units", settings.units, "classifier.units", DEFAULTS["units"]),
+    config = ClassifierConfig(
+        classes=len(labels.classes), frames=run.pick("--frames", settings.frames, "classifier.frames", DEFAULT_FRAMES),
+        feature_dim=fp.dim, units=run.pick("--units", settings.units, "classifier.units", DEFAULTS["units"]),
         dropout=run.pick("--dropout", settings.dropout, "classifier.dropout", DEFAULTS["dropout"]),
-        resume=resume, show_progress=show_progress, cnn=frame_cnn, summary=settings.summary)
+        frame_encoder=_frame_encoder(run, "classifier", settings), cnn=frame_cnn)
+    features = features_for_job(cache, fp, labels.training_keys(), labels.root, settings.weights, show_progress,
+                                config.frames)
+    return train_clip_classifier(labels, features, out, config, TrainSettings(**steps), resume, show_progress,
+                                 settings.summary)
 
 
 def fine_tune(out: str, cache: str, captions, images: str, settings: FineTuning, resume: bool = False,
@@ -109,8 +114,12 @@ def fine_tune(out: str, cache: str, captions, images: str, settings: FineTuning,
     under `images` (see `FineTuning`); the bundle in `out` keeps the starting model's summary with `objective`,
     `best_val_cider` and `scst_history` (per epoch: reward, baseline, loss, val_cider, seconds) added."""
     from captioner.datasets import load_captions
-    from captioner.training.self_critical import ScstSettings, train_self_critical
+    from captioner.features.features_for import features_for_job
+    from captioner.models.bundle_info import CAPTION, read_bundle_info
+    from captioner.training.self_critical import (ScstSettings, check_fine_tuning, refuse_init_as_out,
+                                                  train_self_critical)
 
+    refuse_init_as_out(settings.init, out)  # before the folder is taken for an earlier run of its own
     run = _new_or_resumed(out, cache, resume)
     init = settings.init
     if run.resuming and init is not None and os.path.abspath(init) != run.recorded("init"):
@@ -130,16 +139,25 @@ def fine_tune(out: str, cache: str, captions, images: str, settings: FineTuning,
         patience=run.pick("--patience", settings.patience, "settings.patience", d.patience),
         samples=run.pick("--samples", settings.samples, "settings.samples", d.samples),
         baseline=run.pick("--baseline", settings.baseline, "settings.baseline", d.baseline))
+    check_fine_tuning(chosen, init, out)
+    start = read_bundle_info(init).expect(CAPTION)
     weights = None if settings.weights == "imagenet" else settings.weights  # the init model's encoder, or a file
-    return train_self_critical(captions, images, cache, init, out, weights, chosen, resume, show_progress)
+    features = features_for_job(cache, start.encoder, captions.training_keys(), images, weights, show_progress,
+                                start.frames)
+    return train_self_critical(captions, features, init, out, chosen, resume, show_progress)
 
 
 def _new_or_resumed(out: str, cache: str, resume: bool):
+    """The run's choices; an earlier run in `out` without `resume` is refused here, before features are
+    extracted for it."""
+    from captioner.training.checkpoints import earlier_state
     from captioner.training.resume import RunChoices
 
     if os.path.abspath(out) == os.path.abspath(cache):
         raise UsageError(f"{out}: --out and --cache are the same folder; a model bundle and a feature cache need "
                          "a folder each")
+    if not resume:
+        earlier_state(os.path.join(out, "checkpoints"), out, resume=False)
     return RunChoices(out, resume)
 
 

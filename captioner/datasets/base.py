@@ -66,6 +66,10 @@ class CaptionSet:
         return CaptionSet(self.source, self.layout, chosen, self.splits, self.split_source, self.skipped,
                           self.image_ids)
 
+    def training_keys(self) -> list[str]:
+        """The images (or clips) of the train and validation splits, sorted: what training needs features for."""
+        return sorted(set(self.select("train").captions) | set(self.select("val").captions))
+
     def describe_split(self) -> str:
         if self.splits is None:
             return "no split in the source: a stable 90/5/5 hash split of image names is used"

@@ -39,6 +39,10 @@ class LabelSet:
     def label(self, key: str) -> int:
         return self.classes.index(self.clips[key])
 
+    def training_keys(self) -> list[str]:
+        """The clips of the train and validation splits, sorted: what training needs features for."""
+        return sorted(k for k in self.clips if self.splits.get(k) in ("train", "val"))
+
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)

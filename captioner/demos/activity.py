@@ -16,9 +16,10 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     from captioner.features.cache import FeatureCache
     from captioner.features.clip_features import cached_inputs
     from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import features_for_job
     from captioner.features.pixels import pixel_fingerprint
-    from captioner.models.model_configs import FrameCnn
     from captioner.models.classifier_bundle import load_classifier_bundle
+    from captioner.models.model_configs import ClassifierConfig, FrameCnn
     from captioner.training.train import CNN_PATIENCE, TrainSettings
     from captioner.training.train_classifier import CNN_BATCH_SIZE, train_classifier
 
@@ -35,8 +36,10 @@ def run_activity_demo(workdir: str, weights: str, clips: int, frames: int, epoch
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
     settings = TrainSettings(epochs=epochs, patience=CNN_PATIENCE if cnn else 4,
                              batch_size=CNN_BATCH_SIZE if cnn else TrainSettings.batch_size)
-    summary = train_classifier(labels, cache_dir, model_dir, fp, weights, settings, frames, frame_encoder,
-                               resume=resume, show_progress=not quiet, cnn=cnn)
+    config = ClassifierConfig(classes=len(labels.classes), frames=frames, feature_dim=fp.dim,
+                              frame_encoder=frame_encoder, cnn=cnn)
+    features = features_for_job(cache_dir, fp, labels.training_keys(), root, weights, not quiet, frames)
+    summary = train_classifier(labels, features, model_dir, config, settings, resume=resume, show_progress=not quiet)
     print(f"2. trained {summary['epochs']} epochs (best {summary['best_epoch']}), {summary['seconds_per_epoch']} "
           f"s/epoch; validation top-1 {summary['val_top1']:.0%}; classifier bundle in {model_dir}")
     bundle = load_classifier_bundle(model_dir)

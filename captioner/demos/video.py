@@ -13,6 +13,7 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     from captioner.drawn.shape_clips import colour_correct, direction_correct, write_synthetic_clips
     from captioner.evaluation.scoring import evaluate
     from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import features_for_job
     from captioner.models.bundle import load_bundle
     from captioner.report.report_file import write_report
     from captioner.training.train import TrainSettings, train
@@ -30,8 +31,9 @@ def run_video_demo(workdir: str, weights: str, clips: int, frames: int, epochs: 
     print(f"   encoder: {fp.describe()}")
 
     resume = os.path.exists(os.path.join(model_dir, "checkpoints", "state.json"))
-    summary = train(captions, clips_dir, cache_dir, model_dir, fp, weights, TrainSettings(epochs=epochs, patience=4),
-                    resume=resume, show_progress=not quiet, frames=frames)
+    features = features_for_job(cache_dir, fp, captions.training_keys(), clips_dir, weights, not quiet, frames)
+    summary = train(captions, features, model_dir, TrainSettings(epochs=epochs, patience=4), resume=resume,
+                    show_progress=not quiet)
     print(f"2. trained {summary['epochs']} epochs (best {summary['best_epoch']}), "
           f"{summary['seconds_per_epoch']} s/epoch; clip model bundle in {model_dir}")
 

@@ -14,6 +14,7 @@ from captioner.features.encoder import Encoder, weights_option
 from captioner.features.encoder import fingerprint as encoder_fingerprint
 from captioner.features.encoder_spec import EncoderSpec, PixelSpec
 from captioner.features.extraction import extract_to_cache, is_cached
+from captioner.features.job_features import JobFeatures
 from captioner.features.notices import note_if_random, skipped
 from captioner.features.pixels import PixelEncoder, cache_directory
 from captioner.inputs.gpu_decoding import gpu_decoder
@@ -111,6 +112,18 @@ def prepared_cache(cache_dir: str, fingerprint: EncoderSpec, keys: list[str], im
     with FeatureCache.open(cache_dir, fingerprint, writable=True) as cache:
         good, failed = ensure_features(keys, images_root, cache, weights, show_progress=show_progress, frames=frames)
     return FeatureCache.open(cache_dir, fingerprint), good, failed
+
+
+def features_for_job(cache_dir: str, spec: EncoderSpec, keys, images_root: str, weights: str | None = None,
+                     show_progress: bool = True, frames: int = 0) -> JobFeatures:
+    """Extract what the cache in `cache_dir` lacks of `keys` (images, or clips of `frames` frames, under
+    `images_root`) with the encoder `spec` names, with a progress bar, and name each file that could not be read;
+    then the cache, read-only, for a trainer to read."""
+    cache, good, failed = prepared_cache(cache_dir, spec, sorted(set(keys)), images_root, weights, show_progress,
+                                         frames)
+    for path, reason in failed:
+        skipped(path, reason)
+    return JobFeatures(cache, frozenset(good), tuple(failed), frames)
 
 
 def split_features(cache_dir: str, fingerprint: EncoderSpec, keys: list[str], root: str, weights: str | None,

@@ -28,8 +28,7 @@ from captioner.datasets import CaptionSet
 from captioner.evaluation.cider_d import CiderD
 from captioner.evaluation.ptb_tokens import PtbTokenizer
 from captioner.features.clip_features import cached_rows, gather_rows
-from captioner.features.features_for import prepared_cache
-from captioner.features.notices import skipped
+from captioner.features.job_features import JobFeatures
 from captioner.models.bundle import load_bundle, save_bundle
 from captioner.search.searcher import Searcher, SearchSettings
 from captioner.training.checkpoints import commit_epoch, earlier_state, read_run, restore, write_run
@@ -53,17 +52,28 @@ class ScstSettings:
     val_beam_size: int = 3  # validation CIDEr-D (early stopping) with the default search, which the model is used with
 
 
-def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, init_dir: str, out_dir: str,
-                        weights: str | None, settings: ScstSettings, resume: bool = False,
-                        show_progress: bool = True) -> dict:
-    """Fine-tune the caption bundle `init_dir` and write the result to `out_dir`; returns the training summary
-    stored in the new bundle (objective "cider", per-epoch reward and validation CIDEr-D)."""
+def check_fine_tuning(settings: ScstSettings, init_dir: str, out_dir: str) -> None:
+    """Refuse settings that cannot fine-tune, before any feature is extracted."""
     if settings.baseline not in BASELINES:
         raise UsageError(f"--baseline {settings.baseline}: choose one of {', '.join(BASELINES)}")
     if settings.baseline == "mean" and settings.samples < 2:
         raise UsageError("--baseline mean needs --samples 2 or more (it is the mean of the other samples)")
-    if os.path.abspath(init_dir) == os.path.abspath(out_dir):
+    refuse_init_as_out(init_dir, out_dir)
+
+
+def refuse_init_as_out(init_dir: str | None, out_dir: str) -> None:
+    """The fine-tuned model is written beside the one it starts from, never over it."""
+    if init_dir is not None and os.path.abspath(init_dir) == os.path.abspath(out_dir):
         raise UsageError(f"--out {out_dir} is the --init model: write the fine-tuned one elsewhere")
+
+
+def train_self_critical(captions: CaptionSet, features: JobFeatures, init_dir: str, out_dir: str,
+                        settings: ScstSettings, resume: bool = False, show_progress: bool = True) -> dict:
+    """Fine-tune the caption bundle `init_dir` on `features` (`features_for_job`, with the init model's encoder:
+    extracted before, as a step of its own) and write the result to `out_dir`; returns the training summary
+    stored in the new bundle (objective "cider", per-epoch reward and validation CIDEr-D). A resumed run starts
+    from its own recorded init model."""
+    check_fine_tuning(settings, init_dir, out_dir)
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
     changes = {}
@@ -72,24 +82,24 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         changes, init_dir = continue_run(ckpt_dir, run, settings, state), run["init"]
     bundle = load_bundle(init_dir)
     decoder, vocab, frames = bundle.decoder, bundle.vocab, bundle.frames
+    if bundle.encoder != features.spec:
+        raise UsageError(f"{init_dir}: its encoder is not the features' "
+                         f"({bundle.encoder.difference(features.spec, 'model has', 'features have')})")
+    if frames != features.frames:
+        raise UsageError(f"{init_dir}: reads {frames} frames a clip; the features given, {features.frames}")
     train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
-    cache, good, failed = prepared_cache(cache_dir, bundle.encoder, sorted(set(train_caps) | set(val_caps)),
-                                         images_root, weights, show_progress, frames)
-    for path, reason in failed:
-        skipped(path, reason)
-    good = set(good)
-    train_images = sorted(k for k in train_caps if k in good)
-    val_images = sorted(k for k in val_caps if k in good)
+    train_images, val_images = features.usable(train_caps), features.usable(val_caps)
     if not train_images or not val_images:
         raise UsageError(f"{captions.source}: self-critical training needs training and validation images with "
                          f"features ({captions.describe_split()})")
     tokenizer = PtbTokenizer()
     reward = CiderD([[tokenizer(c) for c in train_caps[k]] for k in train_images])
     val_reward = CiderD([[tokenizer(c) for c in val_caps[k]] for k in val_images])  # = corpus CIDEr-D of the split
-    with cache:
-        features, rows = cached_rows(cache, train_images + val_images, frames)
+    cache = features.cache
+    with features:
+        vectors, rows = cached_rows(cache, train_images + val_images, frames)
         train_rows, val_rows = rows[:len(train_images)], rows[len(train_images):]
-        val_features = gather_rows(features, val_rows)
+        val_features = gather_rows(vectors, val_rows)
         decoder.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=5.0),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
         # The weights change every step: the compiled loops read them from the tables (reloaded after each
@@ -117,7 +127,7 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         while state["epochs_done"] < settings.epochs and not state["stopped_early"]:
             epoch = state["epochs_done"] + 1
             started = time.perf_counter()
-            entry = _epoch(decoder, searcher, reward, vocab, tokenizer, features, train_rows, settings, epoch,
+            entry = _epoch(decoder, searcher, reward, vocab, tokenizer, vectors, train_rows, settings, epoch,
                            show_progress)
             entry.update(epoch=epoch, val_cider=round(val_cider(), 4), seconds=round(time.perf_counter() - started, 2))
             better = entry["val_cider"] > state["best_val_cider"] + 1e-9
@@ -136,7 +146,7 @@ def train_self_critical(captions: CaptionSet, images_root: str, cache_dir: str, 
         "best_val_cider": state["best_val_cider"], "scst_stopped_early": state["stopped_early"],
         "scst_seconds_per_epoch": round(float(np.median(epoch_seconds)), 2) if epoch_seconds else None,
         "scst_settings": asdict(settings), "scst_history": state["history"],
-        "scst_resumes": state.get("resumes", []), "skipped_images": len(failed),
+        "scst_resumes": state.get("resumes", []), "skipped_images": len(features.failed),
     }
     save_bundle(out_dir, decoder, vocab, bundle.encoder, summary)
     return summary

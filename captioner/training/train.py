@@ -16,9 +16,7 @@ from captioner.base.errors import UsageError
 from captioner.datasets import CaptionSet
 from captioner.evaluation.metrics import corpus_bleu_scores
 from captioner.features.clip_features import cached_inputs, cached_rows, frame_sample
-from captioner.features.encoder_spec import EncoderSpec
-from captioner.features.features_for import prepared_cache
-from captioner.features.notices import skipped
+from captioner.features.job_features import JobFeatures
 from captioner.models.bundle import save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.models.model_configs import FrameCnn
@@ -53,7 +51,7 @@ class TrainSettings:
     stop_on: str = "loss"  # the best epoch: lowest validation "loss", or highest greedy validation "cider" (CIDEr-D)
 
 
-def _usable(captions: dict[str, list[str]], good: set[str]) -> dict[str, list[str]]:
+def _usable(captions: dict[str, list[str]], good: frozenset[str]) -> dict[str, list[str]]:
     return {k: v for k, v in captions.items() if k in good}
 
 
@@ -71,31 +69,42 @@ def _batches(config: DecoderConfig, features, row_of: dict, captions: dict[str, 
                               seed, epoch)
 
 
-def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, fingerprint: EncoderSpec,
-          weights: str | None, settings: TrainSettings, design: str = "inject", units: int = 256,
-          embed_dim: int = 256, dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
-          frames: int = 0, frame_encoder: str = "lstm", cnn: FrameCnn | None = None, summary: bool = False) -> dict:
-    """Train and write the bundle to `out_dir`; returns the training summary stored in the bundle.
+@dataclass(frozen=True)
+class DecoderChoices:
+    """A new decoder's shape as asked; the data fixes the rest (vocabulary, caption length, feature size, frames).
+    A resumed run keeps its own."""
+    design: str = "inject"
+    units: int = 256
+    embed_dim: int = 256
+    dropout: float = 0.3
+    frame_encoder: str = "lstm"  # "cnn": the model trains its own CNN `cnn` on frames read as pixels
+    cnn: FrameCnn | None = None
 
-    `frames` > 0 trains a clip model: the caption file names clips, each read as that many frames; with
-    `frame_encoder` "cnn" (and `fingerprint` a pixel recipe) the model trains its own CNN `cnn` on the frames.
-    `summary` prints the model's layers first.
+
+def train(captions: CaptionSet, features: JobFeatures, out_dir: str, settings: TrainSettings,
+          choices: DecoderChoices = DecoderChoices(), resume: bool = False, show_progress: bool = True,
+          summary: bool = False) -> dict:
+    """Train on `features` (`features_for_job`: extracted before, as a step of its own) and write the bundle to
+    `out_dir`; returns the training summary stored in the bundle.
+
+    With `features.frames` > 0 the caption file names clips and the model is a clip model. `summary` prints the
+    model's layers first.
     """
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
     changes = {}
+    frames = features.frames
     if state is not None:  # resume: the run's own vocabulary and sizes; epochs, patience, learning rate as asked
         run, vocab = read_run(ckpt_dir)
         config = DecoderConfig.from_json(run["decoder"])
         changes = continue_run(ckpt_dir, run, settings, state)
-        frames = config.frames
-    train_caps, val_caps = captions.select("train").captions, captions.select("val").captions
-    cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_caps) | set(val_caps)),
-                                         images_root, weights, show_progress, frames)
-    for path, reason in failed:
-        skipped(path, reason)
-    train_caps, val_caps = _usable(train_caps, set(good)), _usable(val_caps, set(good))
-    with cache:
+        if config.frames != frames:
+            raise UsageError(f"{out_dir}: the run reads {config.frames} frames a clip; the features given, "
+                             f"{frames}")
+    train_caps = _usable(captions.select("train").captions, features.keys)
+    val_caps = _usable(captions.select("val").captions, features.keys)
+    cache = features.cache
+    with features:
         if not train_caps:
             raise UsageError(f"{captions.source}: no training images with features ({captions.describe_split()})")
         if not val_caps:
@@ -103,7 +112,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         _, train_texts = caption_pairs(train_caps)
         _, val_texts = caption_pairs(val_caps)
         keys = sorted(train_caps.keys() | val_caps.keys())
-        features, rows = cached_rows(cache, keys, frames)
+        vectors, rows = cached_rows(cache, keys, frames)
         row_of = dict(zip(keys, rows))
 
         if state is None:
@@ -111,10 +120,11 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
             max_length = settings.max_length or max(1, caption_stats(vocab, train_texts).length_percentiles[99])
             settings = TrainSettings(**{**asdict(settings), "max_length": max_length})
             config = DecoderConfig(vocab_size=len(vocab), max_length=max_length, feature_dim=cache.dim,
-                                   units=units, embed_dim=embed_dim, dropout=dropout, design=design,
-                                   frames=frames, frame_encoder=frame_encoder, cnn=cnn)
+                                   units=choices.units, embed_dim=choices.embed_dim, dropout=choices.dropout,
+                                   design=choices.design, frames=frames, frame_encoder=choices.frame_encoder,
+                                   cnn=choices.cnn)
             write_run(ckpt_dir, vocab, {"decoder": config.to_json(), "settings": asdict(settings),
-                                        "encoder": fingerprint.to_json(), "captions": captions.source})
+                                        "encoder": features.spec.to_json(), "captions": captions.source})
             state = fresh_state()
         log.info(caption_stats(vocab, train_texts).summary())
         train_tokens, cut = encode_captions(vocab, train_texts, config.max_length)
@@ -129,15 +139,15 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         if summary:
             decoder.summary(expand_nested=True)
         if frames and not state["weights"]:
-            decoder.set_frame_statistics(frame_sample(features, np.array([row_of[k] for k in sorted(train_caps)]),
+            decoder.set_frame_statistics(frame_sample(vectors, np.array([row_of[k] for k in sorted(train_caps)]),
                                                       decoder.statistics_sample))
         if state["weights"]:
             restore(decoder, ckpt_dir, state, settings.learning_rate)
             log.info(resuming_line(state, settings, changes))
         done = state["epochs_done"]
-        train_data = _batches(config, features, row_of, train_caps, train_tokens, settings.batch_size,
+        train_data = _batches(config, vectors, row_of, train_caps, train_tokens, settings.batch_size,
                               settings.seed, done)
-        val_data = _batches(config, features, row_of, val_caps, val_tokens, 256)
+        val_data = _batches(config, vectors, row_of, val_caps, val_tokens, 256)
         val_images = sorted(val_caps)
         # One compiled greedy search serves every epoch's validation BLEU and the final one.
         val_bleu = ValidationBleu(vocab, cached_inputs(cache, val_images, frames), [val_caps[k] for k in val_images],
@@ -168,7 +178,7 @@ def train(captions: CaptionSet, images_root: str, cache_dir: str, out_dir: str, 
         "history": state["history"],  # per epoch: loss, val_loss, val_bleu1, val_bleu4, val_cider (greedy), seconds
         "resumes": state.get("resumes", []),  # after which epoch --resume changed which settings
         "feature_dtype": str(cache.dtype),
-        "skipped_images": len(failed),
+        "skipped_images": len(features.failed),
     }
-    save_bundle(out_dir, decoder, vocab, fingerprint, result)
+    save_bundle(out_dir, decoder, vocab, features.spec, result)
     return result

@@ -17,12 +17,9 @@ from captioner.base.backend import import_keras
 from captioner.base.errors import UsageError
 from captioner.datasets.ucf101 import LabelSet
 from captioner.features.clip_features import cached_rows, frame_sample, gather_rows
-from captioner.features.encoder_spec import EncoderSpec
-from captioner.features.features_for import prepared_cache
-from captioner.features.notices import skipped
+from captioner.features.job_features import JobFeatures
 from captioner.models.classifier import ClassifierConfig, build_classifier, probabilities
 from captioner.models.classifier_bundle import save_classifier_bundle
-from captioner.models.model_configs import FrameCnn
 from captioner.training.checkpoints import Checkpointer, earlier_state, fresh_state, restore
 from captioner.training.resume import continue_run, resuming_line
 from captioner.training.train import TrainSettings
@@ -54,14 +51,15 @@ class ClipBatches(ShuffledBatches):
         return gather_rows(self.features, self.rows[chosen]), self.labels[chosen]
 
 
-def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint: EncoderSpec, weights: str | None,
-                     settings: TrainSettings, frames: int, frame_encoder: str = "lstm", units: int = 256,
-                     dropout: float = 0.3, resume: bool = False, show_progress: bool = True,
-                     cnn: FrameCnn | None = None, summary: bool = False) -> dict:
-    """Train and write the classifier bundle to `out_dir`; returns the training summary stored in it.
+def train_classifier(labels: LabelSet, features: JobFeatures, out_dir: str, config: ClassifierConfig,
+                     settings: TrainSettings, resume: bool = False, show_progress: bool = True,
+                     summary: bool = False) -> dict:
+    """Train on `features` (`features_for_job`: extracted before, as a step of its own) and write the classifier
+    bundle to `out_dir`; returns the training summary stored in it.
 
-    `frame_encoder` "cnn" (with `fingerprint` a pixel recipe) trains the model's own CNN `cnn` on the frames;
-    `summary` prints the model's layers first."""
+    `config` is a new run's model (its frames those of `features`; `frame_encoder` "cnn" with `features` read
+    as pixels trains the model's own CNN); a resumed run keeps its own. `summary` prints the model's layers
+    first."""
     ckpt_dir = os.path.join(out_dir, "checkpoints")
     state = earlier_state(ckpt_dir, out_dir, resume)
     changes = {}
@@ -72,30 +70,25 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         changes = continue_run(ckpt_dir, run, settings, state)
         if run["classes"] != labels.classes:
             raise UsageError(f"{labels.root}: its classes differ from the run being resumed in {out_dir}")
-    else:
-        config = ClassifierConfig(classes=len(labels.classes), frames=frames, feature_dim=fingerprint.dim,
-                                  units=units, dropout=dropout, frame_encoder=frame_encoder, cnn=cnn)
-    train_clips, val_clips = labels.select("train"), labels.select("val")
-    cache, good, failed = prepared_cache(cache_dir, fingerprint, sorted(set(train_clips) | set(val_clips)),
-                                         labels.root, weights, show_progress, config.frames)
-    for path, reason in failed:
-        skipped(path, reason)
-    good = set(good)
-    train_keys, val_keys = sorted(k for k in train_clips if k in good), sorted(k for k in val_clips if k in good)
+    if config.frames != features.frames:
+        raise UsageError(f"{out_dir}: the model reads {config.frames} frames a clip; the features given, "
+                         f"{features.frames}")
+    train_keys, val_keys = features.usable(labels.select("train")), features.usable(labels.select("val"))
     y_train = np.array([labels.label(k) for k in train_keys])
     y_val = np.array([labels.label(k) for k in val_keys])
-    with cache:
+    cache = features.cache
+    with features:
         if not train_keys or not val_keys:
             raise UsageError(f"{labels.root}: no {'training' if not train_keys else 'validation'} clips with "
                              f"features ({labels.split_source})")
         # Batches are gathered from the memory-mapped cache: training memory does not grow with the set.
-        features, rows = cached_rows(cache, train_keys + val_keys, config.frames)
+        vectors, rows = cached_rows(cache, train_keys + val_keys, config.frames)
         train_rows, val_rows = rows[:len(train_keys)], rows[len(train_keys):]
         if state is None:
             os.makedirs(ckpt_dir, exist_ok=True)
             write_json(os.path.join(ckpt_dir, "run.json"), {"classifier": config.to_json(),
                                                             "settings": asdict(settings), "classes": labels.classes,
-                                                            "encoder": fingerprint.to_json(), "labels": labels.root})
+                                                            "encoder": features.spec.to_json(), "labels": labels.root})
             state = fresh_state()
 
         keras.utils.set_random_seed(settings.seed)
@@ -108,17 +101,17 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
             restore(model, ckpt_dir, state, settings.learning_rate)
             log.info(resuming_line(state, settings, changes))
         else:
-            model.set_frame_statistics(frame_sample(features, train_rows, model.statistics_sample))
+            model.set_frame_statistics(frame_sample(vectors, train_rows, model.statistics_sample))
 
         def val_top1(trained) -> dict:
-            predicted = [probabilities(trained, gather_rows(features, val_rows[i:i + 256])).argmax(-1)
+            predicted = [probabilities(trained, gather_rows(vectors, val_rows[i:i + 256])).argmax(-1)
                          for i in range(0, len(val_rows), 256)]
             return {"val_top1": round(float(np.mean(np.concatenate(predicted) == y_val)), 4)}
 
         done = state["epochs_done"]
         if done < settings.epochs and not state["stopped_early"]:
-            model.fit(ClipBatches(features, train_rows, y_train, settings.batch_size, settings.seed, done),
-                      validation_data=ClipBatches(features, val_rows, y_val, 256), epochs=settings.epochs,
+            model.fit(ClipBatches(vectors, train_rows, y_train, settings.batch_size, settings.seed, done),
+                      validation_data=ClipBatches(vectors, val_rows, y_val, 256), epochs=settings.epochs,
                       initial_epoch=done, callbacks=[Checkpointer(
                           ckpt_dir, state, settings.patience, val_top1, min_delta=MIN_DELTA,
                           announce=log.info if show_progress else None)],
@@ -135,7 +128,7 @@ def train_classifier(labels: LabelSet, cache_dir: str, out_dir: str, fingerprint
         "seconds_per_epoch": round(float(np.median(seconds)), 2) if seconds else None,
         "val_top1": top1, "settings": asdict(settings), "history": state["history"],
         "resumes": state.get("resumes", []),
-        "feature_dtype": dtype, "skipped_clips": len(failed),
+        "feature_dtype": dtype, "skipped_clips": len(features.failed),
     }
-    save_classifier_bundle(out_dir, model, labels.classes, fingerprint, result)
+    save_classifier_bundle(out_dir, model, labels.classes, features.spec, result)
     return result

@@ -238,11 +238,19 @@ def test_commands_name_the_other_kind_of_model(activity, trained, synthetic, run
 def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, monkeypatch, caplog):
     from captioner.datasets.ucf101 import load_labels
     from captioner.features.encoder import fingerprint
+    from captioner.features.features_for import features_for_job
+    from captioner.models.model_configs import ClassifierConfig
     from captioner.training.train import TrainSettings
     from captioner.training.train_classifier import ClipBatches, train_classifier
 
     labels = load_labels(str(activity / "clips"))
     settings = TrainSettings(epochs=4, patience=4, batch_size=4)
+    spec = fingerprint("random-tiny")
+    config = ClassifierConfig(classes=len(labels.classes), frames=FRAMES, feature_dim=spec.dim, units=16)
+
+    def features():
+        return features_for_job(str(activity / "cache"), spec, labels.training_keys(), labels.root, "random-tiny",
+                                False, FRAMES)
     real = ClipBatches.__getitem__
 
     state_file = tmp_path / "m" / "checkpoints" / "state.json"
@@ -254,14 +262,13 @@ def test_training_killed_midway_resumes_from_its_last_epoch(activity, tmp_path, 
 
     monkeypatch.setattr(ClipBatches, "__getitem__", dies_in_epoch_three)
     with pytest.raises((Exception, KeyboardInterrupt)):
-        train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random-tiny"),
-                         "random-tiny", settings, FRAMES, units=16, show_progress=False)
+        train_classifier(labels, features(), str(tmp_path / "m"), config, settings, show_progress=False)
     state = json.loads((tmp_path / "m" / "checkpoints" / "state.json").read_text())
     assert state["epochs_done"] == 2 and not (tmp_path / "m" / "config.json").exists()
     monkeypatch.setattr(ClipBatches, "__getitem__", real)
     caplog.set_level(logging.INFO, logger="captioner")
-    summary = train_classifier(labels, str(activity / "cache"), str(tmp_path / "m"), fingerprint("random-tiny"),
-                               "random-tiny", settings, FRAMES, units=16, resume=True, show_progress=False)
+    summary = train_classifier(labels, features(), str(tmp_path / "m"), config, settings, resume=True,
+                               show_progress=False)
     assert any(r.getMessage().startswith("resuming after epoch 2") for r in caplog.records)
     assert [h["epoch"] for h in summary["history"]] == [1, 2, 3, 4]
     assert (tmp_path / "m" / "config.json").exists()
