@@ -157,3 +157,18 @@ def test_a_step_model_without_tables_is_searched_through_its_step_with_the_bias_
     step = TableStep(table({1: {START: 0.9, A: 0.1}, A: {END: 1.0}}))  # <start> most likely: banned
     result = Searcher(step, 3, compiled=False)(np.zeros((1, 2), np.float32))
     assert list(result[0][0][0][:3]) == [START, A, END] and seen and seen[0] == (len(step.table),)
+
+
+@pytest.mark.parametrize("beam_size", [1, 2, 3])
+def test_a_beam_that_ranks_by_chunks_reads_tables_padded_to_whole_chunks(beam_size):
+    vocab = 400  # large enough for every beam here to rank by chunks of 32 words, not a multiple of 32
+    probabilities = np.full((vocab, vocab), 1e-6)
+    probabilities[1, A], probabilities[A, END] = 0.9, 0.9
+    step = TablesStep(probabilities)
+    searcher = Searcher(step, 3, SearchSettings(beam_size=beam_size), compiled=False)
+    result = searcher(np.zeros((1, 2), np.float32))
+    width = 416 if beam_size > 1 else vocab  # greedy reads the vocabulary as it is
+    assert len(step.biases) == 1 and len(step.biases[0]) == width == (
+        vocab_width(vocab, beam_size) if beam_size > 1 else vocab)
+    np.testing.assert_array_equal(step.biases[0], ops.convert_to_numpy(never_bias(vocab, width)))
+    assert list(result[0][0][0][:3]) == [START, A, END]
