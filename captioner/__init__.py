@@ -20,6 +20,7 @@ _PUBLIC = {
     "extract": "captioner.api.jobs",
     "train": "captioner.api.jobs",
     "evaluate": "captioner.api.jobs",
+    "export": "captioner.exporting.export",
     "train_captions": "captioner.api.train_job",
     "train_classifier": "captioner.api.train_job",
     "fine_tune": "captioner.api.train_job",

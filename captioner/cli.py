@@ -12,7 +12,7 @@ import sys
 
 from captioner.base.errors import CaptionerError
 
-COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "serve", "demo"]
+COMMANDS = ["extract", "cache", "train", "caption", "caption_folder", "evaluate", "classify", "export", "serve", "demo"]
 
 # What a Ctrl-C leaves, said where a command can be continued
 INTERRUPTED = {
@@ -20,6 +20,9 @@ INTERRUPTED = {
     "extract": "interrupted: what was extracted is kept; the same command continues where it stopped",
     "caption-folder": "interrupted: the earlier output is intact; the same command with --resume continues",
 }
+
+# What the [keras] extra installs: a command that needs one of them, in an install without, says so in one line
+TOOLKIT_MODULES = {"keras", "tensorflow", "jax", "keras_nlp", "keras_hub", "nltk", "pycocoevalcap", "h5py", "tf2onnx"}
 
 EPILOG = "exit status: 0 all went well, 1 some files were skipped (each is named), 2 usage or input error"
 
@@ -58,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except CaptionerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an install with the runtime only ([onnx], [litert]) running the toolkit
+        root = (exc.name or "").split(".")[0]
+        if root not in TOOLKIT_MODULES:
+            raise
+        print(f"error: `captioner {args.command}` needs the toolkit ({root} is not installed): pip install "
+              "'captioner[keras]'; an exported model (.onnx, .tflite) is captioned without it", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(INTERRUPTED.get(args.command, "interrupted"), file=sys.stderr)

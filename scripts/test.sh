@@ -27,7 +27,7 @@ if [ "$quick" = 1 ]; then
   bash scripts/setup.sh serve docs
   dist=load
 else
-  bash scripts/setup.sh ray serve ray-serve docs
+  bash scripts/setup.sh ray serve ray-serve docs runtime-wheels
   # Without a browser the browser tests skip (a person's run) or fail naming it (CI: tests/conftest.py).
   bash scripts/install_browser.sh || echo "note: the browser tests will skip (in CI: fail)" >&2
   dist=loadfile

@@ -13,7 +13,6 @@ from captioner.api.results import CaptionResult
 from captioner.base.errors import UsageError
 from captioner.features.clip_features import stack_clips
 from captioner.inputs.gpu_decoding import gpu_decoder
-from captioner.search.captioning import Captioner
 
 
 class CaptionModel(LoadedModel):
@@ -24,15 +23,17 @@ class CaptionModel(LoadedModel):
     def __init__(self, bundle, encoder_future, weights: str | None = None, compile_search: bool = True):
         super().__init__(bundle, encoder_future, weights)
         self.compile_search = compile_search
-        self._captioners: dict[tuple, Captioner] = {}
+        self._captioners: dict[tuple, object] = {}  # settings -> Captioner
         self._gpu = gpu_decoder("auto")
 
     def __repr__(self) -> str:
         kind = f"clips of {self.frames} frames" if self.frames else "images"
         return f"<CaptionModel {self.directory!r}: {kind}, vocabulary {len(self.bundle.vocab)}>"
 
-    def captioner(self, beam_size: int = 3, num_captions: int = 1, length_penalty: float = 0.0) -> Captioner:
-        """The search for these settings, made (and compiled, on first use) once per model."""
+    def captioner(self, beam_size: int = 3, num_captions: int = 1, length_penalty: float = 0.0):
+        """The search for these settings (a `Captioner`), made (and compiled, on first use) once per model."""
+        from captioner.search.captioning import Captioner  # Keras: imported here, so an exported model needs none
+
         if num_captions > beam_size:
             raise UsageError(f"num_captions {num_captions} needs a beam_size of at least {num_captions}")
         if beam_size < 1:

@@ -42,7 +42,8 @@ def unsupported_reason(item) -> str | None:
 
 def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
             ) -> Iterator[list[tuple[str, np.ndarray | None, str | None]]]:
-    """Per chunk of inputs: [(name, (k, D) float32 features or None, reason or None)], in input order
+    """Per chunk of inputs: [(name, (k, D) float32 features (uint8 pixels from a pass-through encoder) or None,
+    reason or None)], in input order
     (k = 1 for an image, the sampled frames of a clip)."""
     for start in range(0, len(inputs), CHUNK):
         part = inputs[start:start + CHUNK]
@@ -75,7 +76,9 @@ def encoded(inputs: list, encoder, frames: int, batch_size: int, gpu=None
 
 
 def _split(features: np.ndarray, counts: list[int]) -> list[np.ndarray]:
-    return np.split(np.asarray(features, dtype=np.float32), np.cumsum(counts)[:-1])
+    """Rows per input; float32 features, or uint8 pixels as they are (an exported model's input)."""
+    features = np.asarray(features)
+    return np.split(features if features.dtype == np.uint8 else features.astype(np.float32), np.cumsum(counts)[:-1])
 
 
 def _groups(pixels: list, batch_size: int) -> Iterator[list]:

@@ -10,6 +10,7 @@ from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import encoder_for
 from captioner.features.notices import note_if_random
 from captioner.models.bundle_info import read_bundle_info
+from captioner.runtime.sessions import is_exported
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 def load(directory: str, weights: str | None = None, compile_search: bool = True, build_encoder: bool = True,
          expect: str | None = None, announce: bool = True):
     """Load a model bundle written by `captioner train`: a `CaptionModel` (image or clip captions) or a
-    `ClassifierModel` (activity classes), whichever the bundle holds.
+    `ClassifierModel` (activity classes), whichever the bundle holds; or a file written by `captioner export`
+    (.onnx, .tflite): an `ExportedCaptionModel`, run by ONNX Runtime or LiteRT without Keras or TensorFlow.
 
     The encoder is the one the model was trained on, rebuilt from the bundle's fingerprint; `weights` is only
     needed when that was a local weights file (it is checked against the fingerprint). `compile_search=False`
@@ -28,6 +30,8 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
     tampered bundle.
     A random encoder is named on stderr (`note: encoder uses RANDOM weights ...`) unless `announce=False`."""
     started = time.perf_counter()
+    if is_exported(directory):  # a file from `captioner export`: run by ONNX Runtime or LiteRT, no Keras
+        return _load_exported(directory, expect, announce)
     info = read_bundle_info(directory).expect(expect)  # the other kind: "... not a caption model; use `classify`"
     log.debug("%s: a %s model, encoder %s", directory, info.kind, info.encoder.describe())
     # The encoder's weights are numpy arrays until Keras builds it: it overlaps loading the decoder.
@@ -53,6 +57,18 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
               "built alongside" if build_encoder else "built on first use")
     if announce:
         note_if_random(bundle.encoder)
+    return model
+
+
+def _load_exported(path, expect: str | None, announce: bool):
+    from captioner.api.exported_caption_model import ExportedCaptionModel
+    from captioner.models.bundle_info import BundleError
+
+    if expect == "classifier":
+        raise BundleError(f"{path}: an exported caption model, not an activity classifier; use `caption`")
+    model = ExportedCaptionModel(path)
+    if announce:
+        note_if_random(model.encoder_spec)
     return model
 
 

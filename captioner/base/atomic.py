@@ -19,7 +19,7 @@ def atomic_path(path: str, suffix: str = "") -> Iterator[str]:
     os.makedirs(directory, exist_ok=True)  # an output's folder is made for it
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + suffix, dir=directory)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the finished file gets the usual permissions
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the finished file gets the usual permissions
     try:
         yield tmp
         with open(tmp, "rb+") as f:  # the data must be on disk before the rename makes it visible
@@ -30,7 +30,8 @@ def atomic_path(path: str, suffix: str = "") -> Iterator[str]:
             os.unlink(tmp)
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (what new files' permissions leave out)."""
     mask = os.umask(0)  # reading the umask means setting it; put it straight back
     os.umask(mask)
     return mask

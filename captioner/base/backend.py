@@ -38,6 +38,15 @@ def _import_quietly():
 
                 tf.config.list_physical_devices()  # device probing logs the CUDA lines now, not later
                 tf.get_logger().setLevel("ERROR")  # e.g. retracing notes when several searches are compiled
+        except ModuleNotFoundError as exc:
+            os.dup2(saved, 2)
+            if exc.name not in ("keras", "tensorflow", "jax", "jaxlib", "torch"):
+                raise
+            from captioner.base.errors import UsageError
+
+            raise UsageError(f"this needs Keras and its backend ({exc.name} is not installed): pip install "
+                             "'captioner[keras]'; a model from `captioner export` (.onnx, .tflite) runs without "
+                             "them") from None
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -13,14 +13,17 @@ from captioner.commands.options import positive_int
 HELP = "caption image (or clip) files"
 
 
-def add_search_options(parser) -> None:
-    parser.add_argument("--beam-size", type=positive_int, default=3, help="beam width; 1 = greedy (default: 3)")
+def add_search_options(parser, exported: bool = True) -> None:
+    """--beam-size (default 3; for a command that also takes an exported model, None: the file's own search)."""
+    parser.add_argument("--beam-size", type=positive_int, default=None if exported else 3,
+                        help="beam width; 1 = greedy (default: 3; an exported model: the search inside it)")
     parser.add_argument("--length-penalty", type=float, default=0.0,
                         help="rank beams by log-probability / (words + 1) ** A (default: 0, raw log-probability)")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="model bundle directory, or a model file from `captioner export` (.onnx, .tflite)")
     parser.add_argument("images", nargs="+", metavar="FILE", help="image files (clip files for a clip model)")
     add_search_options(parser)
     parser.add_argument("--num-captions", type=positive_int, default=1,
@@ -40,8 +43,12 @@ def run(args) -> int:
     from captioner.api.loading import load
     from captioner.base.errors import UsageError
     from captioner.features.notices import skipped
+    from captioner.runtime.sessions import is_exported
 
-    if args.num_captions > args.beam_size:
+    exported = is_exported(args.model)
+    if args.beam_size is None and not exported:
+        args.beam_size = 3
+    if args.beam_size is not None and args.num_captions > args.beam_size:
         raise UsageError(f"--num-captions {args.num_captions} needs --beam-size of at least {args.num_captions}")
     folder = next((path for path in args.images if os.path.isdir(path)), None)
     if folder is not None:

@@ -18,7 +18,8 @@ HELP = "caption a whole folder into a JSONL/CSV/COCO-json file"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory")
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="model bundle directory, or a model file from `captioner export` (.onnx, .tflite)")
     parser.add_argument("folder", metavar="FOLDER", help="folder of images (or clips, for a clip model)")
     parser.add_argument("--out", required=True, metavar="FILE", help="results file: .jsonl, .csv or .json (COCO results)")
     parser.add_argument("--recursive", action="store_true", help="also caption images in sub-folders")
@@ -41,6 +42,7 @@ def run(args) -> int:
     from captioner.engines.outputs import output_format
     from captioner.engines.ray_engine import check_engine_options
     from captioner.report.report_file import check_html_path
+    from captioner.runtime.sessions import is_exported
 
     output_format(args.out)  # usage errors before the model loads
     check_engine_options(args)
@@ -48,6 +50,8 @@ def run(args) -> int:
         check_html_path(args.html)
     # The encoder is built only if some file is not cached (or with Ray, on the workers).
     model = load(args.model, args.weights, build_encoder=False, expect="caption")
+    if args.beam_size is None and not is_exported(args.model):
+        args.beam_size = 3
     report = model.caption_folder(args.folder, args.out, args.recursive, args.beam_size, args.length_penalty,
                                   args.cache, args.batch_size, args.resume, args.html,
                                   EngineOptions(args.engine, args.ray_address, args.workers), not args.quiet)

@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
     add_dataset_options(parser, labels=True)
     parser.add_argument("--split", default="test", choices=["train", "val", "dev", "test", "all"],
                         help="which images to score (default: test)")
-    add_search_options(parser)
+    add_search_options(parser, exported=False)
     parser.add_argument("--json", metavar="OUT", help="also write every metric, the settings, and every image's "
                                                        "caption, references and scores to this JSON file")
     parser.add_argument("--html", metavar="REPORT", help="also write a self-contained HTML page: metrics, training "

@@ -13,7 +13,7 @@ reordered by whole-row copies; the first step runs once per image. XLA's CPU top
 from __future__ import annotations
 
 from captioner.base.backend import import_keras
-from captioner.search.search_tokens import END, PAD, START, close, first_prompt
+from captioner.search.search_tokens import END, PAD, START, close, first_prompt, write_column
 
 keras = import_keras()
 ops = keras.ops
@@ -104,7 +104,7 @@ def beam_search(step, state, batch: int, length: int, num_beams: int):
         scores, beams, tokens = best_continuations(logits, log_probs, done, k)
         tokens = ops.reshape(ops.cast(tokens, "int32"), (rows,))
         rows_from = ops.reshape(beams + ops.arange(batch, dtype=beams.dtype)[:, None] * k, (rows,))
-        prompt = ops.slice_update(gather(prompt, rows_from), [0, index], tokens[:, None])
+        prompt = write_column(gather(prompt, rows_from), index, tokens)
         cache = keras.tree.map_structure(lambda x: gather(x, rows_from), cache)
         done = (tokens == END) | (tokens == PAD)
         return index + 1, tokens, cache, prompt, done, ops.reshape(scores, (rows,))
@@ -117,7 +117,7 @@ def beam_search(step, state, batch: int, length: int, num_beams: int):
         scores, _, tokens = best_continuations(logits, ops.zeros((batch,), "float32"), ops.zeros((batch,), "bool"), k,
                                                per_image=1)
         tokens, log_probs = ops.reshape(ops.cast(tokens, "int32"), (rows,)), ops.reshape(scores, (rows,))
-        prompt, done = ops.slice_update(prompt, [0, 1], tokens[:, None]), tokens == END
+        prompt, done = write_column(prompt, 1, tokens), tokens == END
         loop = (ops.convert_to_tensor(2, "int32"), tokens, keras.tree.map_structure(per_beam, state), prompt, done,
                 log_probs)
         _, _, _, prompt, done, log_probs = ops.while_loop(cond, body, loop, maximum_iterations=length - 3)

@@ -10,7 +10,7 @@ for, is -log(sum(exp(logits - max))), one more reduction.
 from __future__ import annotations
 
 from captioner.base.backend import import_keras
-from captioner.search.search_tokens import END, PAD, close, first_prompt
+from captioner.search.search_tokens import END, PAD, close, first_prompt, write_column
 
 ops = import_keras().ops
 
@@ -42,7 +42,7 @@ def greedy_search(step, state, batch: int, length: int, scored: bool):
             step_log_prob = -ops.log(ops.sum(ops.exp(logits - top), axis=-1))
             log_probs = log_probs + ops.where(done, 0.0, step_log_prob)
         token = ops.where(done, ops.cast(PAD, "int32"), token)
-        prompt = ops.slice_update(prompt, [0, index], token[:, None])
+        prompt = write_column(prompt, index, token)
         return index + 1, token, state, prompt, done | (token == END), log_probs
 
     prompt = first_prompt(batch, length)

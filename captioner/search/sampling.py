@@ -10,7 +10,7 @@ drawn. Rows follow the same rules as search: a finished row continues with `<pad
 from __future__ import annotations
 
 from captioner.base.backend import import_keras
-from captioner.search.search_tokens import END, PAD, close, first_prompt
+from captioner.search.search_tokens import END, PAD, close, first_prompt, write_column
 
 ops = import_keras().ops
 
@@ -30,7 +30,7 @@ def sample_search(step, state, batch: int, length: int, uniforms, temperature: f
         token = ops.sum(ops.cast(cdf <= threshold, "int32"), axis=-1)  # first index with cdf > threshold
         token = ops.minimum(token, ops.shape(logits)[-1] - 1)
         token = ops.where(done, ops.cast(PAD, "int32"), token)
-        prompt = ops.slice_update(prompt, [0, index], token[:, None])
+        prompt = write_column(prompt, index, token)
         return index + 1, token, state, prompt, done | (token == END)
 
     prompt = first_prompt(batch, length)

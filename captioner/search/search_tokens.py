@@ -9,10 +9,10 @@ continues with `<pad>` at log-probability 0, and the buffer's last position only
 from __future__ import annotations
 
 from captioner.base.backend import import_keras
+# re-exported: the search modules and their tests read the ids here
+from captioner.search.search_ids import END, PAD, START, UNK  # noqa: F401
 
 ops = import_keras().ops
-
-PAD, START, END, UNK = 0, 1, 2, 3
 NEVER = (PAD, START, UNK)  # tokens that are never generated
 NEG = -1e9
 
@@ -30,7 +30,14 @@ def first_prompt(rows: int, length: int):
     return ops.concatenate([ops.full((rows, 1), START, "int32"), ops.full((rows, length - 1), PAD, "int32")], axis=1)
 
 
+def write_column(prompt, index, tokens):
+    """`prompt` (rows, length) with column `index` set to `tokens` (rows,): a select over the buffer rather than
+    an in-place slice update, so that the loop exports (ONNX has no XLA DynamicUpdateSlice) at the cost of one
+    pass over (rows, length) int32 per step, small beside the step's matrix products."""
+    column = ops.arange(ops.shape(prompt)[1], dtype="int32")[None, :] == index
+    return ops.where(column, ops.cast(tokens, prompt.dtype)[:, None], prompt)
+
+
 def close(prompt, done):
     """The buffer's last position: `<end>` for the rows still open, `<pad>` for the finished ones."""
-    last = ops.where(done, PAD, END)[:, None]
-    return ops.slice_update(prompt, [0, ops.shape(prompt)[1] - 1], ops.cast(last, prompt.dtype))
+    return write_column(prompt, ops.shape(prompt)[1] - 1, ops.where(done, PAD, END))

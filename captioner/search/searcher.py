@@ -21,8 +21,9 @@ from captioner.base.backend import import_keras
 from captioner.base.compile import compile_function
 from captioner.search.beam_search import beam_search, vocab_width
 from captioner.search.greedy_search import greedy_search
+from captioner.search.ranking import best_captions
 from captioner.search.sampling import sample_search
-from captioner.search.search_tokens import END, PAD, never_bias
+from captioner.search.search_tokens import never_bias
 
 ops = import_keras().ops
 
@@ -101,6 +102,16 @@ class Searcher:
         tokens, log_probs = greedy_search(step, state, batch, self.length, scored)
         return tokens[:, None, :], log_probs[:, None]  # unscored: zeros, which `__call__` makes NaN
 
+    def traced(self, features):
+        """The whole search as backend ops on one batch of features, for tracing into an exported graph: (B, K, L)
+        token ids best first (K = 1 for greedy, else the beam size) and (B, K) log-probabilities. The tables are
+        computed in the graph being traced (from the weights, which become its constants) and not kept."""
+        self._tables = None
+        try:
+            return self._run(features, self._search_tables(), scored=True)
+        finally:
+            self._tables = None
+
     def __call__(self, features: np.ndarray, scores: bool = True) -> list[list[tuple[np.ndarray, float]]]:
         """For each image, the best `num_captions` (token ids, log-probability), best first.
 
@@ -149,14 +160,8 @@ class Searcher:
         return tokens.reshape(len(features), samples, self.length)
 
     def _rank(self, tokens, scores):
-        out = []
-        alpha = self.settings.length_penalty
-        for seqs, logps in zip(tokens, scores):
-            lengths = np.array([_words(s) + 1 for s in seqs], dtype=np.float64)
-            keys = logps / lengths ** alpha if alpha else logps
-            order = np.argsort(-keys, kind="stable")[: self.settings.num_captions]
-            out.append([(seqs[i], float(logps[i])) for i in order])
-        return out
+        return [best_captions(seqs, logps, self.settings.num_captions, self.settings.length_penalty)
+                for seqs, logps in zip(tokens, scores)]
 
 
 def _padded(chunk: np.ndarray, limit: int) -> np.ndarray:
@@ -166,12 +171,3 @@ def _padded(chunk: np.ndarray, limit: int) -> np.ndarray:
     if rows <= len(chunk):
         return chunk
     return np.concatenate([chunk, np.zeros((rows - len(chunk),) + chunk.shape[1:], chunk.dtype)])
-
-
-def _words(tokens) -> int:
-    n = 0
-    for t in tokens[1:]:
-        if t in (END, PAD):
-            break
-        n += 1
-    return n

@@ -7,7 +7,8 @@ import pytest
 from captioner.search import searcher as searcher_module
 from captioner.search.beam_search import vocab_width
 from captioner.search.search_tokens import END, NEG, PAD, START, close, never_bias, ops
-from captioner.search.searcher import Searcher, SearchSettings, _padded, _words
+from captioner.search.ranking import words as _words
+from captioner.search.searcher import Searcher, SearchSettings, _padded
 from tests.support.step_tables import A, B, C, TableStep, table
 
 STEP = TableStep(table({1: {A: 0.6, B: 0.4}, A: {C: 0.7, END: 0.3}, B: {END: 1.0}, C: {END: 1.0}}))

@@ -1,0 +1,106 @@
+"""A model written by `captioner export` (.onnx, .tflite), loaded by `captioner.load` in place of a bundle: the
+same `caption`, `caption_stream` and `caption_folder` as a `CaptionModel`, run by ONNX Runtime or LiteRT without
+Keras or TensorFlow. The search is the one inside the file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from captioner.api.caption_model import CaptionModel
+from captioner.base.errors import UsageError
+from captioner.features.encoder_spec import EncoderSpec
+from captioner.runtime.exported_model import ExportedModel
+from captioner.search.caption import Caption
+
+
+@dataclass(frozen=True)
+class ExportedBundle:
+    """What the folder job and the report page read of a model: here, of the exported file."""
+
+    directory: str  # the exported file
+    encoder: EncoderSpec
+    frames: int = 0
+    training: dict = field(default_factory=dict)
+
+
+class PixelPassThrough:
+    """The "encoder" of an exported model: decoded pixels go to the file as they are (its encoder is inside)."""
+
+    def __init__(self, input_size: int):
+        self.input_size = input_size
+
+    def encode(self, batch) -> np.ndarray:
+        return np.asarray(batch, dtype=np.uint8)
+
+
+class ExportedCaptioner:
+    """The exported search with a caller's ranking: (B, S, S, 3) uint8 pixels -> captions, best first."""
+
+    frames = 0
+
+    def __init__(self, exported: ExportedModel, num_captions: int, length_penalty: float):
+        self.exported, self.num_captions, self.length_penalty = exported, num_captions, length_penalty
+
+    def __call__(self, pixels: np.ndarray, scores: bool = True) -> list[list[Caption]]:
+        return self.exported.captions(pixels, self.num_captions, self.length_penalty)
+
+    def records(self, pixels: np.ndarray) -> list[dict]:
+        """caption-folder's record of each image."""
+        return [{"caption": ranked[0].text} for ranked in self(pixels)]
+
+
+class _Ready:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class ExportedCaptionModel(CaptionModel):
+    """`captioner.load("model.onnx")`. `beam_size` may be left out (None: the file's search) and is refused if it
+    differs from the file's; `num_captions` up to the file's beam size; `length_penalty` re-ranks its beams."""
+
+    def __init__(self, path: str):
+        self.exported = ExportedModel(path)
+        info = self.exported.info
+        bundle = ExportedBundle(os.fspath(path), info.encoder)
+        super().__init__(bundle, _Ready(PixelPassThrough(info.input_size)), None, compile_search=False)
+        self._gpu = None  # pixels stay on the host: the runtime takes numpy arrays
+
+    def __repr__(self) -> str:
+        return (f"<ExportedCaptionModel {self.directory!r}: images, {self.exported.runtime}, "
+                f"{self.exported.info.describe_search()} search, vocabulary {len(self.exported.vocab)}>")
+
+    @property
+    def runtime(self) -> str:
+        """"onnx" (ONNX Runtime) or "litert"."""
+        return self.exported.runtime
+
+    def captioner(self, beam_size: int | None = None, num_captions: int = 1,
+                  length_penalty: float = 0.0) -> ExportedCaptioner:
+        self.exported.check_search(beam_size, num_captions)
+        return ExportedCaptioner(self.exported, num_captions, float(length_penalty))
+
+    def caption(self, inputs, beam_size: int | None = None, num_captions: int = 1, length_penalty: float = 0.0,
+                batch_size: int = 32):
+        return super().caption(inputs, beam_size, num_captions, length_penalty, batch_size)
+
+    def caption_stream(self, inputs, beam_size: int | None = None, num_captions: int = 1, length_penalty: float = 0.0,
+                       batch_size: int = 32):
+        return super().caption_stream(inputs, beam_size, num_captions, length_penalty, batch_size)
+
+    def caption_folder(self, folder: str, out: str, recursive: bool = False, beam_size: int | None = None,
+                       length_penalty: float = 0.0, cache: str | None = None, batch_size: int = 32,
+                       resume: bool = False, html: str | None = None, engine=None, show_progress: bool = False):
+        if cache is not None:
+            raise UsageError(f"{self.directory}: an exported model reads pixels, not cached features; leave --cache "
+                             "out")
+        if engine is not None and engine.engine != "local":
+            raise UsageError(f"{self.directory}: an exported model runs in this process; leave --engine out")
+        self.exported.check_search(beam_size, 1)
+        return super().caption_folder(folder, out, recursive, None, length_penalty, None, batch_size, resume, html,
+                                      show_progress=show_progress)

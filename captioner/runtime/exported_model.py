@@ -1,0 +1,74 @@
+"""An exported caption model, ready to run: uint8 pixels in, ranked captions out (its search runs inside the
+file; the ranking by length penalty and the words are done here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from captioner.base.errors import UsageError
+from captioner.runtime.export_info import ExportError, ExportInfo
+from captioner.runtime.sessions import open_exported
+from captioner.search.caption import Caption
+from captioner.search.ranking import best_captions
+from vocab import Vocabulary, VocabularyError
+
+# Images per call of the exported graph: its memory grows with the batch (VGG16's activations: ~100 MB an image)
+RUN_BATCH = 32
+
+
+class ExportedModel:
+    """`ExportedModel("model.onnx")`: `captions(pixels)` for (B, S, S, 3) uint8 RGB images squashed to
+    `input_size` (what `captioner.inputs` decodes). Raises `ExportError` for a file that is not a complete
+    captioner export, `UsageError` when its runtime is not installed."""
+
+    def __init__(self, path: str):
+        self.session = open_exported(str(path))
+        self.path = str(path)
+        self.info: ExportInfo = self.session.info
+        try:
+            self.vocab = Vocabulary(list(self.info.vocabulary))
+        except VocabularyError as exc:
+            raise ExportError(f"{path}: captioner metadata: {exc}") from None
+        if self.info.frames:
+            raise ExportError(f"{path}: an exported clip model; this captioner runs exported image models only")
+
+    @property
+    def runtime(self) -> str:
+        return self.session.runtime
+
+    @property
+    def input_size(self) -> int:
+        return self.info.input_size
+
+    def check_search(self, beam_size: int | None, num_captions: int) -> None:
+        """The search is inside the file: a different one asked for is refused with what to do."""
+        exported = self.info.beam_size
+        if beam_size is not None and beam_size != exported:
+            raise UsageError(f"{self.path}: exported with {self.info.describe_search()} search, which is inside the "
+                             f"file; leave --beam-size out, or export again with "
+                             f"{'--search greedy' if beam_size == 1 else f'--search beam --beam-size {beam_size}'}")
+        if num_captions > exported:
+            raise UsageError(f"{self.path}: exported with {self.info.describe_search()} search: at most "
+                             f"{exported} caption{'s' if exported > 1 else ''} per image, not {num_captions}")
+
+    def search(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, K, L) token ids best first, (B, K) log-probabilities: the exported graph on `pixels`."""
+        pixels = np.asarray(pixels, dtype=np.uint8)
+        size = self.info.input_size
+        if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
+            raise UsageError(f"{self.path}: takes (B, {size}, {size}, 3) uint8 pixels, got {pixels.shape}")
+        tokens, log_probs = [], []
+        for start in range(0, len(pixels), RUN_BATCH):
+            t, p = self.session.run(pixels[start:start + RUN_BATCH])
+            tokens.append(np.asarray(t))
+            log_probs.append(np.asarray(p))
+        if not tokens:
+            return np.zeros((0, self.info.beam_size, self.info.max_length + 2), np.int32), np.zeros((0, 1), np.float32)
+        return np.concatenate(tokens), np.concatenate(log_probs)
+
+    def captions(self, pixels: np.ndarray, num_captions: int = 1, length_penalty: float = 0.0) -> list[list[Caption]]:
+        """For each image, its `num_captions` best captions, best first."""
+        tokens, log_probs = self.search(pixels)
+        return [[Caption(self.vocab.decode(seq), logp) for seq, logp in best_captions(beams, logps, num_captions,
+                                                                                       length_penalty)]
+                for beams, logps in zip(tokens, log_probs)]

@@ -1,0 +1,1 @@
+"""Tests of captioner/exporting/: exported graphs and their parity with `captioner caption`."""

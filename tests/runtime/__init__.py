@@ -1,0 +1,1 @@
+"""Tests of captioner/runtime/: exported models run without Keras, their records checked."""
