@@ -3,8 +3,8 @@
 # Optional extras by name: `bash scripts/setup.sh ray` also installs Ray Data (for --engine ray), `serve` the
 # HTTP server's packages (for `captioner serve`), `ray-serve` Ray Serve (for `serve --engine ray`), `docs` the
 # documentation site's (MkDocs, Material, mkdocstrings: `.venv/bin/mkdocs build --strict` / `serve`),
-# `runtime-wheels` downloads the wheels of the runtime extras ([onnx], [litert]) into .wheels/, from which a test
-# installs them into a fresh venv without TensorFlow (offline).
+# `runtime-wheels` downloads the wheels of the runtime extras ([onnx], [litert], [serve]) into .wheels/, from which
+# a test installs them into a fresh venv without TensorFlow (offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
@@ -25,7 +25,7 @@ for extra in "$@"; do
     # the docs site (pyproject.toml's [docs] extra)
     docs) .venv/bin/python -m pip install -q --disable-pip-version-check "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.26" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # the runtime extras' wheels, for the test that installs captioner[onnx] into a venv without TensorFlow
-    runtime-wheels) .venv/bin/python -m pip download -q --disable-pip-version-check -d .wheels "onnxruntime>=1.17" "ai-edge-litert>=1.2" "pillow>=10.0" "numpy>=1.26" "av>=12.0" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    runtime-wheels) .venv/bin/python -m pip download -q --disable-pip-version-check -d .wheels "onnxruntime>=1.17" "ai-edge-litert>=1.2" "pillow>=10.0" "numpy>=1.26" "av>=12.0" "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     *) echo "setup.sh: unknown extra '$extra' (known: ray, serve, ray-serve, docs, runtime-wheels)" >&2; exit 2 ;;
   esac
 done

@@ -7,8 +7,8 @@
 # Which tests run twice is decided by one marker, `backend_independent` (tests/conftest.py): parsers, the
 # vocabulary, metrics, the cache, reports, kills and resumes run under TensorFlow only; the model, search,
 # encoder, training and what touches them end to end run under both. The [serve] extra (the HTTP server) is
-# installed for both tiers; the [ray] extra and Chromium are installed
-# for the Ray engine and report page tests (the whole suite only). Tests run in one process per core (at most 4;
+# installed for both tiers; the [ray] extra, Chromium and the runtime extras' wheels (.wheels/, for the test that
+# installs captioner[onnx] into a venv without TensorFlow) for the whole suite only. Tests run in one process per core (at most 4;
 # pytest-xdist); the whole suite hands out a test file at a time, so a file's fixtures (a Ray cluster, a trained
 # clip model) are made once, the quick tier a test at a time (it has no such fixtures; 76 s against 87 s).
 # Before the tests, import-linter checks the package's layers (pyproject.toml) and `mkdocs build --strict` builds the

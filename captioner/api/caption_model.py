@@ -45,6 +45,10 @@ class CaptionModel(LoadedModel):
                                                    compiled=self.compile_search)
         return self._captioners[settings]
 
+    def _captioner_for(self, beam_size, num_captions: int, length_penalty: float, batch_size: int):
+        """The search `caption_stream` runs (an exported model's also takes the batch size)."""
+        return self.captioner(beam_size, num_captions, length_penalty)
+
     def caption(self, inputs: Iterable, beam_size: int = 3, num_captions: int = 1, length_penalty: float = 0.0,
                 batch_size: int = 32) -> list[CaptionResult]:
         """One `CaptionResult` per input, in order: `.caption`, `.log_prob`, `.captions` (the `num_captions` best,
@@ -62,7 +66,7 @@ class CaptionModel(LoadedModel):
                        length_penalty: float = 0.0, batch_size: int = 32) -> Iterator[CaptionResult]:
         """`caption`, yielding each result as soon as its chunk of up to 256 inputs is done."""
         inputs = check_inputs(inputs)
-        captioner = self.captioner(beam_size, num_captions, length_penalty)
+        captioner = self._captioner_for(beam_size, num_captions, length_penalty, batch_size)
         for chunk in encoded(inputs, self.encoder, self.frames, batch_size, self._gpu):
             good = [rows for _, rows, reason in chunk if reason is None]
             ranked = iter(captioner(stack_clips(np.concatenate(good), [len(r) for r in good], self.frames))

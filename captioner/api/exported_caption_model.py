@@ -14,6 +14,7 @@ from captioner.base.errors import UsageError
 from captioner.features.encoder_spec import EncoderSpec
 from captioner.runtime.exported_model import ExportedModel
 from captioner.search.caption import Caption
+from vocab import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class ExportedBundle:
 
     directory: str  # the exported file
     encoder: EncoderSpec
+    vocab: Vocabulary
+    fixed_beam: int  # the search inside the file: 1 greedy, else its beam size
     frames: int = 0
     training: dict = field(default_factory=dict)
 
@@ -41,11 +44,12 @@ class ExportedCaptioner:
 
     frames = 0
 
-    def __init__(self, exported: ExportedModel, num_captions: int, length_penalty: float):
+    def __init__(self, exported: ExportedModel, num_captions: int, length_penalty: float, batch_size: int = 32):
         self.exported, self.num_captions, self.length_penalty = exported, num_captions, length_penalty
+        self.batch_size = batch_size  # images per run of the file
 
     def __call__(self, pixels: np.ndarray, scores: bool = True) -> list[list[Caption]]:
-        return self.exported.captions(pixels, self.num_captions, self.length_penalty)
+        return self.exported.captions(pixels, self.num_captions, self.length_penalty, self.batch_size)
 
     def records(self, pixels: np.ndarray) -> list[dict]:
         """caption-folder's record of each image."""
@@ -67,7 +71,7 @@ class ExportedCaptionModel(CaptionModel):
     def __init__(self, path: str):
         self.exported = ExportedModel(path)
         info = self.exported.info
-        bundle = ExportedBundle(os.fspath(path), info.encoder)
+        bundle = ExportedBundle(os.fspath(path), info.encoder, self.exported.vocab, info.beam_size)
         super().__init__(bundle, _Ready(PixelPassThrough(info.input_size)), None, compile_search=False)
         self._gpu = None  # pixels stay on the host: the runtime takes numpy arrays
 
@@ -80,10 +84,13 @@ class ExportedCaptionModel(CaptionModel):
         """"onnx" (ONNX Runtime) or "litert"."""
         return self.exported.runtime
 
-    def captioner(self, beam_size: int | None = None, num_captions: int = 1,
-                  length_penalty: float = 0.0) -> ExportedCaptioner:
+    def captioner(self, beam_size: int | None = None, num_captions: int = 1, length_penalty: float = 0.0,
+                  batch_size: int = 32) -> ExportedCaptioner:
         self.exported.check_search(beam_size, num_captions)
-        return ExportedCaptioner(self.exported, num_captions, float(length_penalty))
+        return ExportedCaptioner(self.exported, num_captions, float(length_penalty), batch_size)
+
+    def _captioner_for(self, beam_size, num_captions: int, length_penalty: float, batch_size: int):
+        return self.captioner(beam_size, num_captions, length_penalty, batch_size)
 
     def caption(self, inputs, beam_size: int | None = None, num_captions: int = 1, length_penalty: float = 0.0,
                 batch_size: int = 32):

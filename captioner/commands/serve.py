@@ -42,7 +42,9 @@ def add_arguments(parser) -> None:
     from captioner.serving.settings import ServeSettings
 
     d = ServeSettings()
-    parser.add_argument("--model", required=True, metavar="DIR", help="model bundle directory (captions or classes)")
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="model bundle directory (captions or classes), or a caption model file from `captioner "
+                             "export` (.onnx, .tflite: run without TensorFlow)")
     parser.add_argument("--host", default=d.host, help=f"address to listen on (default: {d.host}, this machine only)")
     parser.add_argument("--port", type=int, default=d.port, help=f"port (default: {d.port})")
     parser.add_argument("--api-key", default=None, metavar="KEY",

@@ -64,11 +64,11 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
     graph = caption_function(encoder.model, bundle.decoder, beam, length, bundle.feature_dtype, encoder.input_size)
     log.debug("%s: tracing done, writing %s", model, format)
     if format == "onnx":
-        write_onnx(graph.traced, info, out)
+        write_onnx(graph.fed, graph.weights, info, out)
     elif format == "litert":
-        write_litert(graph.frozen, info, out, precision == "float16")
+        write_litert(graph.frozen(), info, out, precision == "float16")
     else:
-        write_saved_model(graph.frozen, info, out)
+        write_saved_model(graph.frozen(), info, out)
     return ExportReport(out, info, describe(out), time.perf_counter() - started)
 
 

@@ -36,14 +36,24 @@ def check_out_path(fmt: str, out: str) -> None:
         raise UsageError(f"{out}: the folder {parent} does not exist")
 
 
-def write_onnx(function, info: ExportInfo, out: str) -> None:
+def write_onnx(function, weights: dict, info: ExportInfo, out: str) -> None:
+    """`function` takes the pixels and then `weights` (name -> array) as inputs; in the file the weights are
+    initializers, so the graph's one input is the pixels."""
     try:
         import tf2onnx
+        from onnx import numpy_helper
     except ImportError:
         raise UsageError("exporting to ONNX needs tf2onnx: pip install 'captioner[export]'") from None
 
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # per-node shape notes, not the user's concern
     proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=ONNX_OPSET)
+    inputs = list(proto.graph.input)
+    del proto.graph.input[:]
+    for graph_input in inputs:
+        if graph_input.name in weights:
+            proto.graph.initializer.append(numpy_helper.from_array(weights[graph_input.name], graph_input.name))
+        else:
+            proto.graph.input.append(graph_input)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, info.dumps()
     proto.producer_name = "captioner"

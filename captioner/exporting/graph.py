@@ -1,10 +1,12 @@
 """The exported computation as one TensorFlow function: uint8 pixels -> the frozen encoder -> features rounded
 to the training cache's dtype (as `captioner caption` rounds them) -> the decoder's search loop -> token ids and
-log-probabilities. Every weight is a constant of the graph."""
+log-probabilities."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from captioner.runtime.export_info import LOG_PROBS, PIXELS, TOKENS
 from captioner.search.searcher import Searcher, SearchSettings
@@ -12,37 +14,60 @@ from captioner.search.searcher import Searcher, SearchSettings
 
 @dataclass(frozen=True)
 class CaptionGraph:
-    """The same computation twice: `traced` reads the model's variables (tf2onnx freezes them itself); `frozen`
-    holds them as constants (for the SavedModel and LiteRT: the LiteRT converter leaves resource variables
-    uninitialised, and a SavedModel of constants loads anywhere with no Keras object behind it)."""
+    """The same computation in two forms.
 
-    traced: object  # tf.function
-    frozen: object  # tf.function
+    `fed` takes the encoder's weights as inputs after the pixels (named `weights` keys, in order), the decoder's
+    as constants: tf2onnx converts it without holding VGG16's 0.5 GB of constants in its own graph (which took
+    more than 24 GB), and the ONNX writer makes those inputs the file's initializers. `frozen()` makes the
+    function with every weight a constant (for the SavedModel and LiteRT: the LiteRT converter leaves resource
+    variables uninitialised, and a SavedModel of constants loads anywhere with no Keras object behind it); it is
+    made only when asked for (freezing VGG16 takes ~30 s and a few GB)."""
+
+    fed: object  # tf.function(pixels, *weights)
+    weights: dict  # input name -> numpy array, in `fed`'s order
+    frozen: object  # () -> tf.function(pixels)
 
 
 def caption_function(encoder_model, decoder, beam_size: int, max_length: int, feature_dtype: str,
                      input_size: int) -> CaptionGraph:
-    """`tf.function`s with one input signature, (None, S, S, 3) uint8 `pixels`, returning
-    {`tokens`: (B, K, max_length + 2) int32, `log_probs`: (B, K) float32}."""
+    """`tf.function`s taking (None, S, S, 3) uint8 `pixels` and returning {`tokens`: (B, K, max_length + 2) int32,
+    `log_probs`: (B, K) float32}."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+    from captioner.base.backend import import_keras
+
+    keras = import_keras()
     searcher = Searcher(decoder, max_length, SearchSettings(beam_size=beam_size, num_captions=beam_size),
                         compiled=False)
-    signature = [tf.TensorSpec((None, input_size, input_size, 3), tf.uint8, name=PIXELS)]
+    pixels_spec = tf.TensorSpec((None, input_size, input_size, 3), tf.uint8, name=PIXELS)
+    variables = list(encoder_model.weights)
+    weights = {f"encoder_weight_{i}": np.asarray(v) for i, v in enumerate(variables)}
+    weight_specs = [tf.TensorSpec(a.shape, a.dtype, name=name) for name, a in weights.items()]
 
-    @tf.function(input_signature=signature)
-    def traced(pixels):
-        features = tf.cast(encoder_model(pixels, training=False), tf.float32)
-        features = tf.cast(tf.cast(features, feature_dtype), tf.float32)
+    def search(features):
+        features = tf.cast(tf.cast(tf.cast(features, tf.float32), feature_dtype), tf.float32)
         tokens, log_probs = searcher.traced(features)
         return {TOKENS: tf.cast(tokens, tf.int32), LOG_PROBS: tf.cast(log_probs, tf.float32)}
 
-    frozen = convert_variables_to_constants_v2(traced.get_concrete_function())
-    names = sorted([TOKENS, LOG_PROBS])  # a frozen function returns its dict's values in key order
+    @tf.function(input_signature=[pixels_spec, *weight_specs])
+    def fed(pixels, *values):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            features = encoder_model(pixels, training=False)
+        return search(features)
 
-    @tf.function(input_signature=signature)
-    def caption(pixels):
-        return dict(zip(names, frozen(pixels)))
+    @tf.function(input_signature=[pixels_spec])
+    def traced(pixels):
+        return search(encoder_model(pixels, training=False))
 
-    return CaptionGraph(traced, caption)
+    def frozen():
+        constant = convert_variables_to_constants_v2(traced.get_concrete_function())
+        names = sorted([TOKENS, LOG_PROBS])  # a frozen function returns its dict's values in key order
+
+        @tf.function(input_signature=[pixels_spec])
+        def with_constants(pixels):
+            return dict(zip(names, constant(pixels)))
+
+        return with_constants
+
+    return CaptionGraph(fed, weights, frozen)

@@ -12,7 +12,7 @@ from captioner.search.caption import Caption
 from captioner.search.ranking import best_captions
 from vocab import Vocabulary, VocabularyError
 
-# Images per call of the exported graph: its memory grows with the batch (VGG16's activations: ~100 MB an image)
+# Images per run of the exported graph (its memory grows with the batch: VGG16's activations, ~100 MB an image)
 RUN_BATCH = 32
 
 
@@ -51,24 +51,26 @@ class ExportedModel:
             raise UsageError(f"{self.path}: exported with {self.info.describe_search()} search: at most "
                              f"{exported} caption{'s' if exported > 1 else ''} per image, not {num_captions}")
 
-    def search(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, K, L) token ids best first, (B, K) log-probabilities: the exported graph on `pixels`."""
+    def search(self, pixels: np.ndarray, batch_size: int = RUN_BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """(B, K, L) token ids best first, (B, K) log-probabilities: the exported graph on `pixels`, `batch_size`
+        images a run."""
         pixels = np.asarray(pixels, dtype=np.uint8)
         size = self.info.input_size
         if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
             raise UsageError(f"{self.path}: takes (B, {size}, {size}, 3) uint8 pixels, got {pixels.shape}")
         tokens, log_probs = [], []
-        for start in range(0, len(pixels), RUN_BATCH):
-            t, p = self.session.run(pixels[start:start + RUN_BATCH])
+        for start in range(0, len(pixels), batch_size):
+            t, p = self.session.run(pixels[start:start + batch_size])
             tokens.append(np.asarray(t))
             log_probs.append(np.asarray(p))
         if not tokens:
             return np.zeros((0, self.info.beam_size, self.info.max_length + 2), np.int32), np.zeros((0, 1), np.float32)
         return np.concatenate(tokens), np.concatenate(log_probs)
 
-    def captions(self, pixels: np.ndarray, num_captions: int = 1, length_penalty: float = 0.0) -> list[list[Caption]]:
+    def captions(self, pixels: np.ndarray, num_captions: int = 1, length_penalty: float = 0.0,
+                 batch_size: int = RUN_BATCH) -> list[list[Caption]]:
         """For each image, its `num_captions` best captions, best first."""
-        tokens, log_probs = self.search(pixels)
+        tokens, log_probs = self.search(pixels, batch_size)
         return [[Caption(self.vocab.decode(seq), logp) for seq, logp in best_captions(beams, logps, num_captions,
                                                                                        length_penalty)]
                 for beams, logps in zip(tokens, log_probs)]

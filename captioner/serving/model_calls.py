@@ -41,7 +41,7 @@ class ModelCalls:
         encoder, frames = self.model.encoder, self.model.frames
         size = encoder.input_size
         with self.lock:  # a shape at a time: a request waits for one compile at most
-            dim = encoder.encode(np.zeros((1, size, size, 3), np.uint8)).shape[1]  # one row; the features' size
+            row = encoder.encode(np.zeros((1, size, size, 3), np.uint8))  # one row: the features' shape and dtype
         for rows in _powers_of_two(min(ENCODE_ROWS, max_batch * max(1, frames))):
             if stopped():
                 return False
@@ -53,7 +53,8 @@ class ModelCalls:
                 return False
             if items >= smallest:
                 with self.lock:
-                    self.decide(key, np.zeros((items, frames, dim) if frames else (items, dim), np.float32))
+                    shape = (items, frames, *row.shape[1:]) if frames else (items, *row.shape[1:])
+                    self.decide(key, np.zeros(shape, row.dtype))
         return True
 
 

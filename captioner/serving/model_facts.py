@@ -21,6 +21,7 @@ class ModelFacts:
     classes: list | None  # an activity classifier's classes
     vocabulary: int | None  # a caption model's vocabulary size
     training: dict  # the training summary's plain values
+    fixed_beam: int | None = None  # an exported model: the beam size of the search inside it (1: greedy)
 
     @property
     def input_size(self) -> int:
@@ -38,7 +39,9 @@ class ModelFacts:
     def key(self, options: dict, max_beam: int):
         """A request's options -> the model call's key: top_k for labels, (beam_size, num_captions,
         length_penalty) for captions (OptionError for a bad value)."""
-        return label_key(options, len(self.classes)) if self.kind == "labels" else caption_key(options, max_beam)
+        if self.kind == "labels":
+            return label_key(options, len(self.classes))
+        return caption_key(options, max_beam, self.fixed_beam)
 
     def default_key(self, max_beam: int):
         return self.key({}, max_beam)
@@ -55,12 +58,12 @@ def _plain(training: dict) -> dict:
 
 
 def facts_of_model(model) -> ModelFacts:
-    """From a `CaptionModel` or `ClassifierModel` (`captioner.load`)."""
+    """From a `CaptionModel` or `ClassifierModel` (`captioner.load`), or an exported model."""
     bundle = model.bundle
     classes = list(bundle.classes) if hasattr(bundle, "classes") else None
     return ModelFacts(model.directory, "labels" if classes is not None else "captions", model.frames,
                       bundle.encoder, classes, None if classes is not None else len(bundle.vocab),
-                      _plain(model.training))
+                      _plain(model.training), getattr(bundle, "fixed_beam", None))
 
 
 def facts_of_bundle(directory: str) -> ModelFacts:

@@ -27,10 +27,16 @@ def _integer(options: dict, name: str, default: int, low: int, high: int) -> int
     return value
 
 
-def caption_key(options: dict, max_beam: int) -> tuple[int, int, float]:
+def caption_key(options: dict, max_beam: int, fixed_beam: int | None = None) -> tuple[int, int, float]:
     """(beam_size, num_captions, length_penalty): beam_size 1..max_beam (default 3, or max_beam if lower),
-    num_captions 1..beam_size, length_penalty a multiple of 0.1 from 0 to 2."""
-    beam = _integer(options, "beam_size", min(3, max_beam), 1, max_beam)
+    num_captions 1..beam_size, length_penalty a multiple of 0.1 from 0 to 2. `fixed_beam`: an exported model's
+    search, the only beam_size it takes (and its default)."""
+    if fixed_beam is not None:
+        beam = _integer(options, "beam_size", fixed_beam, 1, max(max_beam, fixed_beam))
+        if beam != fixed_beam:
+            raise OptionError(f"beam_size must be {fixed_beam}: the model's search is inside its exported file")
+    else:
+        beam = _integer(options, "beam_size", min(3, max_beam), 1, max_beam)
     num = _integer(options, "num_captions", 1, 1, beam)
     text = options.get("length_penalty") or "0"
     try:

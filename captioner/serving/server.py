@@ -27,7 +27,7 @@ def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None 
     if engine == "ray":
         from captioner.serving.ray_model import serve_on_ray
 
-        if not isinstance(model, (str, os.PathLike)):
+        if not isinstance(model, (str, os.PathLike)) or not os.path.isdir(model):
             raise UsageError("engine 'ray' loads the model in its replicas: pass the bundle directory")
         return serve_on_ray(os.fspath(model), settings, replicas, ray_address, weights)
     if engine != "local":

@@ -5,7 +5,8 @@ a UCF101 folder, photo.jpg, clip.mp4, ... all drawn, tiny), the bash blocks of "
 recognise activities" run line by line through bash, with `.venv/bin/python` there being this interpreter. Each
 `train` line gets flags appended that only make it small and offline (`--weights random-tiny`, 2 epochs, small
 sizes; no ImageNet download here), and nothing else is changed. The serving block is left to tests/serving/
-(a server that keeps running); the install block is what CI itself runs.
+(a server that keeps running); the install block is what CI itself runs. The export block runs too (its pip line is
+prose: tests/runtime/ installs the extra offline).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-SECTIONS = ("## Caption images", "## Caption clips, recognise activities")
+SECTIONS = ("## Caption images", "## Caption clips, recognise activities", "## Export it, run it without TensorFlow")
 SMALL = {"xe": "--weights random-tiny --epochs 2 --units 16 --embed-dim 16 --quiet",
          "cider": "--epochs 1 --batch-size 8 --quiet", "cnn": "--epochs 1 --frame-size 32 --quiet"}
 
@@ -105,5 +106,6 @@ def test_the_readme_workflow_runs_as_printed_on_a_drawn_set(tmp_path):
     assert (tmp_path / "runs" / "f8k-test.html").is_file() and (tmp_path / "runs" / "f8k-results.json").is_file()
     holiday = (tmp_path / "holiday.jsonl").read_text().splitlines()
     assert len(holiday) == 4  # --recursive: the sub-folder's photo too
+    assert (tmp_path / "runs" / "f8k.onnx").is_file()
     for bundle in ("f8k-model", "f8k-scst", "msvd-model", "ucf-model", "ucf-cnn"):
         assert (tmp_path / "runs" / bundle / "config.json").is_file(), bundle

@@ -120,3 +120,24 @@ def test_caption_folder_with_an_exported_file_writes_resumes_and_refuses_a_cache
     code, _, err = run_cli("caption-folder", "--model", exported["onnx", 3], synthetic / "Images", "--out", out,
                            "--cache", tmp_path / "cache")
     assert code == 2 and "reads pixels, not cached features; leave --cache out" in one_error_line(err)
+
+
+def test_the_export_page_python_block_runs_as_printed(exported, synthetic, tmp_path, monkeypatch):
+    import contextlib
+    import io
+    import re
+
+    from tests.project.test_docs_code import REPO
+
+    block, = re.findall(r"```python\n(.*?)```", (REPO / "docs" / "export.md").read_text(encoding="utf-8"), flags=re.S)
+    photos = sorted((synthetic / "Images").glob("*.jpg"))
+    shutil.copy(exported["onnx", 3], tmp_path / "f8k.onnx")
+    shutil.copy(photos[0], tmp_path / "photo.jpg")
+    shutil.copy(photos[1], tmp_path / "other.jpg")
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block, "docs/export.md", "exec"), {})
+    first, second = printed.getvalue().splitlines()
+    assert first.startswith("photo.jpg [(") and second.startswith("<bytes #1> [(")
+    assert first.count("', -") == 2  # two captions, each with its log-probability

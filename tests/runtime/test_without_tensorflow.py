@@ -1,6 +1,6 @@
-"""`pip install "captioner[onnx]"` into a fresh venv installs no TensorFlow, Keras or JAX, and captions with an
-exported model from another folder, on the command line and from Python, as the full install does. Offline: the
-wheels come from .wheels/ (`bash scripts/setup.sh runtime-wheels`, which the test command runs)."""
+"""`pip install "captioner[onnx,serve]"` into a fresh venv installs no TensorFlow, Keras or JAX, and captions with
+an exported model from another folder, on the command line, from Python and over HTTP, as the full install does.
+Offline: the wheels come from .wheels/ (`bash scripts/setup.sh runtime-wheels`, which the test command runs)."""
 
 import json
 import os
@@ -27,8 +27,8 @@ def run(*args, cwd=None, check=True):
 
 @pytest.fixture(scope="module")
 def runtime_venv(tmp_path_factory):
-    """A venv with the checkout's wheel and its [onnx] extra, installed from .wheels/ only."""
-    if not any(WHEELS.glob("onnxruntime-*.whl")):
+    """A venv with the checkout's wheel and its [onnx] and [serve] extras, installed from .wheels/ only."""
+    if not any(WHEELS.glob("onnxruntime-*.whl")) or not any(WHEELS.glob("fastapi-*.whl")):
         pytest.skip("no runtime wheels in .wheels/ (bash scripts/setup.sh runtime-wheels)")
     work = tmp_path_factory.mktemp("runtime-venv")
     source = work / "source"
@@ -42,7 +42,7 @@ def runtime_venv(tmp_path_factory):
     venv = work / "venv"
     run(sys.executable, "-m", "venv", venv)
     run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
-        "--find-links", WHEELS, f"{wheel}[onnx]")
+        "--find-links", WHEELS, f"{wheel}[onnx,serve]")
     return venv
 
 
@@ -79,3 +79,42 @@ def test_a_toolkit_command_in_the_runtime_install_says_what_to_install(runtime_v
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr
     assert "pip install 'captioner[keras]'" in lines[0] and "(.onnx, .tflite)" in lines[0]
+
+
+def test_the_runtime_install_serves_the_exported_file(runtime_venv, exported, synthetic, tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    from tests.support.live_server import upload
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    server = subprocess.Popen([str(runtime_venv / "bin" / "captioner"), "serve", "--model", str(exported["onnx", 3]),
+                               "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "not ready in 120 s"
+            try:
+                if httpx.get(url + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        photos = sorted((synthetic / "Images").glob("*.jpg"))[:3]
+        answer = httpx.post(url + "/v1/captions", files=upload(*photos), timeout=60).json()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    import captioner
+
+    want = captioner.load(str(exported["onnx", 3]), announce=False).caption([str(p) for p in photos])
+    assert [r["caption"] for r in answer["results"]] == [r.caption for r in want]
+    assert answer["beam_size"] == 3
