@@ -4,6 +4,8 @@
 Usage:
     python -m benchmarks cold_start --model MODEL IMAGE [--runs 5] [--beam-size 3] [--serve]
 
+MODEL may be a file from `captioner export` (its own search; no breakdown by phase).
+
 Prints the median (and best) wall time of `python -m captioner caption` over --runs fresh processes, then one
 in-process breakdown by phase (imports, bundle, encoder build, decode, encode, search build + first call); with
 --serve, the median over --runs servers of the seconds from starting `captioner serve` to /readyz 200, and its
@@ -22,10 +24,11 @@ import time
 
 
 def command_seconds(model: str, image: str, beam: int, runs: int) -> list[float]:
+    search = [] if os.path.isfile(model) else ["--beam-size", str(beam)]  # an exported file has its own
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "captioner", "caption", "--model", model, image, "--beam-size", str(beam)],
+        subprocess.run([sys.executable, "-m", "captioner", "caption", "--model", model, image, *search],
                        check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     return times
@@ -98,7 +101,8 @@ def main(argv=None) -> int:
     wall = statistics.median(walls)
     print(f"caption --model {args.model} {args.image}: median {wall:.2f} s, best {min(walls):.2f} s "
           f"({args.runs} runs: {', '.join(f'{w:.2f}' for w in walls)})")
-    for name, seconds in phases(args.model, args.image, args.beam_size).items():
+    exported = os.path.isfile(args.model)  # a file from `captioner export`: its search is inside, no phases
+    for name, seconds in ({} if exported else phases(args.model, args.image, args.beam_size)).items():
         print(f"  {name:36s} {seconds:6.2f} s")
     if args.serve:
         ready = ready_seconds(args.model, args.runs)
