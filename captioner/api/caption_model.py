@@ -11,7 +11,6 @@ from captioner.api.engine_options import EngineOptions
 from captioner.api.loaded_model import LoadedModel
 from captioner.api.results import CaptionResult
 from captioner.base.errors import UsageError
-from captioner.features.clip_features import stack_clips
 from captioner.inputs.gpu_decoding import gpu_decoder
 
 
@@ -69,8 +68,7 @@ class CaptionModel(LoadedModel):
         captioner = self._captioner_for(beam_size, num_captions, length_penalty, batch_size)
         for chunk in encoded(inputs, self.encoder, self.frames, batch_size, self._gpu):
             good = [rows for _, rows, reason in chunk if reason is None]
-            ranked = iter(captioner(stack_clips(np.concatenate(good), [len(r) for r in good], self.frames))
-                          if good else [])
+            ranked = iter(captioner.of_rows(np.concatenate(good), [len(r) for r in good]) if good else [])
             for name, _, reason in chunk:
                 yield CaptionResult(name, error=reason) if reason is not None else CaptionResult(name, next(ranked))
 

@@ -40,20 +40,23 @@ class PixelPassThrough:
 
 
 class ExportedCaptioner:
-    """The exported search with a caller's ranking: (B, S, S, 3) uint8 pixels -> captions, best first."""
-
-    frames = 0
+    """The exported search with a caller's ranking: uint8 pixel rows -> captions, best first (the `Captioner`
+    methods the API and the folder job call)."""
 
     def __init__(self, exported: ExportedModel, num_captions: int, length_penalty: float, batch_size: int = 32):
         self.exported, self.num_captions, self.length_penalty = exported, num_captions, length_penalty
-        self.batch_size = batch_size  # images per run of the file
+        self.batch_size = batch_size  # images (clips) per run of the file
+        self.frames = exported.info.frames
 
-    def __call__(self, pixels: np.ndarray, scores: bool = True) -> list[list[Caption]]:
-        return self.exported.captions(pixels, self.num_captions, self.length_penalty, self.batch_size)
+    def of_rows(self, rows: np.ndarray, counts: list[int]) -> list[list[Caption]]:
+        """One image a row, or `counts[i]` frames of clip i in order."""
+        if self.frames:
+            return self.exported.clip_captions(rows, counts, self.num_captions, self.length_penalty, self.batch_size)
+        return self.exported.captions(rows, self.num_captions, self.length_penalty, self.batch_size)
 
-    def records(self, pixels: np.ndarray) -> list[dict]:
-        """caption-folder's record of each image."""
-        return [{"caption": ranked[0].text} for ranked in self(pixels)]
+    def records_of_rows(self, rows: np.ndarray, counts: list[int]) -> list[dict]:
+        """caption-folder's record of each input."""
+        return [{"caption": ranked[0].text} for ranked in self.of_rows(rows, counts)]
 
 
 class _Ready:
@@ -71,12 +74,12 @@ class ExportedCaptionModel(CaptionModel):
     def __init__(self, path: str):
         self.exported = ExportedModel(path)
         info = self.exported.info
-        bundle = ExportedBundle(os.fspath(path), info.encoder, self.exported.vocab, info.beam_size)
+        bundle = ExportedBundle(os.fspath(path), info.encoder, self.exported.vocab, info.beam_size, info.frames)
         super().__init__(bundle, _Ready(PixelPassThrough(info.input_size)), None, compile_search=False)
         self._gpu = None  # pixels stay on the host: the runtime takes numpy arrays
 
     def __repr__(self) -> str:
-        return (f"<ExportedCaptionModel {self.directory!r}: images, {self.exported.runtime}, "
+        return (f"<ExportedCaptionModel {self.directory!r}: {self.exported.info.takes}, {self.exported.runtime}, "
                 f"{self.exported.info.describe_search()} search, vocabulary {len(self.exported.vocab)}>")
 
     @property

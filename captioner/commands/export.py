@@ -3,8 +3,9 @@
     captioner export --model runs/f8k --format onnx --out f8k.onnx
     captioner caption --model f8k.onnx photo.jpg          (ONNX Runtime: pip install 'captioner[onnx]')
 
-The file takes (B, 224, 224, 3) uint8 RGB pixels (each image squashed to 224 x 224, bilinear) and returns the
-token ids and log-probabilities of each image's best captions; the vocabulary, the pixel recipe and the search
+The file takes (B, 224, 224, 3) uint8 RGB pixels (each image squashed to 224 x 224, bilinear; a clip model
+(B, N, 224, 224, 3) frames and each clip's frame count) and returns the token ids and log-probabilities of each
+input's best captions; the vocabulary, the pixel recipe and the search
 settings travel with it (ONNX: the file's metadata; LiteRT: FILE.tflite.json beside it; SavedModel:
 captioner.json in the folder). See docs/export.md.
 """

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from captioner.base.progress import Progress
 from captioner.engines.outputs import ResultWriter
-from captioner.features.clip_features import cached_inputs, stack_clips
+from captioner.features.clip_features import cached_inputs
 from captioner.features.extraction import cache_keys, encoded_locally, is_cached
 from captioner.features.notices import skipped
 from captioner.inputs.gpu_decoding import gpu_decoder
@@ -91,7 +91,7 @@ def _encoded(items, encoder, captioner, batch_size: int, engine):
         return engine(items, batch_size)
 
     def describe(features, counts):
-        return captioner.records(stack_clips(features, counts, captioner.frames))
+        return captioner.records_of_rows(features, counts)
 
     return encoded_locally(items, encoder, batch_size, gpu_decoder("auto"), describe)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from captioner.base.errors import UsageError
 from captioner.datasets.ucf101 import LabelSet
+from captioner.features.clip_features import stack_clips
 from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import split_features
 from captioner.models.classifier import probabilities
@@ -29,6 +30,10 @@ class Labeller:
         probs = probabilities(self.bundle.model, features)
         order = np.argsort(-probs, axis=1, kind="stable")[:, :self.top_k]
         return [[(self.bundle.classes[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+
+    def records_of_rows(self, rows: np.ndarray, counts: list[int]) -> list[dict]:
+        """`records` of each clip from its encoder output rows, `counts[i]` frames of clip i in order."""
+        return self.records(stack_clips(rows, counts, self.frames))
 
     def records(self, features: np.ndarray) -> list[dict]:
         out = []

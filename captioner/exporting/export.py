@@ -29,10 +29,11 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
            precision: str = "float32", weights: str | None = None) -> ExportReport:
     """Write the caption bundle `model` with its encoder and search (greedy, or beam of `beam_size`) as one
     graph: `format` "onnx" (a .onnx file), "litert" (a .tflite file and its .tflite.json record) or
-    "saved_model" (a folder). The graph takes (B, 224, 224, 3) uint8 RGB pixels and returns each image's beams'
-    token ids and log-probabilities; the vocabulary and input recipe travel with it. `max_length` caps the words
-    (default: the bundle's); `weights` as for `captioner.load`. Needs Keras' TensorFlow backend and tf2onnx for
-    ONNX (`pip install 'captioner[export]'`)."""
+    "saved_model" (a folder). The graph takes (B, 224, 224, 3) uint8 RGB pixels (a clip model: (B, N, 224, 224,
+    3) frames and (B,) frame counts) and returns each input's beams' token ids and log-probabilities; the
+    vocabulary and input recipe travel with it. `max_length` caps the words (default: the bundle's); `weights`
+    as for `captioner.load`. Needs Keras' TensorFlow backend and tf2onnx for ONNX
+    (`pip install 'captioner[export]'`)."""
     started = time.perf_counter()
     _check_request(format, out, search, beam_size, max_length, precision)
     from captioner.base.backend import import_keras
@@ -49,9 +50,10 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
 
     bundle_info = read_bundle_info(model)
     if bundle_info.is_classifier:
-        raise UsageError(f"{model}: a classifier bundle; export writes caption models (images) only")
-    if bundle_info.model_config.frames:
-        raise UsageError(f"{model}: a clip model; export writes image caption models only")
+        raise UsageError(f"{model}: an activity classifier; export writes caption models (images or clips)")
+    if bundle_info.model_config.frame_encoder == "cnn" and bundle_info.model_config.frames:
+        raise UsageError(f"{model}: a clip model with its own frame CNN (--frame-encoder cnn); export writes "
+                         "caption models on VGG16 features (images, or clips)")
     bundle = load_bundle(bundle_info)
     encoder = encoder_for(bundle.encoder, weights)
     note_if_random(bundle.encoder)
@@ -59,9 +61,10 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
     length = max_length or bundle.config.max_length
     from captioner import __version__
 
-    info = ExportInfo(search, beam, length, precision, 0, encoder.input_size, tuple(bundle.vocab.tokens),
-                      bundle.encoder, bundle.feature_dtype, bundle.directory, __version__)
-    graph = caption_function(encoder.model, bundle.decoder, beam, length, bundle.feature_dtype, encoder.input_size)
+    info = ExportInfo(search, beam, length, precision, bundle.frames, encoder.input_size,
+                      tuple(bundle.vocab.tokens), bundle.encoder, bundle.feature_dtype, bundle.directory, __version__)
+    graph = caption_function(encoder.model, bundle.decoder, beam, length, bundle.feature_dtype, encoder.input_size,
+                             bundle.frames)
     log.debug("%s: tracing done, writing %s", model, format)
     if format == "onnx":
         write_onnx(graph.fed, graph.weights, info, out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from captioner.runtime.export_info import LOG_PROBS, PIXELS, TOKENS
+from captioner.runtime.export_info import FRAME_COUNTS, LOG_PROBS, PIXELS, TOKENS
 from captioner.search.searcher import Searcher, SearchSettings
 
 
@@ -29,9 +29,11 @@ class CaptionGraph:
 
 
 def caption_function(encoder_model, decoder, beam_size: int, max_length: int, feature_dtype: str,
-                     input_size: int) -> CaptionGraph:
+                     input_size: int, frames: int = 0) -> CaptionGraph:
     """`tf.function`s taking (None, S, S, 3) uint8 `pixels` and returning {`tokens`: (B, K, max_length + 2) int32,
-    `log_probs`: (B, K) float32}."""
+    `log_probs`: (B, K) float32}. A clip model (`frames` N) takes (None, N, S, S, 3) `pixels` and `frame_counts`
+    (None,) int32: each clip's real frames come first, and the features of the rest are zeros, as a clip shorter
+    than N frames is padded for the decoder (which masks zero frames)."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -40,33 +42,50 @@ def caption_function(encoder_model, decoder, beam_size: int, max_length: int, fe
     keras = import_keras()
     searcher = Searcher(decoder, max_length, SearchSettings(beam_size=beam_size, num_captions=beam_size),
                         compiled=False)
-    pixels_spec = tf.TensorSpec((None, input_size, input_size, 3), tf.uint8, name=PIXELS)
+    frame_shape = (input_size, input_size, 3)
+    inputs = [tf.TensorSpec((None, frames, *frame_shape) if frames else (None, *frame_shape), tf.uint8, name=PIXELS)]
+    if frames:
+        inputs.append(tf.TensorSpec((None,), tf.int32, name=FRAME_COUNTS))
     variables = list(encoder_model.weights)
     weights = {f"encoder_weight_{i}": np.asarray(v) for i, v in enumerate(variables)}
     weight_specs = [tf.TensorSpec(a.shape, a.dtype, name=name) for name, a in weights.items()]
 
+    def encoded(pixels, counts):
+        if not frames:
+            return tf.cast(encoder_model(pixels, training=False), tf.float32)
+        clips = tf.shape(pixels)[0]
+        rows = tf.cast(encoder_model(tf.reshape(pixels, (-1, *frame_shape)), training=False), tf.float32)
+        rows = tf.reshape(rows, (clips, frames, -1))
+        real = tf.range(frames)[None, :] < counts[:, None]  # (B, N)
+        return tf.where(real[:, :, None], rows, tf.zeros_like(rows))
+
     def search(features):
-        features = tf.cast(tf.cast(tf.cast(features, tf.float32), feature_dtype), tf.float32)
+        features = tf.cast(tf.cast(features, feature_dtype), tf.float32)
         tokens, log_probs = searcher.traced(features)
         return {TOKENS: tf.cast(tokens, tf.int32), LOG_PROBS: tf.cast(log_probs, tf.float32)}
 
-    @tf.function(input_signature=[pixels_spec, *weight_specs])
-    def fed(pixels, *values):
+    def split(args):  # (pixels, counts or None, weights)
+        return (args[0], args[1], args[2:]) if frames else (args[0], None, args[1:])
+
+    @tf.function(input_signature=[*inputs, *weight_specs])
+    def fed(*args):
+        pixels, counts, values = split(args)
         with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-            features = encoder_model(pixels, training=False)
+            features = encoded(pixels, counts)
         return search(features)
 
-    @tf.function(input_signature=[pixels_spec])
-    def traced(pixels):
-        return search(encoder_model(pixels, training=False))
+    @tf.function(input_signature=inputs)
+    def traced(*args):
+        pixels, counts, _ = split(args)
+        return search(encoded(pixels, counts))
 
     def frozen():
         constant = convert_variables_to_constants_v2(traced.get_concrete_function())
         names = sorted([TOKENS, LOG_PROBS])  # a frozen function returns its dict's values in key order
 
-        @tf.function(input_signature=[pixels_spec])
-        def with_constants(pixels):
-            return dict(zip(names, constant(pixels)))
+        @tf.function(input_signature=inputs)
+        def with_constants(*args):
+            return dict(zip(names, constant(*args)))
 
         return with_constants
 

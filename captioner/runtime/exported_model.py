@@ -18,8 +18,9 @@ RUN_BATCH = 32
 
 class ExportedModel:
     """`ExportedModel("model.onnx")`: `captions(pixels)` for (B, S, S, 3) uint8 RGB images squashed to
-    `input_size` (what `captioner.inputs` decodes). Raises `ExportError` for a file that is not a complete
-    captioner export, `UsageError` when its runtime is not installed."""
+    `input_size` (what `captioner.inputs` decodes); for a clip model (`info.frames` N), (B, N, S, S, 3) clips and
+    each clip's frame count (its real frames first, zeros after). Raises `ExportError` for a file that is not a
+    complete captioner export, `UsageError` when its runtime is not installed."""
 
     def __init__(self, path: str):
         self.session = open_exported(str(path))
@@ -29,8 +30,6 @@ class ExportedModel:
             self.vocab = Vocabulary(list(self.info.vocabulary))
         except VocabularyError as exc:
             raise ExportError(f"{path}: captioner metadata: {exc}") from None
-        if self.info.frames:
-            raise ExportError(f"{path}: an exported clip model; this captioner runs exported image models only")
 
     @property
     def runtime(self) -> str:
@@ -51,26 +50,42 @@ class ExportedModel:
             raise UsageError(f"{self.path}: exported with {self.info.describe_search()} search: at most "
                              f"{exported} caption{'s' if exported > 1 else ''} per image, not {num_captions}")
 
-    def search(self, pixels: np.ndarray, batch_size: int = RUN_BATCH) -> tuple[np.ndarray, np.ndarray]:
-        """(B, K, L) token ids best first, (B, K) log-probabilities: the exported graph on `pixels`, `batch_size`
-        images a run."""
+    def search(self, pixels: np.ndarray, batch_size: int = RUN_BATCH, counts=None) -> tuple[np.ndarray, np.ndarray]:
+        """(B, K, L) token ids best first, (B, K) log-probabilities: the exported graph on `pixels` (and a clip
+        model's frame `counts`), `batch_size` images (clips) a run."""
         pixels = np.asarray(pixels, dtype=np.uint8)
-        size = self.info.input_size
-        if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
-            raise UsageError(f"{self.path}: takes (B, {size}, {size}, 3) uint8 pixels, got {pixels.shape}")
+        size, frames = self.info.input_size, self.info.frames
+        shape = (frames, size, size, 3) if frames else (size, size, 3)
+        if pixels.ndim != len(shape) + 1 or pixels.shape[1:] != shape:
+            raise UsageError(f"{self.path}: takes (B, {', '.join(map(str, shape))}) uint8 pixels, got {pixels.shape}")
+        if frames:
+            counts = np.asarray(counts if counts is not None else [frames] * len(pixels), dtype=np.int32)
         tokens, log_probs = [], []
         for start in range(0, len(pixels), batch_size):
-            t, p = self.session.run(pixels[start:start + batch_size])
+            t, p = self.session.run(pixels[start:start + batch_size],
+                                    counts[start:start + batch_size] if frames else None)
             tokens.append(np.asarray(t))
             log_probs.append(np.asarray(p))
         if not tokens:
             return np.zeros((0, self.info.beam_size, self.info.max_length + 2), np.int32), np.zeros((0, 1), np.float32)
         return np.concatenate(tokens), np.concatenate(log_probs)
 
+    def clip_captions(self, rows: np.ndarray, counts: list[int], num_captions: int = 1, length_penalty: float = 0.0,
+                      batch_size: int = RUN_BATCH) -> list[list[Caption]]:
+        """`captions` of clips given as their frames one after another (`counts[i]` frames of clip i, at most
+        `info.frames`), as `captioner.inputs` samples them."""
+        frames = self.info.frames
+        clips = np.zeros((len(counts), frames, *rows.shape[1:]), np.uint8)
+        start = 0
+        for i, count in enumerate(counts):
+            clips[i, :count] = rows[start:start + count]
+            start += count
+        return self.captions(clips, num_captions, length_penalty, batch_size, counts)
+
     def captions(self, pixels: np.ndarray, num_captions: int = 1, length_penalty: float = 0.0,
-                 batch_size: int = RUN_BATCH) -> list[list[Caption]]:
-        """For each image, its `num_captions` best captions, best first."""
-        tokens, log_probs = self.search(pixels, batch_size)
+                 batch_size: int = RUN_BATCH, counts=None) -> list[list[Caption]]:
+        """For each image (clip), its `num_captions` best captions, best first."""
+        tokens, log_probs = self.search(pixels, batch_size, counts)
         return [[Caption(self.vocab.decode(seq), logp) for seq, logp in best_captions(beams, logps, num_captions,
                                                                                        length_penalty)]
                 for beams, logps in zip(tokens, log_probs)]

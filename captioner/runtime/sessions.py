@@ -10,8 +10,8 @@ import numpy as np
 
 from captioner.base.errors import UsageError
 from captioner.base.hashing import file_sha256
-from captioner.runtime.export_info import (LOG_PROBS, METADATA_KEY, PIXELS, SIDECAR_SUFFIX, TOKENS, ExportError,
-                                           ExportInfo, info_from_text)
+from captioner.runtime.export_info import (FRAME_COUNTS, LOG_PROBS, METADATA_KEY, PIXELS, SIDECAR_SUFFIX, TOKENS,
+                                           ExportError, ExportInfo, info_from_text)
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,17 @@ class OnnxSession:
         self.outputs = [TOKENS, LOG_PROBS]
         log.debug("%s: ONNX Runtime on %s", path, ", ".join(self.session.get_providers()))
 
-    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tokens, log_probs = self.session.run(self.outputs, {PIXELS: np.ascontiguousarray(pixels, dtype=np.uint8)})
+    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        tokens, log_probs = self.session.run(self.outputs, _feed(pixels, counts))
         return tokens, log_probs
+
+
+def _feed(pixels: np.ndarray, counts: np.ndarray | None) -> dict:
+    """The graph's inputs: the pixels, and a clip model's frame counts."""
+    feed = {PIXELS: np.ascontiguousarray(pixels, dtype=np.uint8)}
+    if counts is not None:
+        feed[FRAME_COUNTS] = np.ascontiguousarray(counts, dtype=np.int32)
+    return feed
 
 
 def _providers(onnxruntime) -> list[str]:
@@ -99,8 +107,8 @@ class LiteRtSession:
         except Exception as exc:  # the interpreter raises ValueError or RuntimeError for a bad file
             raise ExportError(f"{path}: not a model LiteRT can load ({_first_line(exc)})") from None
 
-    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self.runner(**{PIXELS: np.ascontiguousarray(pixels, dtype=np.uint8)})
+    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        out = self.runner(**_feed(pixels, counts))
         return out[TOKENS], out[LOG_PROBS]
 
 

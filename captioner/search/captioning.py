@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from captioner.features.clip_features import stack_clips
 from captioner.search.caption import Caption
 from captioner.search.searcher import Searcher, SearchSettings
 from vocab import Vocabulary
@@ -29,6 +30,14 @@ class Captioner:
         features = np.asarray(features).astype(self.feature_dtype).astype(np.float32)
         return [[Caption(self.vocab.decode(tokens), log_prob) for tokens, log_prob in ranked]
                 for ranked in self.searcher(features, scores)]
+
+    def of_rows(self, rows: np.ndarray, counts: list[int]) -> list[list[Caption]]:
+        """The captions of encoder output rows: one per image, or `counts[i]` frames of clip i in order."""
+        return self(stack_clips(rows, counts, self.frames))
+
+    def records_of_rows(self, rows: np.ndarray, counts: list[int]) -> list[dict]:
+        """caption-folder's record of each input, from its encoder output rows (see `of_rows`)."""
+        return self.records(stack_clips(rows, counts, self.frames))
 
     def best(self, features: np.ndarray) -> list[str]:
         """The best caption of each image (no log-probabilities: the fast path)."""

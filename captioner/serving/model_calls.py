@@ -28,9 +28,10 @@ class ModelCalls:
         with self.lock:
             features = np.concatenate([self.model.encoder.encode(rows[start:stop])
                                        for start, stop in power_of_two_slices(len(rows), ENCODE_ROWS)])
-            return self.decide(key, stack_clips(features, [len(p) for p in pixels], self.model.frames))
+            return self.decide(key, features, [len(p) for p in pixels])
 
-    def decide(self, key, features: np.ndarray) -> list:
+    def decide(self, key, rows: np.ndarray, counts: list[int]) -> list:
+        """One answer per item from the encoder's rows (`counts[i]` rows of item i: 1 for an image)."""
         raise NotImplementedError
 
     def warm_up(self, key, max_batch: int, smallest: int = 1, stopped=lambda: False) -> bool:
@@ -53,23 +54,23 @@ class ModelCalls:
                 return False
             if items >= smallest:
                 with self.lock:
-                    shape = (items, frames, *row.shape[1:]) if frames else (items, *row.shape[1:])
-                    self.decide(key, np.zeros(shape, row.dtype))
+                    counts = [max(1, frames)] * items
+                    self.decide(key, np.zeros((sum(counts), *row.shape[1:]), row.dtype), counts)
         return True
 
 
 class CaptionCalls(ModelCalls):
     """key (beam_size, num_captions, length_penalty) -> per item its captions (`Caption`s), best first."""
 
-    def decide(self, key, features):
-        return self.model.captioner(*key)(features)
+    def decide(self, key, rows, counts):
+        return self.model.captioner(*key).of_rows(rows, counts)
 
 
 class LabelCalls(ModelCalls):
     """key top_k -> per clip [(label, probability)], most likely first."""
 
-    def decide(self, key, features):
-        return self.model.labeller(key).top(features)
+    def decide(self, key, rows, counts):
+        return self.model.labeller(key).top(stack_clips(rows, counts, self.model.frames))
 
 
 def power_of_two_slices(rows: int, limit: int) -> list[tuple[int, int]]:

@@ -33,14 +33,14 @@ def test_impossible_requests_are_refused_in_one_line(args, reason, trained, tmp_
     assert not [p for p in tmp_path.iterdir()]  # nothing written
 
 
-def test_a_clip_model_and_a_folder_that_is_no_bundle_are_refused(trained, tmp_path, run_cli):
+def test_a_frame_cnn_model_and_a_folder_that_is_no_bundle_are_refused(trained, tmp_path, run_cli):
     clip = tmp_path / "clip-model"
     shutil.copytree(trained / "model", clip)
     config = json.loads((clip / "config.json").read_text())
-    config["decoder"]["frames"] = 8
+    config["decoder"].update(frames=8, frame_encoder="cnn", feature_dim=64 * 64 * 3)
     (clip / "config.json").write_text(json.dumps(config))
     code, _, err = run_cli("export", "--model", clip, "--format", "onnx", "--out", tmp_path / "m.onnx")
-    assert code == 2 and "a clip model; export writes image caption models only" in one_error_line(err)
+    assert code == 2 and "its own frame CNN (--frame-encoder cnn)" in one_error_line(err)
     code, _, err = run_cli("export", "--model", tmp_path, "--format", "onnx", "--out", tmp_path / "m.onnx")
     assert code == 2 and "not a model bundle" in one_error_line(err)
 
