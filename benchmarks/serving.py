@@ -1,7 +1,7 @@
 """Load and faults on `captioner serve`, on loopback, with an asyncio httpx client; bounded in requests and time.
 
 Usage:
-    python -m benchmarks serving [--work DIR] [--weights random|random-tiny] [--photos N]
+    python -m benchmarks serving [--work DIR] [--weights random|random-tiny] [--photos N] [--onnx]
 
 1. A caption model is trained once (2 epochs) on the real Flickr8k photos of ../shared/data/flickr8k_sample with a
    random encoder (`--weights`, default the full random VGG16); it is only there to be served.
@@ -10,6 +10,8 @@ Usage:
 3. The server (a `captioner serve` subprocess, beam 3) with batching (--max-batch 32) and without (--max-batch 1):
    requests of one photo each at concurrency 1, 8 and 32 (`--concurrency`; 3x as many requests, at least 12):
    images/s, p50/p95/p99 latency.
+   With --onnx, also the batching server on the model exported to ONNX (`captioner export`, beam 3; ONNX
+   Runtime, no Keras in the server), at the same concurrencies in the same run.
 4. A soak on the batching server with an API key: a seeded mix of good requests (1-3 photos), broken files,
    oversized files, unauthorised requests and requests without files. Every request must get exactly one answer
    with the status its kind calls for, every good photo its caption, one log line each; the server's RSS is
@@ -201,6 +203,8 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", type=int, default=96)
     parser.add_argument("--soak", type=int, default=300, help="requests in the soak (default: 300)")
     parser.add_argument("--soak-only", action="store_true", help="leave out the load table")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also load the batching server with the model exported to ONNX (beam 3)")
     parser.add_argument("--concurrency", default="1,8,32",
                         help="concurrencies of the load table, each with 3x as many requests, at least 12 "
                              "(default: 1,8,32; the GPU target adds 64)")
@@ -216,8 +220,16 @@ def main(argv=None) -> int:
               "photos": len(photos), "search": "beam 3"}
     result["in_process"] = in_process(model_dir, photos, work)
     result["load"] = {}
-    for label, max_batch in (("batched", "32"), ("max_batch_1", "1")) if not args.soak_only else ():
-        server = Server(model_dir, work / f"serve-{label}.log", "--max-batch", max_batch)
+    servers = [("batched", model_dir, "32"), ("max_batch_1", model_dir, "1")] if not args.soak_only else []
+    if args.onnx and not args.soak_only:
+        import captioner
+
+        exported = work / f"model-{args.weights}.onnx"
+        if not exported.exists():
+            captioner.export(str(model_dir), "onnx", str(exported), "beam", 3)
+        servers.append(("onnx_batched", exported, "32"))
+    for label, served, max_batch in servers:
+        server = Server(served, work / f"serve-{label}.log", "--max-batch", max_batch)
         try:
             asyncio.run(load(server.url, photos, 1, 4))  # connections and first requests warm
             result["load"][label] = [asyncio.run(load(server.url, photos, c, max(12, 3 * c))) for c in concurrency]
@@ -255,13 +267,16 @@ def render(r: dict) -> str:
              f"image p50 {p['one_caption_ms_p50']:.0f} ms", "",
              "| server | concurrency | requests | images/s | vs caption-folder | p50 ms | p95 ms | p99 ms | "
              "p50 vs one in-process call |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for label, name in (("batched", "--max-batch 32"), ("max_batch_1", "--max-batch 1")):
+    for label, name in (("batched", "--max-batch 32"), ("max_batch_1", "--max-batch 1"),
+                        ("onnx_batched", "ONNX file, --max-batch 32")):
         for row in r["load"].get(label, []):
             lines.append(f"| {name} | {row['concurrency']} | {row['requests']} ({row['ok']} ok) | "
                          f"{row['images_per_s']:.2f} | {row['images_per_s'] / p['folder_images_per_s']:.2f}x | "
                          f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | "
                          f"{row['p50_ms'] / p['one_caption_ms_p50']:.2f}x |")
-    for label in ("batched", "max_batch_1") if r["load"] else ():
+    for label in ("batched", "max_batch_1", "onnx_batched") if r["load"] else ():
+        if label + "_batches" not in r["load"]:
+            continue
         b = r["load"][label + "_batches"]
         lines.append(f"\n{label}: {b['items']} items in {b['batches']} batches (largest {b['largest_batch']}); "
                      f"exit status after SIGTERM {r['load'][label + '_exit']}")

@@ -10,7 +10,6 @@ from captioner.api.encoding import check_inputs, encoded
 from captioner.api.loaded_model import LoadedModel
 from captioner.api.results import LabelResult
 from captioner.evaluation.classification import Labeller
-from captioner.features.clip_features import stack_clips
 
 
 class ClassifierModel(LoadedModel):
@@ -47,8 +46,7 @@ class ClassifierModel(LoadedModel):
         labeller = self.labeller(top_k)
         for chunk in encoded(inputs, self.encoder, self.frames, batch_size):
             good = [rows for _, rows, reason in chunk if reason is None]
-            ranked = iter(labeller.top(stack_clips(np.concatenate(good), [len(r) for r in good], self.frames))
-                          if good else [])
+            ranked = iter(labeller.top_of_rows(np.concatenate(good), [len(r) for r in good]) if good else [])
             for name, _, reason in chunk:
                 yield LabelResult(name, error=reason) if reason is not None else LabelResult(name, next(ranked))
 

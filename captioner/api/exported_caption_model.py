@@ -4,7 +4,6 @@ Keras or TensorFlow. The search is the one inside the file."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +58,9 @@ class ExportedCaptioner:
         return [{"caption": ranked[0].text} for ranked in self.of_rows(rows, counts)]
 
 
-class _Ready:
+class Ready:
+    """A future already done: what `LoadedModel` reads its encoder from."""
+
     def __init__(self, value):
         self.value = value
 
@@ -71,11 +72,12 @@ class ExportedCaptionModel(CaptionModel):
     """`captioner.load("model.onnx")`. `beam_size` may be left out (None: the file's search) and is refused if it
     differs from the file's; `num_captions` up to the file's beam size; `length_penalty` re-ranks its beams."""
 
-    def __init__(self, path: str):
-        self.exported = ExportedModel(path)
+    def __init__(self, path):
+        """`path`: the exported file, or its `ExportedModel` already opened."""
+        self.exported = path if isinstance(path, ExportedModel) else ExportedModel(path)
         info = self.exported.info
-        bundle = ExportedBundle(os.fspath(path), info.encoder, self.exported.vocab, info.beam_size, info.frames)
-        super().__init__(bundle, _Ready(PixelPassThrough(info.input_size)), None, compile_search=False)
+        bundle = ExportedBundle(self.exported.path, info.encoder, self.exported.vocab, info.beam_size, info.frames)
+        super().__init__(bundle, Ready(PixelPassThrough(info.input_size)), None, compile_search=False)
         self._gpu = None  # pixels stay on the host: the runtime takes numpy arrays
 
     def __repr__(self) -> str:

@@ -61,12 +61,20 @@ def load(directory: str, weights: str | None = None, compile_search: bool = True
 
 
 def _load_exported(path, expect: str | None, announce: bool):
-    from captioner.api.exported_caption_model import ExportedCaptionModel
-    from captioner.models.bundle_info import BundleError
+    from captioner.models.bundle_info import WRONG_KIND, BundleError
+    from captioner.runtime.exported_model import ExportedModel
 
-    if expect == "classifier":
-        raise BundleError(f"{path}: an exported caption model, not an activity classifier; use `caption`")
-    model = ExportedCaptionModel(path)
+    exported = ExportedModel(path)
+    if expect is not None and expect != exported.info.kind:
+        raise BundleError(f"{path}: {WRONG_KIND[expect]}")
+    if exported.info.kind == "classifier":
+        from captioner.api.exported_classifier_model import ExportedClassifierModel
+
+        model = ExportedClassifierModel(exported)
+    else:
+        from captioner.api.exported_caption_model import ExportedCaptionModel
+
+        model = ExportedCaptionModel(exported)
     if announce:
         note_if_random(model.encoder_spec)
     return model

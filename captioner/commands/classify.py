@@ -15,7 +15,8 @@ HELP = "recognise the activity in clips with a classifier bundle"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, metavar="DIR", help="classifier bundle (train --labels)")
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="classifier bundle (train --labels), or its file from `captioner export`")
     parser.add_argument("clips", nargs="+", metavar="CLIP", help="clip files or folders of clips")
     parser.add_argument("--top-k", type=positive_int, default=1, help="the K most likely classes (default: 1)")
     parser.add_argument("--json", action="store_true",

@@ -1,4 +1,5 @@
-"""Export a caption model with its encoder and search as one graph, to run where TensorFlow is not installed.
+"""Export a caption model (with its encoder and search) or an activity classifier (with its encoder) as one
+graph, to run where TensorFlow is not installed.
 
     captioner export --model runs/f8k --format onnx --out f8k.onnx
     captioner caption --model f8k.onnx photo.jpg          (ONNX Runtime: pip install 'captioner[onnx]')
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 from captioner.commands.options import positive_int
 
-HELP = "export a caption model (encoder + decoder + search) to ONNX, LiteRT or a SavedModel"
+HELP = "export a model (encoder + decoder + search, or a classifier) to ONNX, LiteRT or a SavedModel"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, metavar="DIR", help="caption model bundle directory")
+    parser.add_argument("--model", required=True, metavar="DIR", help="caption model or classifier bundle directory")
     parser.add_argument("--format", required=True, choices=["onnx", "litert", "saved_model"],
                         help="onnx (.onnx file), litert (.tflite file + .tflite.json) or saved_model (a folder)")
     parser.add_argument("--out", required=True, metavar="PATH", help="the file (or SavedModel folder) to write")

@@ -13,7 +13,6 @@ from captioner.datasets.ucf101 import LabelSet
 from captioner.features.clip_features import stack_clips
 from captioner.features.encoder_spec import EncoderSpec
 from captioner.features.features_for import split_features
-from captioner.models.classifier import probabilities
 from captioner.models.classifier_bundle import ClassifierBundle
 
 
@@ -26,18 +25,30 @@ class Labeller:
         self.bundle, self.frames, self.top_k = bundle, bundle.frames, min(top_k, len(bundle.classes))
 
     def top(self, features: np.ndarray) -> list[list[tuple[str, float]]]:
+        from captioner.models.classifier import probabilities  # Keras: not for an exported classifier's labeller
+
         features = np.asarray(features).astype(self.bundle.feature_dtype).astype(np.float32)
-        probs = probabilities(self.bundle.model, features)
+        return self.ranked(probabilities(self.bundle.model, features))
+
+    def ranked(self, probs: np.ndarray) -> list[list[tuple[str, float]]]:
+        """The `top_k` (class, probability) of each row of (B, classes) probabilities, most likely first."""
         order = np.argsort(-probs, axis=1, kind="stable")[:, :self.top_k]
         return [[(self.bundle.classes[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
 
+    def top_of_rows(self, rows: np.ndarray, counts: list[int]) -> list[list[tuple[str, float]]]:
+        """`top` of each clip from its encoder output rows, `counts[i]` frames of clip i in order."""
+        return self.top(stack_clips(rows, counts, self.frames))
+
     def records_of_rows(self, rows: np.ndarray, counts: list[int]) -> list[dict]:
-        """`records` of each clip from its encoder output rows, `counts[i]` frames of clip i in order."""
-        return self.records(stack_clips(rows, counts, self.frames))
+        """`records` of each clip from its encoder output rows (see `top_of_rows`)."""
+        return self.records_of(self.top_of_rows(rows, counts))
 
     def records(self, features: np.ndarray) -> list[dict]:
+        return self.records_of(self.top(features))
+
+    def records_of(self, tops: list[list[tuple[str, float]]]) -> list[dict]:
         out = []
-        for ranked in self.top(features):
+        for ranked in tops:
             record = {"label": ranked[0][0], "probability": round(ranked[0][1], 4)}
             if self.top_k > 1:
                 record["top"] = [{"label": c, "probability": round(p, 4)} for c, p in ranked]

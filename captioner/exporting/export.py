@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from captioner.base.errors import UsageError
 from captioner.exporting.formats import FORMATS, check_out_path, describe, write_litert, write_onnx, write_saved_model
-from captioner.runtime.export_info import PRECISIONS, SEARCHES, ExportInfo
+from captioner.runtime.export_info import CLASSIFIER, PRECISIONS, SEARCHES, ExportInfo
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +21,19 @@ class ExportReport:
     seconds: float
 
     def summary(self) -> str:
-        return (f"{self.out}: {self.info.takes} -> captions, {self.info.describe_search()} search inside, "
-                f"{self.info.precision}, {self.size} ({self.seconds:.1f} s)")
+        what = (f"classes ({len(self.info.classes)})" if self.info.kind == CLASSIFIER else
+                f"captions, {self.info.describe_search()} search inside")
+        return f"{self.out}: {self.info.takes} -> {what}, {self.info.precision}, {self.size} ({self.seconds:.1f} s)"
 
 
 def export(model: str, format: str, out: str, search: str = "beam", beam_size: int = 3, max_length: int | None = None,
            precision: str = "float32", weights: str | None = None) -> ExportReport:
-    """Write the caption bundle `model` with its encoder and search (greedy, or beam of `beam_size`) as one
-    graph: `format` "onnx" (a .onnx file), "litert" (a .tflite file and its .tflite.json record) or
-    "saved_model" (a folder). The graph takes (B, 224, 224, 3) uint8 RGB pixels (a clip model: (B, N, 224, 224,
-    3) frames and (B,) frame counts) and returns each input's beams' token ids and log-probabilities; the
-    vocabulary and input recipe travel with it. `max_length` caps the words (default: the bundle's); `weights`
+    """Write the caption bundle `model` with its encoder and search (greedy, or beam of `beam_size`), or an
+    activity classifier with its encoder, as one graph: `format` "onnx" (a .onnx file), "litert" (a .tflite
+    file and its .tflite.json record) or "saved_model" (a folder). The graph takes (B, 224, 224, 3) uint8 RGB
+    pixels (a clip model: (B, N, 224, 224, 3) frames and (B,) frame counts) and returns each input's beams'
+    token ids and log-probabilities (a classifier: its class probabilities); the vocabulary (the classes) and
+    the input recipe travel with it. `max_length` caps the words (default: the bundle's); `weights`
     as for `captioner.load`. Needs Keras' TensorFlow backend and tf2onnx for ONNX
     (`pip install 'captioner[export]'`)."""
     started = time.perf_counter()
@@ -42,29 +44,16 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
     if backend != "tensorflow":
         raise UsageError(f"export traces the model with TensorFlow; run it with KERAS_BACKEND=tensorflow "
                          f"(not {backend})")
-    from captioner.features.features_for import encoder_for
-    from captioner.features.notices import note_if_random
-    from captioner.models.bundle import load_bundle
     from captioner.models.bundle_info import read_bundle_info
-    from captioner.exporting.graph import caption_function
 
     bundle_info = read_bundle_info(model)
-    if bundle_info.is_classifier:
-        raise UsageError(f"{model}: an activity classifier; export writes caption models (images or clips)")
     if bundle_info.model_config.frame_encoder == "cnn" and bundle_info.model_config.frames:
-        raise UsageError(f"{model}: a clip model with its own frame CNN (--frame-encoder cnn); export writes "
-                         "caption models on VGG16 features (images, or clips)")
-    bundle = load_bundle(bundle_info)
-    encoder = encoder_for(bundle.encoder, weights)
-    note_if_random(bundle.encoder)
-    beam = 1 if search == "greedy" else beam_size
-    length = max_length or bundle.config.max_length
-    from captioner import __version__
-
-    info = ExportInfo(search, beam, length, precision, bundle.frames, encoder.input_size,
-                      tuple(bundle.vocab.tokens), bundle.encoder, bundle.feature_dtype, bundle.directory, __version__)
-    graph = caption_function(encoder.model, bundle.decoder, beam, length, bundle.feature_dtype, encoder.input_size,
-                             bundle.frames)
+        raise UsageError(f"{model}: a model with its own frame CNN (--frame-encoder cnn); export writes models on "
+                         "VGG16 features (caption models of images or clips, activity classifiers)")
+    if bundle_info.is_classifier:
+        info, graph = _classifier_graph(bundle_info, weights, precision)
+    else:
+        info, graph = _caption_graph(bundle_info, weights, search, beam_size, max_length, precision)
     log.debug("%s: tracing done, writing %s", model, format)
     if format == "onnx":
         write_onnx(graph.fed, graph.weights, info, out)
@@ -73,6 +62,44 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
     else:
         write_saved_model(graph.frozen(), info, out)
     return ExportReport(out, info, describe(out), time.perf_counter() - started)
+
+
+def _caption_graph(bundle_info, weights, search: str, beam_size: int, max_length: int | None, precision: str):
+    from captioner import __version__
+    from captioner.exporting.graph import caption_function
+    from captioner.models.bundle import load_bundle
+
+    bundle = load_bundle(bundle_info)
+    encoder = _encoder(bundle.encoder, weights)
+    beam = 1 if search == "greedy" else beam_size
+    length = max_length or bundle.config.max_length
+    info = ExportInfo(search, beam, length, precision, bundle.frames, encoder.input_size,
+                      tuple(bundle.vocab.tokens), bundle.encoder, bundle.feature_dtype, bundle.directory, __version__)
+    return info, caption_function(encoder.model, bundle.decoder, beam, length, bundle.feature_dtype,
+                                  encoder.input_size, bundle.frames)
+
+
+def _classifier_graph(bundle_info, weights, precision: str):
+    from captioner import __version__
+    from captioner.exporting.graph import classifier_function
+    from captioner.models.classifier_bundle import load_classifier_bundle
+
+    bundle = load_classifier_bundle(bundle_info)
+    encoder = _encoder(bundle.encoder, weights)
+    info = ExportInfo("", 0, 0, precision, bundle.frames, encoder.input_size, (), bundle.encoder,
+                      bundle.feature_dtype, bundle.directory, __version__, kind=CLASSIFIER,
+                      classes=tuple(bundle.classes))
+    return info, classifier_function(encoder.model, bundle.model, bundle.frames, bundle.feature_dtype,
+                                     encoder.input_size)
+
+
+def _encoder(spec, weights):
+    from captioner.features.features_for import encoder_for
+    from captioner.features.notices import note_if_random
+
+    encoder = encoder_for(spec, weights)
+    note_if_random(spec)
+    return encoder
 
 
 def _check_request(format: str, out: str, search: str, beam_size: int, max_length: int | None, precision: str) -> None:

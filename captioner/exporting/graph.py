@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from captioner.runtime.export_info import FRAME_COUNTS, LOG_PROBS, PIXELS, TOKENS
+from captioner.runtime.export_info import FRAME_COUNTS, LOG_PROBS, PIXELS, PROBABILITIES, TOKENS
 from captioner.search.searcher import Searcher, SearchSettings
 
 
 @dataclass(frozen=True)
-class CaptionGraph:
+class ExportGraph:
     """The same computation in two forms.
 
     `fed` takes the encoder's weights as inputs after the pixels (named `weights` keys, in order), the decoder's
@@ -28,20 +28,43 @@ class CaptionGraph:
     frozen: object  # () -> tf.function(pixels)
 
 
+def classifier_function(encoder_model, classifier, frames: int, feature_dtype: str, input_size: int) -> ExportGraph:
+    """The same for an activity classifier: clips (and their frame counts) -> {`probabilities`: (B, classes)}."""
+    import tensorflow as tf
+
+    def head(features):
+        return {PROBABILITIES: tf.nn.softmax(tf.cast(classifier(features, training=False), tf.float32), axis=-1)}
+
+    return _functions(encoder_model, head, feature_dtype, input_size, frames, sorted([PROBABILITIES]))
+
+
 def caption_function(encoder_model, decoder, beam_size: int, max_length: int, feature_dtype: str,
-                     input_size: int, frames: int = 0) -> CaptionGraph:
+                     input_size: int, frames: int = 0) -> ExportGraph:
     """`tf.function`s taking (None, S, S, 3) uint8 `pixels` and returning {`tokens`: (B, K, max_length + 2) int32,
     `log_probs`: (B, K) float32}. A clip model (`frames` N) takes (None, N, S, S, 3) `pixels` and `frame_counts`
     (None,) int32: each clip's real frames come first, and the features of the rest are zeros, as a clip shorter
     than N frames is padded for the decoder (which masks zero frames)."""
+    import tensorflow as tf
+
+    searcher = Searcher(decoder, max_length, SearchSettings(beam_size=beam_size, num_captions=beam_size),
+                        compiled=False)
+
+    def search(features):
+        tokens, log_probs = searcher.traced(features)
+        return {TOKENS: tf.cast(tokens, tf.int32), LOG_PROBS: tf.cast(log_probs, tf.float32)}
+
+    return _functions(encoder_model, search, feature_dtype, input_size, frames, sorted([TOKENS, LOG_PROBS]))
+
+
+def _functions(encoder_model, head, feature_dtype: str, input_size: int, frames: int, names: list[str]):
+    """pixels (and frame counts) -> the encoder -> features rounded to `feature_dtype` -> `head(features)`, a
+    dict of outputs named `names` (in sorted order), fed and frozen."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     from captioner.base.backend import import_keras
 
     keras = import_keras()
-    searcher = Searcher(decoder, max_length, SearchSettings(beam_size=beam_size, num_captions=beam_size),
-                        compiled=False)
     frame_shape = (input_size, input_size, 3)
     inputs = [tf.TensorSpec((None, frames, *frame_shape) if frames else (None, *frame_shape), tf.uint8, name=PIXELS)]
     if frames:
@@ -60,9 +83,7 @@ def caption_function(encoder_model, decoder, beam_size: int, max_length: int, fe
         return tf.where(real[:, :, None], rows, tf.zeros_like(rows))
 
     def search(features):
-        features = tf.cast(tf.cast(features, feature_dtype), tf.float32)
-        tokens, log_probs = searcher.traced(features)
-        return {TOKENS: tf.cast(tokens, tf.int32), LOG_PROBS: tf.cast(log_probs, tf.float32)}
+        return head(tf.cast(tf.cast(features, feature_dtype), tf.float32))
 
     def split(args):  # (pixels, counts or None, weights)
         return (args[0], args[1], args[2:]) if frames else (args[0], None, args[1:])
@@ -80,8 +101,7 @@ def caption_function(encoder_model, decoder, beam_size: int, max_length: int, fe
         return search(encoded(pixels, counts))
 
     def frozen():
-        constant = convert_variables_to_constants_v2(traced.get_concrete_function())
-        names = sorted([TOKENS, LOG_PROBS])  # a frozen function returns its dict's values in key order
+        constant = convert_variables_to_constants_v2(traced.get_concrete_function())  # values in key order
 
         @tf.function(input_signature=inputs)
         def with_constants(*args):
@@ -89,4 +109,4 @@ def caption_function(encoder_model, decoder, beam_size: int, max_length: int, fe
 
         return with_constants
 
-    return CaptionGraph(fed, weights, frozen)
+    return ExportGraph(fed, weights, frozen)

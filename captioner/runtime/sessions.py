@@ -1,5 +1,5 @@
 """An exported file opened with its runtime: ONNX Runtime for `.onnx`, LiteRT for `.tflite`. Each gives the
-model's record (`ExportInfo`) and `run(pixels) -> (tokens, log_probs)`; neither imports Keras or TensorFlow."""
+model's record (`ExportInfo`) and `run(pixels[, counts])` -> its outputs; neither imports Keras or TensorFlow."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 
 from captioner.base.errors import UsageError
 from captioner.base.hashing import file_sha256
-from captioner.runtime.export_info import (FRAME_COUNTS, LOG_PROBS, METADATA_KEY, PIXELS, SIDECAR_SUFFIX, TOKENS,
-                                           ExportError, ExportInfo, info_from_text)
+from captioner.runtime.export_info import (FRAME_COUNTS, METADATA_KEY, PIXELS, SIDECAR_SUFFIX, ExportError,
+                                           ExportInfo, info_from_text)
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,11 @@ class OnnxSession:
             raise ExportError(f"{path}: not a model ONNX Runtime can load ({_first_line(exc)})") from None
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.info: ExportInfo = info_from_text(metadata.get(METADATA_KEY), f"{path} (metadata '{METADATA_KEY}')")
-        self.outputs = [TOKENS, LOG_PROBS]
         log.debug("%s: ONNX Runtime on %s", path, ", ".join(self.session.get_providers()))
 
-    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        tokens, log_probs = self.session.run(self.outputs, _feed(pixels, counts))
-        return tokens, log_probs
+    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """The record's outputs, in its order (tokens, log_probs; or probabilities)."""
+        return tuple(self.session.run(list(self.info.outputs), _feed(pixels, counts)))
 
 
 def _feed(pixels: np.ndarray, counts: np.ndarray | None) -> dict:
@@ -107,9 +106,10 @@ class LiteRtSession:
         except Exception as exc:  # the interpreter raises ValueError or RuntimeError for a bad file
             raise ExportError(f"{path}: not a model LiteRT can load ({_first_line(exc)})") from None
 
-    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, pixels: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """The record's outputs, in its order (tokens, log_probs; or probabilities)."""
         out = self.runner(**_feed(pixels, counts))
-        return out[TOKENS], out[LOG_PROBS]
+        return tuple(out[name] for name in self.info.outputs)
 
 
 def _sidecar_hash(text: str) -> str | None:

@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 
-from captioner.features.clip_features import stack_clips
 
 # Most rows per encoder call: a batch of 32 clips of 8 frames is 256 VGG16 inputs, too many activations at once.
 ENCODE_ROWS = 32
@@ -70,7 +69,7 @@ class LabelCalls(ModelCalls):
     """key top_k -> per clip [(label, probability)], most likely first."""
 
     def decide(self, key, rows, counts):
-        return self.model.labeller(key).top(stack_clips(rows, counts, self.model.frames))
+        return self.model.labeller(key).top_of_rows(rows, counts)
 
 
 def power_of_two_slices(rows: int, limit: int) -> list[tuple[int, int]]:
