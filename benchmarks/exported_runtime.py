@@ -4,7 +4,7 @@ Usage:
     python -m benchmarks exported_runtime [--workdir /tmp/bench-export] [--weights random] [--runs 3]
 
 Draws the scenes set (600 images, seed 5), caches its features as float32, trains a caption model (units 128,
-30 epochs at most) and exports it: ONNX greedy and beam 3, LiteRT beam 3 in float32 and float16. Then, in this
+30 epochs at most) and exports it: ONNX greedy and beam 3, ONNX and LiteRT beam 3 in float32 and float16. Then, in this
 process and side by side on the same images:
 - agreement on the 120 test images with `captioner caption`'s search (share of the same captions, the largest
   log-probability gap where they agree);
@@ -33,6 +33,7 @@ from benchmarks.measuring import REPO, drawn_once, parse_then_import_backend, sa
 
 EXPORTS = {"onnx greedy": ("onnx", "greedy", "float32", "greedy.onnx"),
            "onnx beam 3": ("onnx", "beam", "float32", "beam3.onnx"),
+           "onnx beam 3 float16": ("onnx", "beam", "float16", "beam3-fp16.onnx"),
            "litert beam 3": ("litert", "beam", "float32", "beam3.tflite"),
            "litert beam 3 float16": ("litert", "beam", "float16", "beam3-fp16.tflite")}
 BATCHES = (1, 8, 32)

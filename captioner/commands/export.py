@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-length", type=positive_int, default=None,
                         help="words per caption at most (default: the model's)")
     parser.add_argument("--precision", choices=["float32", "float16"], default="float32",
-                        help="float16 stores the weights in half the size (litert only; default: float32)")
+                        help="float16 stores the weights in half the size, computed in float32 (onnx, litert; default: "
+                             "float32)")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="encoder weights, only needed when the model was trained with a local weights file")
 

@@ -56,7 +56,7 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
         info, graph = _caption_graph(bundle_info, weights, search, beam_size, max_length, precision)
     log.debug("%s: tracing done, writing %s", model, format)
     if format == "onnx":
-        write_onnx(graph.fed, graph.weights, info, out)
+        write_onnx(graph.fed, graph.weights, info, out, precision == "float16")
     elif format == "litert":
         write_litert(graph.frozen(), info, out, precision == "float16")
     else:
@@ -113,7 +113,7 @@ def _check_request(format: str, out: str, search: str, beam_size: int, max_lengt
         raise UsageError(f"--beam-size {beam_size}: a beam search needs 2 or more; --search greedy is beam 1")
     if max_length is not None and max_length < 1:
         raise UsageError(f"--max-length {max_length}: give 1 or more words")
-    if precision == "float16" and format != "litert":
-        raise UsageError(f"--precision float16 is for --format litert (its weights stored in half the size); a "
-                         f"{format} export is float32")
+    if precision == "float16" and format == "saved_model":
+        raise UsageError("--precision float16 is for onnx and litert (their weights stored in half the size); a "
+                         "SavedModel export is float32")
     check_out_path(format, out)

@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
+
 from captioner.base.atomic import atomic_path, current_umask, write_json
 from captioner.base.errors import UsageError
 from captioner.base.hashing import file_sha256
@@ -36,12 +38,13 @@ def check_out_path(fmt: str, out: str) -> None:
         raise UsageError(f"{out}: the folder {parent} does not exist")
 
 
-def write_onnx(function, weights: dict, info: ExportInfo, out: str) -> None:
+def write_onnx(function, weights: dict, info: ExportInfo, out: str, float16: bool = False) -> None:
     """`function` takes the pixels and then `weights` (name -> array) as inputs; in the file the weights are
-    initializers, so the graph's one input is the pixels."""
+    initializers, so the graph's one input is the pixels. `float16`: those weights are stored as float16, each
+    cast back to float32 as the graph starts (half the file; the arithmetic stays float32, as LiteRT's float16)."""
     try:
         import tf2onnx
-        from onnx import numpy_helper
+        from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         raise UsageError("exporting to ONNX needs tf2onnx: pip install 'captioner[export]'") from None
 
@@ -49,11 +52,18 @@ def write_onnx(function, weights: dict, info: ExportInfo, out: str) -> None:
     proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=ONNX_OPSET)
     inputs = list(proto.graph.input)
     del proto.graph.input[:]
+    casts = []
     for graph_input in inputs:
-        if graph_input.name in weights:
-            proto.graph.initializer.append(numpy_helper.from_array(weights[graph_input.name], graph_input.name))
-        else:
+        name = graph_input.name
+        if name not in weights:
             proto.graph.input.append(graph_input)
+        elif float16 and weights[name].dtype == np.float32:
+            proto.graph.initializer.append(numpy_helper.from_array(weights[name].astype(np.float16), name + "_float16"))
+            casts.append(helper.make_node("Cast", [name + "_float16"], [name], to=TensorProto.FLOAT))
+        else:
+            proto.graph.initializer.append(numpy_helper.from_array(weights[name], name))
+    for position, cast in enumerate(casts):  # first: every node that reads a weight comes after its cast
+        proto.graph.node.insert(position, cast)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, info.dumps()
     proto.producer_name = "captioner"

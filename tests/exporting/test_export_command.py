@@ -20,8 +20,8 @@ def one_error_line(err: str) -> str:
 @pytest.mark.parametrize("args, reason", [
     (["--format", "onnx", "--out", "model.tflite"], "--format onnx writes a .onnx file; name it so"),
     (["--format", "litert", "--out", "model.onnx"], "--format litert writes a .tflite file; name it so"),
-    (["--format", "onnx", "--out", "model.onnx", "--precision", "float16"],
-     "--precision float16 is for --format litert"),
+    (["--format", "saved_model", "--out", "model", "--precision", "float16"],
+     "--precision float16 is for onnx and litert"),
     (["--format", "onnx", "--out", "model.onnx", "--search", "beam", "--beam-size", "1"],
      "a beam search needs 2 or more; --search greedy is beam 1"),
     (["--format", "onnx", "--out", "no/such/folder/model.onnx"], "does not exist"),
