@@ -70,6 +70,8 @@ class LocalModel:
         come sooner wait in its queue, and /readyz says ready once it runs); then compile the other batch shapes
         while requests are answered (a request that meets a shape first waits for its compile)."""
         key, largest = self.facts.default_key(self.settings.max_beam), self.settings.max_batch
+        if self.facts.exported:  # an exported model compiles nothing: warming the larger batches would only
+            largest = 1          # hold the model while the first requests wait
         try:
             self.calls.warm_up(key, 1)
         except Exception as exc:  # noqa: BLE001 - the reason is what /readyz reports

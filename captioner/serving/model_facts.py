@@ -22,6 +22,7 @@ class ModelFacts:
     vocabulary: int | None  # a caption model's vocabulary size
     training: dict  # the training summary's plain values
     fixed_beam: int | None = None  # an exported model: the beam size of the search inside it (1: greedy)
+    exported: bool = False  # a file from `captioner export`: nothing to compile, so no shapes to warm
 
     @property
     def input_size(self) -> int:
@@ -63,7 +64,7 @@ def facts_of_model(model) -> ModelFacts:
     classes = list(bundle.classes) if hasattr(bundle, "classes") else None
     return ModelFacts(model.directory, "labels" if classes is not None else "captions", model.frames,
                       bundle.encoder, classes, None if classes is not None else len(bundle.vocab),
-                      _plain(model.training), getattr(bundle, "fixed_beam", None))
+                      _plain(model.training), getattr(bundle, "fixed_beam", None), hasattr(model, "exported"))
 
 
 def facts_of_bundle(directory: str) -> ModelFacts:
