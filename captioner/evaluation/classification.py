@@ -16,6 +16,14 @@ from captioner.features.features_for import split_features
 from captioner.models.classifier_bundle import ClassifierBundle
 
 
+def probabilities(model, features: np.ndarray) -> np.ndarray:
+    """The classifier's (B, classes) softmax probabilities; Keras is imported here, on first use, so that an
+    exported classifier's labeller (which never calls this) runs without it."""
+    from captioner.models.classifier import probabilities as softmax_of
+
+    return softmax_of(model, features)
+
+
 class Labeller:
     """The classifier side of `classify` and `classify FOLDER --out`: features -> the k most likely classes."""
 
@@ -25,8 +33,6 @@ class Labeller:
         self.bundle, self.frames, self.top_k = bundle, bundle.frames, min(top_k, len(bundle.classes))
 
     def top(self, features: np.ndarray) -> list[list[tuple[str, float]]]:
-        from captioner.models.classifier import probabilities  # Keras: not for an exported classifier's labeller
-
         features = np.asarray(features).astype(self.bundle.feature_dtype).astype(np.float32)
         return self.ranked(probabilities(self.bundle.model, features))
 
