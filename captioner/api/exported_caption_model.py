@@ -58,6 +58,12 @@ class ExportedCaptioner:
         return [{"caption": ranked[0].text} for ranked in self.of_rows(rows, counts)]
 
 
+def refuse_feature_cache(model_file: str, cache: str | None) -> None:
+    """An exported model reads pixels: a feature cache given to its folder job is refused, not ignored."""
+    if cache is not None:
+        raise UsageError(f"{model_file}: an exported model reads pixels, not cached features; leave --cache out")
+
+
 class Ready:
     """A future already done: what `LoadedModel` reads its encoder from."""
 
@@ -108,9 +114,7 @@ class ExportedCaptionModel(CaptionModel):
     def caption_folder(self, folder: str, out: str, recursive: bool = False, beam_size: int | None = None,
                        length_penalty: float = 0.0, cache: str | None = None, batch_size: int = 32,
                        resume: bool = False, html: str | None = None, engine=None, show_progress: bool = False):
-        if cache is not None:
-            raise UsageError(f"{self.directory}: an exported model reads pixels, not cached features; leave --cache "
-                             "out")
+        refuse_feature_cache(self.directory, cache)
         if engine is not None and engine.engine != "local":
             raise UsageError(f"{self.directory}: an exported model runs in this process; leave --engine out")
         self.exported.check_search(beam_size, 1)

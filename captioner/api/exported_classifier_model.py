@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from captioner.api.classifier_model import ClassifierModel
-from captioner.api.exported_caption_model import PixelPassThrough, Ready
+from captioner.api.exported_caption_model import PixelPassThrough, Ready, refuse_feature_cache
 from captioner.evaluation.classification import Labeller
 from captioner.features.encoder_spec import EncoderSpec
 from captioner.runtime.exported_model import ExportedModel
@@ -65,9 +65,5 @@ class ExportedClassifierModel(ClassifierModel):
 
     def classify_files(self, paths: list[str], out: str, top_k: int = 1, cache: str | None = None,
                        batch_size: int = 32, show_progress: bool = False):
-        if cache is not None:
-            from captioner.base.errors import UsageError
-
-            raise UsageError(f"{self.directory}: an exported model reads pixels, not cached features; leave --cache "
-                             "out")
+        refuse_feature_cache(self.directory, cache)
         return super().classify_files(paths, out, top_k, None, batch_size, show_progress)

@@ -56,7 +56,7 @@ def export(model: str, format: str, out: str, search: str = "beam", beam_size: i
         info, graph = _caption_graph(bundle_info, weights, search, beam_size, max_length, precision)
     log.debug("%s: tracing done, writing %s", model, format)
     if format == "onnx":
-        write_onnx(graph.fed, graph.weights, info, out, precision == "float16")
+        write_onnx(graph.fed, graph.weights(), info, out, precision == "float16")
     elif format == "litert":
         write_litert(graph.frozen(), info, out, precision == "float16")
     else:

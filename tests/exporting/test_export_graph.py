@@ -45,7 +45,7 @@ def test_the_graph_searches_the_features_rounded_as_caption_rounds_them(parts, b
     encoder, decoder, images, features = parts
     graph = caption_function(encoder, decoder, beam, 6, feature_dtype, 4)
     want_tokens, want_log_probs = searched(decoder, features.astype(feature_dtype).astype(np.float32), beam)
-    for out in (graph.fed(images, *graph.weights.values()), graph.frozen()(images)):
+    for out in (graph.fed(images, *graph.weights().values()), graph.frozen()(images)):
         assert out["tokens"].shape == (6, beam, 8) and out["log_probs"].shape == (6, beam)
         assert np.array_equal(out["tokens"].numpy(), want_tokens)
         assert np.allclose(out["log_probs"].numpy(), want_log_probs, atol=1e-5)

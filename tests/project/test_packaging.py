@@ -3,7 +3,6 @@ and the API from any folder, with the version from captioner.__version__."""
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -12,6 +11,7 @@ import zipfile
 import pytest
 
 import captioner
+from tests.support.checkout_wheel import build_wheel
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -19,17 +19,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 @pytest.mark.slow  # builds a wheel and a venv (~20 s)
 @pytest.mark.backend_independent
 def test_the_wheel_installs_and_runs_from_another_folder(trained, synthetic, tmp_path):
-    # Built from a copy of what the wheel is made of, so setuptools' build/ folder does not land in the checkout.
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("captioner", "vocab"):
-        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    # --no-build-isolation: the venv's setuptools builds it, so no download; --no-deps: only our two packages
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path / "dist"), str(source)], check=True, capture_output=True)
-    wheel, = (tmp_path / "dist").glob("captioner-*.whl")
+    wheel = build_wheel(tmp_path / "build")
     assert wheel.name.startswith(f"captioner-{captioner.__version__}-")
     names = zipfile.ZipFile(wheel).namelist()
     assert "captioner/api/loading.py" in names and "vocab/vocabulary.py" in names

@@ -5,11 +5,12 @@ Offline: the wheels come from .wheels/ (`bash scripts/setup.sh runtime-wheels`, 
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import pytest
+
+from tests.support.checkout_wheel import build_wheel
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WHEELS = REPO / ".wheels"
@@ -31,14 +32,7 @@ def runtime_venv(tmp_path_factory):
     if not any(WHEELS.glob("onnxruntime-*.whl")) or not any(WHEELS.glob("fastapi-*.whl")):
         pytest.skip("no runtime wheels in .wheels/ (bash scripts/setup.sh runtime-wheels)")
     work = tmp_path_factory.mktemp("runtime-venv")
-    source = work / "source"
-    source.mkdir()
-    for name in ("captioner", "vocab"):
-        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", work / "dist", source)
-    wheel, = (work / "dist").glob("captioner-*.whl")
+    wheel = build_wheel(work / "build")
     venv = work / "venv"
     run(sys.executable, "-m", "venv", venv)
     run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
