@@ -18,14 +18,15 @@ for extra in "$@"; do
   say "installing the $extra extra"
   case "$extra" in
     ray) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[data]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
-    # pyproject.toml's [serve] extra, and httpx (the serving tests' and bench_serve.py's HTTP client)
-    serve) .venv/bin/python -m pip install -q --disable-pip-version-check "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" "httpx>=0.27" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    # pyproject.toml's [serve] extra, and the serving tests' clients: httpx (also the serving benchmark's), the
+    # Triton client (the inference protocol), Schemathesis (the fuzzer)
+    serve) .venv/bin/python -m pip install -q --disable-pip-version-check "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" "prometheus-client>=0.20" "httpx>=0.27" "tritonclient[http]>=2.40" "schemathesis>=4.0,<5" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # `captioner serve --engine ray`: Ray Serve (pyproject.toml's [ray-serve] extra)
     ray-serve) .venv/bin/python -m pip install -q --disable-pip-version-check "ray[serve]>=2.40,<3" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # the docs site (pyproject.toml's [docs] extra)
     docs) .venv/bin/python -m pip install -q --disable-pip-version-check "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.26" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     # the runtime extras' wheels, for the test that installs captioner[onnx] into a venv without TensorFlow
-    runtime-wheels) .venv/bin/python -m pip download -q --disable-pip-version-check -d .wheels "onnxruntime>=1.17" "ai-edge-litert>=1.2" "pillow>=10.0" "numpy>=1.26" "av>=12.0" "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
+    runtime-wheels) .venv/bin/python -m pip download -q --disable-pip-version-check -d .wheels "onnxruntime>=1.17" "ai-edge-litert>=1.2" "pillow>=10.0" "numpy>=1.26" "av>=12.0" "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" "prometheus-client>=0.20" 2>&1 | { grep -v "^WARNING: Location" || true; } ;;
     *) echo "setup.sh: unknown extra '$extra' (known: ray, serve, ray-serve, docs, runtime-wheels)" >&2; exit 2 ;;
   esac
 done

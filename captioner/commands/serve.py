@@ -1,5 +1,6 @@
 """Serve a model bundle over HTTP: POST /v1/captions (or /v1/labels for an activity classifier) with files in
-multipart fields named `file`; GET /v1/model, /healthz, /readyz; a page to try it at /, the API at /docs.
+multipart fields named `file`; GET /v1/model, /healthz, /readyz; the Open Inference Protocol v2 under /v2;
+Prometheus metrics at /metrics; a page to try it at /, the API at /docs.
 
 Images of concurrent requests are batched together (--max-batch, --max-wait-ms). Listens on 127.0.0.1 unless
 --host says otherwise; any other address needs --api-key (or $CAPTIONER_API_KEY), or --insecure-no-auth.
@@ -33,7 +34,11 @@ LIMITS = [
     ("max_file_mb", positive_float, "size limit per file, MB"),
     ("max_request_mb", positive_float, "size limit per request body, MB"),
     ("timeout_s", positive_float, "answer every request within this many seconds, or 504"),
-    ("decode_threads", positive_int, "threads decoding uploads"),
+    ("decode_threads", positive_int, "threads decoding uploaded images"),
+    ("clip_decode_threads", positive_int, "clips decoding at once, taking turns (apart from the images)"),
+    ("max_frames_decoded", positive_int, "frames decoded per clip; a longer clip gets its reason"),
+    ("max_clip_seconds", positive_float, "seconds of video decoded per clip; a longer clip gets its reason"),
+    ("max_request_megapixels", positive_float, "pixels decoded per request, every frame and image counted"),
     ("max_beam", positive_int, "largest beam_size a request may ask for"),
 ]
 
@@ -55,6 +60,14 @@ def add_arguments(parser) -> None:
         default = getattr(d, name)
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=default,
                             help=f"{text} (default: {default:g})")
+    parser.add_argument("--name", default=None, metavar="NAME",
+                        help="the model's name in the inference protocol, /v2/models/NAME (default: the bundle "
+                             "folder's or the exported file's name)")
+    parser.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve the Prometheus metrics on this port, without the API key (default: at /metrics "
+                             "on --port, behind the key when one is set)")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="the request log: text lines, or a JSON object per line (default: text)")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
                         help="'local': this process (default); 'ray': Ray Serve, the model in --replicas replicas "
                              "batched by Ray Serve (the [ray-serve] extra)")
@@ -71,7 +84,8 @@ def run(args) -> int:
     from captioner.serving.settings import ServeSettings
 
     settings = ServeSettings(host=args.host, port=args.port, api_key=args.api_key,
-                             insecure_no_auth=args.insecure_no_auth,
+                             insecure_no_auth=args.insecure_no_auth, name=args.name,
+                             metrics_port=args.metrics_port, log_format=args.log_format,
                              **{name: getattr(args, name) for name, _, _ in LIMITS})
     serve(args.model, settings, args.weights, args.engine, args.replicas, args.ray_address)
     return 0

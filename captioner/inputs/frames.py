@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from captioner.inputs.decode_budget import DecodeBudget
 from captioner.inputs.filetypes import looks_like_animation, looks_like_video
 from captioner.inputs.images import (MAX_PIXELS, ImageError, ImageFile, file_reason, load_image, opened_image,
                                      size_or_none, to_pixels)
@@ -55,13 +56,14 @@ class FrameSampler:
         return np.stack([self.kept[i] for i in chosen])
 
 
-def load_clip(path: str, n: int, size: int = 224) -> np.ndarray:
-    """(k, size, size, 3) uint8 RGB, k = min(n, decoded frames); ImageError with a one-line reason otherwise."""
+def load_clip(path: str, n: int, size: int = 224, budget: DecodeBudget | None = None) -> np.ndarray:
+    """(k, size, size, 3) uint8 RGB, k = min(n, decoded frames); ImageError with a one-line reason otherwise.
+    `budget`: the limits decoding is held to, frame by frame (the server's; none for files on disk)."""
     sampler = FrameSampler(n)
     if looks_like_video(path):
-        _decode_video(path, size, sampler)
+        _decode_video(path, size, sampler, budget or DecodeBudget())
     else:
-        _decode_animation(path, size, sampler)
+        _decode_animation(path, size, sampler, budget or DecodeBudget())
     return sampler.frames()
 
 
@@ -85,7 +87,7 @@ def is_animated(path: str) -> bool:
         return False
 
 
-def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
+def _decode_video(path: str, size: int, sampler: FrameSampler, budget: DecodeBudget) -> None:
     import av
     from av.video.reformatter import VideoReformatter
 
@@ -96,12 +98,16 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
             stream = container.streams.video[0]
             if stream.codec_context is None:  # PyAV found no decoder for the stream's codec
                 raise ImageError("unsupported video codec (no decoder)")
+            _check_frame_size(stream.codec_context.width, stream.codec_context.height)  # before FFmpeg allocates
+            budget.check_clip(stream.frames, _declared_seconds(container, stream))
             # One converter for the whole clip: a fresh one per frame (frame.to_image()) costs twice as much.
             rgb = VideoReformatter()
+            start = None
             for frame in container.decode(stream):
-                if frame.width * frame.height > MAX_PIXELS:
-                    raise ImageError(f"video frames too large ({frame.width}x{frame.height} pixels, "
-                                     f"limit {MAX_PIXELS:,})")
+                _check_frame_size(frame.width, frame.height)
+                at = frame.time
+                start = at if start is None else start
+                budget.frame(sampler.count + 1, None if at is None else at - start, frame.width, frame.height)
                 sampler.add(lambda: to_pixels(Image.fromarray(rgb.reformat(frame, format="rgb24").to_ndarray()), size))
             # Sampling counts decoded frames, but a container whose index lists far more frames than could be
             # decoded was cut short (FFmpeg decodes what is left without an error): say so, do not caption a part.
@@ -113,6 +119,20 @@ def _decode_video(path: str, size: int, sampler: FrameSampler) -> None:
         raise ImageError(file_reason(exc)) from None
     except (av.error.FFmpegError, OSError, ValueError, MemoryError) as exc:
         raise ImageError(_video_reason(path, exc, sampler.count)) from None
+
+
+def _check_frame_size(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"video frames too large ({width}x{height} pixels, limit {MAX_PIXELS:,})")
+
+
+def _declared_seconds(container, stream) -> float | None:
+    """The clip's length as its container states it (None when it does not)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE
+    return None
 
 
 def _video_reason(path: str, exc: Exception, decoded: int) -> str:
@@ -129,10 +149,17 @@ def _video_reason(path: str, exc: Exception, decoded: int) -> str:
     return f"cannot decode video ({text}{where})"
 
 
-def _decode_animation(path: str, size: int, sampler: FrameSampler) -> None:
+def _decode_animation(path, size: int, sampler: FrameSampler, budget: DecodeBudget) -> None:
+    """Frame by frame until the end (Pillow's n_frames would read the whole file first: a cost no limit saw)."""
     with opened_image(path, unknown="not a clip (unknown format)") as img:
         if not getattr(img, "is_animated", False):
             raise ImageError("an image; this model describes clips")
-        for index in range(img.n_frames):
-            img.seek(index)
+        seconds = 0.0
+        while True:
+            try:
+                img.seek(sampler.count)
+            except EOFError:
+                return
+            budget.frame(sampler.count + 1, seconds, *img.size)
+            seconds += (img.info.get("duration") or 0) / 1000
             sampler.add(lambda: to_pixels(img, size))

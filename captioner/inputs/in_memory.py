@@ -8,6 +8,7 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
+from captioner.inputs.decode_budget import DecodeBudget
 from captioner.inputs.frames import FrameSampler, _decode_animation
 from captioner.inputs.images import MAX_PIXELS, ImageError, load_image, to_pixels
 
@@ -26,9 +27,9 @@ def is_in_memory(item) -> bool:
         or is_file_object(item)
 
 
-def in_memory_pixels(item, frames: int, size: int = 224) -> np.ndarray:
+def in_memory_pixels(item, frames: int, size: int = 224, budget: DecodeBudget | None = None) -> np.ndarray:
     """(k, size, size, 3) uint8: one image (k = 1) for an image model (`frames` 0), else up to `frames` frames
-    sampled as from a clip file."""
+    sampled as from a clip file (an animation's bytes held to `budget`, as `load_clip` holds a file)."""
     if is_file_object(item):
         data = item.read()
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -38,7 +39,7 @@ def in_memory_pixels(item, frames: int, size: int = 224) -> np.ndarray:
         data = io.BytesIO(bytes(item))
         if frames:  # an animated GIF/WebP; a video's bytes are not a format Pillow reads
             sampler = FrameSampler(frames)
-            _decode_animation(data, size, sampler)
+            _decode_animation(data, size, sampler, budget or DecodeBudget())
             return sampler.frames()
         return load_image(data, size)[None]
     if isinstance(item, (list, tuple)) or (isinstance(item, np.ndarray) and item.ndim == 4):

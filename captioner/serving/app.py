@@ -1,12 +1,11 @@
 """The HTTP app over one loaded model: captions (or activity labels) for uploaded files, what the model is, health,
-and a page to try it. Every request gets exactly one answer: its results, or a status with a one-line reason."""
+the Open Inference Protocol v2 beside /v1, Prometheus metrics, and a page to try it. Every request gets exactly
+one answer: its results, or a status with a one-line reason."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -16,9 +15,11 @@ from starlette.exceptions import HTTPException
 
 from captioner import __version__
 from captioner.api.results import CaptionResult, LabelResult
-from captioner.serving.batcher import QueueFull
-from captioner.serving.decoding import decode_upload
+from captioner.serving.answering import Refused, ServerState, outcomes, within_time
+from captioner.serving.inference_protocol import add_inference_protocol
 from captioner.serving.local_model import LocalModel
+from captioner.serving.metrics import CONTENT_TYPE, ServerMetrics
+from captioner.serving.open_api import caption_options, errors, label_options, upload_body
 from captioner.serving.request_options import CAPTION_OPTIONS, LABEL_OPTIONS, OptionError
 from captioner.serving.request_log import RequestLog
 from captioner.serving.settings import ServeSettings
@@ -30,46 +31,32 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 PAGE_FILES = {"/": ("index.html", "text/html; charset=utf-8"), "/page.js": ("page.js", "text/javascript"),
               "/page.css": ("page.css", "text/css"), "/favicon.svg": ("favicon.svg", "image/svg+xml")}
+UPLOAD_ERRORS = errors(400, 401, 404, 413, 422, 499, 500, 503, 504)
 
 
-class Refused(Exception):
-    """A request answered with `status` and {"error": reason}."""
-
-    def __init__(self, status: int, reason: str, headers: dict | None = None):
-        super().__init__(reason)
-        self.status, self.headers = status, headers or {}
-
-
-class ServerState:
-    """The model side (in this process, or replicas elsewhere), the upload decoders, the settings."""
-
-    def __init__(self, side, settings: ServeSettings):
-        self.side, self.facts, self.settings = side, side.facts, settings
-        self.decoders = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="captioner-decode")
-
-    def start(self) -> None:
-        self.side.start()
-
-    def stop(self) -> None:
-        self.side.stop()
-        self.decoders.shutdown()
-
-
-def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
+def create_app(model, settings: ServeSettings = ServeSettings(), load_seconds: float | None = None) -> FastAPI:
     """The app for `model`: a `CaptionModel` or `ClassifierModel` from `captioner.load` (served in this process,
     batched by `LocalModel`), or a model side such as `RayModel`. Run it with uvicorn
-    (`captioner.serving.server.serve` does), or call it in-process with Starlette's TestClient."""
-    state = ServerState(model if hasattr(model, "facts") else LocalModel(model, settings), settings)
+    (`captioner.serving.server.serve` does), or call it in-process with Starlette's TestClient. `load_seconds`:
+    how long the model took to load, for the metrics."""
+    metrics = ServerMetrics()
+    side = model if hasattr(model, "facts") else LocalModel(model, settings, metrics)
+    state = ServerState(side, settings, metrics)
+    if load_seconds is not None:
+        metrics.load_seconds.set(load_seconds)
 
     @asynccontextmanager
     async def lifespan(app):
         state.start()
+        metrics_server = _metrics_server(metrics, settings) if settings.metrics_port is not None else None
         yield
+        if metrics_server is not None:
+            metrics_server.shutdown()
         state.stop()  # uvicorn calls this after the requests in flight are answered
 
     app = FastAPI(title="captioner", version=__version__, lifespan=lifespan,
                   description="Captions (or activity labels) for uploaded images and clips, from one CNN-LSTM model.")
-    app.add_middleware(RequestLog, logger=LOG)
+    app.add_middleware(RequestLog, logger=LOG, metrics=metrics)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused):
@@ -89,17 +76,25 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
             raise Refused(401, "missing or wrong API key: send the header 'Authorization: Bearer KEY'",
                           {"WWW-Authenticate": "Bearer"})
 
-    @app.post("/v1/captions", dependencies=[Depends(authorised)], openapi_extra=_upload_body(CAPTION_OPTIONS),
-              summary="Caption uploaded images (clips, for a clip model)")
+    facts = state.facts
+    labels = facts.kind == "labels"
+    # Each route is in the schema only for the kind of model that answers it; the other explains itself (404).
+    options = label_options(len(facts.classes)) if labels else caption_options(settings.max_beam, facts.fixed_beam)
+
+    @app.post("/v1/captions", dependencies=[Depends(authorised)], openapi_extra=upload_body(options),
+              summary="Caption uploaded images (clips, for a clip model)", responses=UPLOAD_ERRORS,
+              include_in_schema=not labels)
     async def captions(request: Request):
         return await _answer(state, request, "captions")
 
-    @app.post("/v1/labels", dependencies=[Depends(authorised)], openapi_extra=_upload_body(LABEL_OPTIONS),
-              summary="The most likely activities of uploaded clips (an activity classifier)")
-    async def labels(request: Request):
+    @app.post("/v1/labels", dependencies=[Depends(authorised)], openapi_extra=upload_body(options),
+              summary="The most likely activities of uploaded clips (an activity classifier)",
+              responses=UPLOAD_ERRORS, include_in_schema=labels)
+    async def labels_(request: Request):
         return await _answer(state, request, "labels")
 
-    @app.get("/v1/model", dependencies=[Depends(authorised)], summary="What the model takes and gives")
+    @app.get("/v1/model", dependencies=[Depends(authorised)], summary="What the model takes and gives",
+             responses=errors(401))
     async def model_info():
         return _model_info(state)
 
@@ -107,16 +102,33 @@ def create_app(model, settings: ServeSettings = ServeSettings()) -> FastAPI:
     async def healthz():
         return {"alive": True, **state.side.health()}
 
-    @app.get("/readyz", summary="The model is loaded and its search compiled")
+    @app.get("/readyz", summary="The model is loaded and its search compiled", responses=errors(503))
     async def readyz():
         if state.side.ready.is_set():
             return {"ready": True}
         return JSONResponse({"ready": False, "error": state.side.not_ready}, 503, headers={"Retry-After": "1"})
 
+    if settings.metrics_port is None:
+        @app.get("/metrics", dependencies=[Depends(authorised)], responses=errors(401),
+                 summary="Prometheus metrics (text format)")
+        async def prometheus_metrics():
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    add_inference_protocol(app, state, authorised)
     for path, (name, media_type) in PAGE_FILES.items():
         app.add_api_route(path, _page_file(name, media_type), methods=["GET", "HEAD"],
                           include_in_schema=False)
     return app
+
+
+def _metrics_server(metrics: ServerMetrics, settings: ServeSettings):
+    """/metrics on its own port (prometheus-client's server, in a thread): for a scraper inside the network,
+    without the API's key."""
+    from prometheus_client import start_http_server
+
+    server, _ = start_http_server(settings.metrics_port, settings.host, registry=metrics.registry)
+    LOG.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
+    return server
 
 
 async def _answer(state: ServerState, request: Request, kind: str):
@@ -124,11 +136,7 @@ async def _answer(state: ServerState, request: Request, kind: str):
         other = "/v1/labels" if state.facts.kind == "labels" else "/v1/captions"
         what = "recognises activities in clips" if state.facts.kind == "labels" else "writes captions"
         raise Refused(404, f"this server's model {what}: POST {other}")
-    try:
-        return await asyncio.wait_for(_results(state, request, kind), state.settings.timeout_s)
-    except asyncio.TimeoutError:
-        raise Refused(504, f"not answered within {state.settings.timeout_s:g} s (--timeout-s); try fewer files "
-                           "or later") from None
+    return await within_time(state, request, _results(state, request, kind))
 
 
 async def _results(state: ServerState, request: Request, kind: str):
@@ -152,66 +160,17 @@ async def _results(state: ServerState, request: Request, kind: str):
     if not form.uploads:
         raise Refused(422, f"no files: send each {'clip' if facts.frames else 'image'} in a multipart field "
                            f"named {FILE_FIELD!r}")
-    _check_room(state, len(form.uploads))
-    decoded, futures = await _decoded_and_queued(state, form.uploads, key)
-    answers = iter([])
-    if futures:
-        try:
-            answers = iter(await state.side.answers(futures))
-        except QueueFull as exc:  # Ray Serve's queue limit, met by a call
-            raise _busy(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - the model failed on this batch: say so, once
-            raise Refused(500, f"the model failed: {type(exc).__name__}: {exc}") from None
-    results = [{"input": upload.name, "error": reason} if reason is not None else
-               _render(kind, upload.name, next(answers)) for upload, (_, reason) in zip(form.uploads, decoded)]
+    fates = await outcomes(state, request, [u.data for u in form.uploads], key)
+    results = [{"input": upload.name, "error": fate.reason} if fate.reason is not None else
+               _render(kind, upload.name, fate.answer) for upload, fate in zip(form.uploads, fates)]
     body = {"results": results, **_settings_of(kind, key)}
     if facts.note:
         body["note"] = facts.note
-    if not futures:
+    if all(fate.reason is not None for fate in fates):
         body["error"] = "the file could not be read" if len(results) == 1 else \
             f"none of the {len(results)} files could be read"
         return JSONResponse(body, 422)
     return body
-
-
-async def _decoded_and_queued(state: ServerState, uploads: list, key) -> tuple[list, list]:
-    """Decode the uploads in the thread pool and queue the good ones; the model side knows they are coming
-    meanwhile, so a batch waits (up to --max-wait-ms) for them, and only for them."""
-    loop = asyncio.get_running_loop()
-    side = state.side
-    side.expect(len(uploads))
-    queued = False
-    try:
-        decoded = await asyncio.gather(*(loop.run_in_executor(state.decoders, decode_upload, u.data,
-                                                              state.facts.frames, state.facts.input_size)
-                                         for u in uploads))
-        good = [pixels for pixels, reason in decoded if reason is None]
-        if not good:
-            return decoded, []
-        try:
-            futures = side.submit(key, good, announced=len(uploads))
-        except QueueFull as exc:
-            raise _busy(str(exc)) from None
-        queued = True
-        return decoded, futures
-    finally:
-        if not queued:
-            side.forget(len(uploads))
-
-
-def _check_room(state: ServerState, count: int) -> None:
-    """Refuse early what the queue cannot take (a side without a queue of its own, Ray's, has max_queue None)."""
-    limit = state.side.max_queue
-    if limit is None:
-        return
-    if count > limit:
-        raise Refused(413, f"{count} files is more than the server's queue holds ({limit})")
-    if state.side.waiting + count > limit:
-        raise _busy(f"{state.side.waiting} items are waiting (the queue holds {limit})")
-
-
-def _busy(reason: str) -> Refused:
-    return Refused(503, f"busy: {reason}; retry later", {"Retry-After": "1"})
 
 
 def _render(kind: str, name: str, answer) -> dict:
@@ -243,14 +202,6 @@ def _model_info(state: ServerState) -> dict:
     else:
         info["vocabulary"] = facts.vocabulary
     return info
-
-
-def _upload_body(options: set[str]) -> dict:
-    """The request body as OpenAPI describes it (the body is parsed by `read_form`, not by FastAPI)."""
-    properties = {FILE_FIELD: {"type": "array", "items": {"type": "string", "format": "binary"}}}
-    properties.update({name: {"type": "number" if name == "length_penalty" else "integer"} for name in options})
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "required": [FILE_FIELD], "properties": properties}}}}}
 
 
 def _page_file(name: str, media_type: str):

@@ -3,10 +3,13 @@ reason it cannot be used. Videos are recognised by their first bytes, not by the
 
 from __future__ import annotations
 
+import io
 import tempfile
 
 import numpy as np
+from PIL import Image
 
+from captioner.inputs.decode_budget import DecodeBudget
 from captioner.inputs.frames import load_clip
 from captioner.inputs.images import ImageError
 from captioner.inputs.in_memory import in_memory_pixels
@@ -23,26 +26,49 @@ def video_suffix(data: bytes) -> str | None:
     return None
 
 
-def upload_pixels(data: bytes, frames: int, size: int) -> np.ndarray:
-    """(k, size, size, 3) uint8: one image (k = 1) for an image model (`frames` 0), else a clip's sampled frames.
-    ImageError with the reason otherwise."""
+def is_clip_upload(data: bytes) -> bool:
+    """A video or an animated GIF/WebP by its first bytes: decoded by the clip decoders, not the image ones."""
+    return video_suffix(data) is not None or data[:6] in (b"GIF87a", b"GIF89a") or \
+        (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def upload_pixels(data: bytes, frames: int, size: int, budget: DecodeBudget | None = None) -> np.ndarray:
+    """(k, size, size, 3) uint8: one image (k = 1) for an image model (`frames` 0), else a clip's sampled frames,
+    decoded within `budget`. ImageError with the reason otherwise."""
+    budget = budget or DecodeBudget()
     if not data:
         raise ImageError("empty file (0 bytes)")
     suffix = video_suffix(data)
     if suffix is None:
-        return in_memory_pixels(data, frames, size)
+        if not frames:
+            _charge_image(data, budget)
+        return in_memory_pixels(data, frames, size, budget)
     if not frames:
         raise ImageError("a video clip; this model describes images")
     # PyAV reads a container from a file it can seek in; the upload is written to one only we can read.
     with tempfile.NamedTemporaryFile(suffix=suffix, prefix="captioner-upload-") as tmp:
         tmp.write(data)
         tmp.flush()
-        return load_clip(tmp.name, frames, size)
+        return load_clip(tmp.name, frames, size, budget)
 
 
-def decode_upload(data: bytes, frames: int, size: int) -> tuple[np.ndarray | None, str | None]:
+def decode_upload(data: bytes, frames: int, size: int,
+                  budget: DecodeBudget | None = None) -> tuple[np.ndarray | None, str | None]:
     """(pixels, None) or (None, reason)."""
     try:
-        return upload_pixels(data, frames, size), None
+        return upload_pixels(data, frames, size, budget), None
     except ImageError as exc:
         return None, str(exc)
+
+
+def _charge_image(data: bytes, budget: DecodeBudget) -> None:
+    """An image's pixels are charged from its header, before it decodes (what cannot be opened is left to the
+    decoding, which says why)."""
+    if budget.limits.max_pixels is None:
+        return
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except Exception:  # noqa: BLE001 - any failure is reported by the decoding that follows
+        return
+    budget.pixels(width, height)

@@ -19,11 +19,11 @@ LOG = logging.getLogger("captioner.serve")
 class LocalModel:
     """`answers(key, pixels)` through one bounded queue and worker thread shared by every request."""
 
-    def __init__(self, model, settings: ServeSettings):
+    def __init__(self, model, settings: ServeSettings, metrics=None):
         self.facts = facts_of_model(model)
-        self.settings = settings
+        self.settings, self.metrics = settings, metrics
         # a ClassifierModel labels (told apart without importing it: that would import Keras before the model loads)
-        self.calls = LabelCalls(model) if hasattr(model, "labeller") else CaptionCalls(model)
+        self.calls = (LabelCalls if hasattr(model, "labeller") else CaptionCalls)(model, metrics)
         self.batcher = Batcher(self.calls, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue)
         self.max_queue = settings.max_queue  # the app refuses early what the batcher could not take
         self.ready = threading.Event()
@@ -81,6 +81,8 @@ class LocalModel:
             return
         self.ready.set()
         self.batcher.start()
+        if self.metrics is not None:
+            self.metrics.compile_seconds.set(time.monotonic() - self.started)
         LOG.info("ready in %.1f s: encoder built, the default search compiled for one item%s",
                  time.monotonic() - self.started, f"; batches of 2 to {largest} compile now" if largest > 1 else "")
         if largest > 1:

@@ -5,6 +5,7 @@ the server up, the same calls on blanks at every batch shape a request can meet.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -16,8 +17,8 @@ ENCODE_ROWS = 32
 class ModelCalls:
     """`calls(key, pixels)`: [(k_i, S, S, 3) uint8] -> one answer per item. Subclasses say what the answer is."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, metrics=None):
+        self.model, self.metrics = model, metrics  # metrics: a ServerMetrics, told each call's size and seconds
         # One call at a time: the batcher's and the warm-up's (after ready) would otherwise run the model in two
         # threads, which JAX does not allow (a compiled call may donate the weights' buffers the other reads).
         self.lock = threading.Lock()
@@ -25,9 +26,16 @@ class ModelCalls:
     def __call__(self, key, pixels: list[np.ndarray]) -> list:
         rows = np.concatenate(pixels)
         with self.lock:
-            features = np.concatenate([self.model.encoder.encode(rows[start:stop])
-                                       for start, stop in power_of_two_slices(len(rows), ENCODE_ROWS)])
-            return self.decide(key, features, [len(p) for p in pixels])
+            start = time.perf_counter()
+            features = np.concatenate([self.model.encoder.encode(rows[first:stop])
+                                       for first, stop in power_of_two_slices(len(rows), ENCODE_ROWS)])
+            encoded = time.perf_counter()
+            answers = self.decide(key, features, [len(p) for p in pixels])
+        if self.metrics is not None:
+            self.metrics.batch(len(pixels))
+            self.metrics.stage("encode", encoded - start)
+            self.metrics.stage("search", time.perf_counter() - encoded)
+        return answers
 
     def decide(self, key, rows: np.ndarray, counts: list[int]) -> list:
         """One answer per item from the encoder's rows (`counts[i]` rows of item i: 1 for an image)."""

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from captioner.serving.settings import ServeSettings, check_settings, with_key_from_environment
 
@@ -43,10 +44,13 @@ def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None 
         raise UsageError(f"serving needs the [serve] extra ({exc.name} is not installed): "
                          "pip install 'captioner[serve]'") from None
 
+    load_seconds = None
     if isinstance(model, (str, os.PathLike)):
+        started = time.monotonic()
         model = load(os.fspath(model), weights)
-    _log_to_stderr()
-    app = create_app(model, settings)
+        load_seconds = time.monotonic() - started
+    _log_to_stderr(settings.log_format)
+    app = create_app(model, settings, load_seconds)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                             lifespan="on", timeout_graceful_shutdown=int(settings.timeout_s) + 1)
     auth = "API key required" if settings.api_key else "no API key"
@@ -59,9 +63,11 @@ def serve(model, settings: ServeSettings = ServeSettings(), weights: str | None 
     uvicorn.Server(config).run()
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(log_format: str) -> None:
+    from captioner.serving.log_format import formatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(formatter(log_format))
     for name in ("captioner.serve", "uvicorn.error"):
         logger = logging.getLogger(name)
         if not logger.handlers:

@@ -70,20 +70,31 @@ def test_options_choose_the_search_and_bad_values_get_a_reason(model, photos):
 
 
 @pytest.mark.backend_independent
-def test_one_log_line_per_request_without_content(model, photos, caplog):
+def test_one_log_line_per_request_without_content_with_its_request_id(model, photos, caplog):
     from fastapi.testclient import TestClient
+
+    from captioner.serving.log_format import JsonFormat
 
     with TestClient(create_app(model, ServeSettings(api_key=KEY))) as client:
         with caplog.at_level("INFO", logger="captioner.serve"):
-            client.post("/v1/captions?beam_size=1", files=upload(*photos[:2]),
-                        headers={"Authorization": f"Bearer {KEY}"})
-            client.get("/v1/model")
-    lines = [r.getMessage() for r in caplog.records if r.name == "captioner.serve"
-             and not r.getMessage().startswith(("ready in ", "warm in "))]  # the warm-up's lines may land meanwhile
+            posted = client.post("/v1/captions?beam_size=1", files=upload(*photos[:2]),
+                                 headers={"Authorization": f"Bearer {KEY}", "X-Request-ID": "upstream-42"})
+            made = client.get("/v1/model", headers={"X-Request-ID": "not a token; has spaces"})
+    records = [r for r in caplog.records if r.name == "captioner.serve"
+               and not r.getMessage().startswith(("ready in ", "warm in "))]  # the warm-up's lines may land meanwhile
+    lines = [r.getMessage() for r in records]
     assert len(lines) == 2
-    assert lines[0].startswith("POST /v1/captions 200 items=2 ") and lines[0].endswith(" ms")
+    assert posted.headers["x-request-id"] == "upstream-42"  # the client's ID, back and in the log
+    assert re.fullmatch(r"POST /v1/captions 200 items=2 \d+ ms id=upstream-42", lines[0])
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])  # not a plain token: a new one
     assert lines[1].startswith("GET /v1/model 401 items=0 ")
+    assert lines[1].endswith(f" id={made.headers['x-request-id']}")
     assert not any(KEY in line or "beam_size" in line for line in lines)
+    entry = json.loads(JsonFormat().format(records[0]))  # --log-format json: the same fields, one object a line
+    assert {k: entry[k] for k in ("level", "logger", "method", "path", "status", "items", "request_id")} == {
+        "level": "info", "logger": "captioner.serve", "method": "POST", "path": "/v1/captions", "status": 200,
+        "items": 2, "request_id": "upstream-42"}
+    assert isinstance(entry["ms"], int) and entry["time"].endswith("Z")
 
 
 @pytest.mark.backend_independent

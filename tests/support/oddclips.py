@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from fractions import Fraction
 
@@ -110,3 +111,37 @@ def make_bad_clips(root: str) -> dict[str, str]:
     write_unknown_codec(os.path.join(root, "codec.avi"))
     expect["codec.avi"] = "unsupported video codec (no decoder)"
     return expect
+
+
+class _Pipe(io.RawIOBase):
+    """A file that cannot seek: a muxer writing to it cannot go back to fill in the clip's length."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, b) -> int:
+        self.data.extend(b)
+        return len(b)
+
+
+def still_clip(frames: int, fps: int = 30, width: int = 160, height: int = 120, declared: bool = False) -> bytes:
+    """A Matroska clip of one still picture repeated: minutes of it compress to kilobytes. Unless `declared`,
+    written as a stream, so the file states neither its length nor its frame count (only decoding finds out)."""
+    out = io.BytesIO() if declared else _Pipe()
+    with av.open(out, "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 90, np.uint8), format="rgb24")
+        for _ in range(frames):
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return bytes(out.getvalue() if declared else out.data)

@@ -1,0 +1,69 @@
+"""What the OpenAPI schema (/openapi.json, /docs) says beyond FastAPI's own reading of the routes: the multipart
+bodies (the app parses them as they stream, so FastAPI does not see them), the search options, the inference
+protocol's JSON body, and every error answer with its status and shape ({"error": reason})."""
+
+from __future__ import annotations
+
+from captioner.serving.uploads import FILE_FIELD
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+WHY = {400: "a malformed request or an option out of range", 401: "missing or wrong API key",
+       404: "no such model, or the other kind of model (captions, labels)",
+       413: "over a size limit (file, request, files per request, the queue)",
+       422: "no file could be read (each file's reason is in its result)",
+       499: "the client closed the connection before its answer", 500: "the model failed",
+       503: "busy (the queue is full) or not ready yet; retry after Retry-After",
+       504: "not answered within --timeout-s"}
+
+
+def errors(*statuses: int) -> dict:
+    """FastAPI's `responses` for these error statuses, each {"error": reason}."""
+    return {status: {"description": WHY[status], "content": {"application/json": {"schema": ERROR}}}
+            for status in statuses}
+
+
+def upload_body(options: dict[str, dict]) -> dict:
+    """The multipart body: one or more files in fields named `file`, and the search options as fields (they may
+    also come in the query string, where the form's win)."""
+    properties = {FILE_FIELD: {"type": "array", "minItems": 1,
+                               "items": {"type": "string", "format": "binary"},
+                               "description": "the images (clips, for a clip model): one field per file"}}
+    properties.update(options)
+    return {"parameters": [{"name": name, "in": "query", "required": False, "schema": schema}
+                           for name, schema in options.items()],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {
+                "schema": {"type": "object", "required": [FILE_FIELD], "properties": properties},
+                "encoding": {FILE_FIELD: {"contentType": "application/octet-stream"}}}}}}
+
+
+def caption_options(max_beam: int, fixed_beam: int | None) -> dict[str, dict]:
+    beam = {"type": "integer", "minimum": 1, "maximum": max_beam,
+            "description": "beams of the search (1: greedy; default 3)"}
+    if fixed_beam is not None:
+        beam = {"type": "integer", "enum": [fixed_beam], "description": "the exported model's own search"}
+    return {"beam_size": beam,
+            "num_captions": {"type": "integer", "minimum": 1, "maximum": fixed_beam or max_beam,
+                             "description": "captions per file, best first: at most beam_size (default 1)"},
+            "length_penalty": {"type": "number", "minimum": 0, "maximum": 2, "multipleOf": 0.1,
+                               "description": "rank beams by log-probability / length ** penalty (default 0)"}}
+
+
+def label_options(classes: int) -> dict[str, dict]:
+    return {"top_k": {"type": "integer", "minimum": 1, "maximum": classes,
+                      "description": "the most likely classes per clip (default 1)"}}
+
+
+TENSOR = {"type": "object", "required": ["name", "datatype", "shape"],
+          "properties": {"name": {"type": "string"}, "datatype": {"type": "string", "enum": ["BYTES"]},
+                         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                         "data": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                         "parameters": {"type": "object"}}}
+V2_INFER_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["inputs"], "properties": {
+        "id": {"type": "string"}, "parameters": {"type": "object"},
+        "inputs": {"type": "array", "minItems": 1, "maxItems": 1, "items": TENSOR},
+        "outputs": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "parameters": {"type": "object"}}}}}}},
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
+                                 "description": "the JSON request, then the inputs' binary data "
+                                                "(Inference-Header-Content-Length: the JSON's length)"}}}}
