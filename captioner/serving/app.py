@@ -109,7 +109,9 @@ def create_app(model, settings: ServeSettings = ServeSettings(), load_seconds: f
         return JSONResponse({"ready": False, "error": state.side.not_ready}, 503, headers={"Retry-After": "1"})
 
     if settings.metrics_port is None:
-        @app.get("/metrics", dependencies=[Depends(authorised)], responses=errors(401),
+        @app.get("/metrics", dependencies=[Depends(authorised)], response_class=Response,
+                 responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
+                                  "description": "Prometheus' text format"}, **errors(401)},
                  summary="Prometheus metrics (text format)")
         async def prometheus_metrics():
             return Response(metrics.exposition(), media_type=CONTENT_TYPE)
@@ -152,6 +154,9 @@ async def _results(state: ServerState, request: Request, kind: str):
         raise Refused(exc.status, str(exc)) from None
     request.state.items = len(form.uploads)
     facts = state.facts
+    twice = sorted(set(request.query_params) & set(form.options))
+    if twice:
+        raise Refused(400, f"{twice[0]} is given twice: send each option once, in the query or in the form")
     options = {**request.query_params, **form.options}
     try:
         key = facts.key(options, settings.max_beam)

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import re
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from captioner import __version__
 from captioner.serving.answering import Refused, ServerState, outcomes, within_time
-from captioner.serving.open_api import V2_INFER_BODY, errors
+from captioner.serving.open_api import errors, v2_infer_body
 from captioner.serving.request_options import OptionError
 from captioner.serving.v2_tensors import HEADER_LENGTH, OutputTensor, TensorError, parse_request, response_body
 
 VERSION = "1"
+INFER_ANSWER = {"description": "The outputs as JSON, or (outputs asked for as binary_data) the JSON and then their "
+                               "bytes, its length in the Inference-Header-Content-Length header",
+                "content": {"application/json": {"schema": {"type": "object", "required": ["model_name", "outputs"]}},
+                            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 
 
 def model_name(settings, directory: str) -> str:
@@ -32,6 +36,10 @@ def add_inference_protocol(app: FastAPI, state: ServerState, authorised) -> None
     name = model_name(state.settings, facts.directory)
     input_name = "clips" if facts.frames else "images"
     outputs = ["labels", "probabilities"] if facts.kind == "labels" else ["captions", "log_probs"]
+
+    # the schema names this server's one model; another name is answered 404 with this server's (not 422)
+    def model_name_param():
+        return Path(json_schema_extra={"enum": [name]})
 
     def the_model(model: str) -> None:
         if model != name:
@@ -51,7 +59,7 @@ def add_inference_protocol(app: FastAPI, state: ServerState, authorised) -> None
 
     @app.get("/v2/models/{model}", dependencies=[Depends(authorised)], tags=["v2"],
              summary="The model's inputs and outputs", responses=errors(401, 404))
-    async def metadata(model: str):
+    async def metadata(model: str = model_name_param()):
         the_model(model)
         tensor_k = [-1, -1]
         return {"name": name, "versions": [VERSION], "platform": f"captioner-{facts.kind}",
@@ -60,14 +68,15 @@ def add_inference_protocol(app: FastAPI, state: ServerState, authorised) -> None
                             {"name": outputs[1], "datatype": "FP32", "shape": tensor_k}]}
 
     @app.get("/v2/models/{model}/ready", tags=["v2"], summary="The model is ready", responses=errors(404, 503))
-    async def model_ready(model: str):
+    async def model_ready(model: str = model_name_param()):
         the_model(model)
         return _readiness(state, {"name": name})
 
     @app.post("/v2/models/{model}/infer", dependencies=[Depends(authorised)], tags=["v2"],
-              summary="Captions (or labels) for a BYTES tensor of encoded files", openapi_extra=V2_INFER_BODY,
-              responses=errors(400, 401, 404, 413, 499, 500, 503, 504))
-    async def infer(model: str, request: Request):
+              summary="Captions (or labels) for a BYTES tensor of encoded files",
+              openapi_extra=v2_infer_body(input_name, state.settings.max_files, outputs),
+              responses={200: INFER_ANSWER, **errors(400, 401, 404, 413, 499, 500, 503, 504)})
+    async def infer(request: Request, model: str = model_name_param()):
         the_model(model)
         return await within_time(state, request, _infer(state, request, name, input_name, outputs))
 

@@ -32,7 +32,8 @@ def upload_body(options: dict[str, dict]) -> dict:
     return {"parameters": [{"name": name, "in": "query", "required": False, "schema": schema}
                            for name, schema in options.items()],
             "requestBody": {"required": True, "content": {"multipart/form-data": {
-                "schema": {"type": "object", "required": [FILE_FIELD], "properties": properties},
+                "schema": {"type": "object", "required": [FILE_FIELD], "properties": properties,
+                           "additionalProperties": False},
                 "encoding": {FILE_FIELD: {"contentType": "application/octet-stream"}}}}}}
 
 
@@ -53,17 +54,25 @@ def label_options(classes: int) -> dict[str, dict]:
                       "description": "the most likely classes per clip (default 1)"}}
 
 
-TENSOR = {"type": "object", "required": ["name", "datatype", "shape"],
-          "properties": {"name": {"type": "string"}, "datatype": {"type": "string", "enum": ["BYTES"]},
-                         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-                         "data": {"type": "array", "items": {"type": "string", "format": "byte"}},
-                         "parameters": {"type": "object"}}}
-V2_INFER_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "required": ["inputs"], "properties": {
-        "id": {"type": "string"}, "parameters": {"type": "object"},
-        "inputs": {"type": "array", "minItems": 1, "maxItems": 1, "items": TENSOR},
-        "outputs": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
-            "name": {"type": "string"}, "parameters": {"type": "object"}}}}}}},
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
-                                 "description": "the JSON request, then the inputs' binary data "
-                                                "(Inference-Header-Content-Length: the JSON's length)"}}}}
+def v2_infer_body(input_name: str, max_files: int, outputs: list[str]) -> dict:
+    """The inference request in its JSON form (BYTES elements base64-encoded). With the binary tensor data
+    extension (tritonclient's default) the same JSON comes first and the files' bytes after it, the JSON's
+    length in the Inference-Header-Content-Length header."""
+    tensor = {"type": "object", "required": ["name", "datatype", "shape", "data"], "additionalProperties": False,
+              "properties": {"name": {"type": "string", "enum": [input_name]},
+                             "datatype": {"type": "string", "enum": ["BYTES"]},
+                             "shape": {"type": "array", "minItems": 1, "maxItems": 1,
+                                       "items": {"type": "integer", "minimum": 1, "maximum": max_files},
+                                       "description": "[N]: one element per file"},
+                             "data": {"type": "array", "minItems": 1, "maxItems": max_files,
+                                      "items": {"type": "string", "format": "byte"},
+                                      "description": "the N files, each base64-encoded"},
+                             "parameters": {"type": "object"}}}
+    output = {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "enum": outputs},
+        "parameters": {"type": "object", "properties": {"binary_data": {"type": "boolean"}}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "required": ["inputs"], "properties": {
+            "id": {"type": "string"}, "parameters": {"type": "object", "description": "the search options"},
+            "inputs": {"type": "array", "minItems": 1, "maxItems": 1, "items": tensor},
+            "outputs": {"type": "array", "items": output}}}}}}}
