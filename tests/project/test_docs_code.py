@@ -85,7 +85,8 @@ def test_the_data_layouts_block_calls_the_drawn_set_writers_as_they_are(monkeypa
 def test_every_page_with_python_code_has_its_code_run_by_a_test():
     run_here = {"docs/python-api.md", "README.md", "docs/data-layouts.md"}
     run_elsewhere = {"docs/training.md",  # tests/models/test_frame_cnn.py: the Keras example against the models' CNN
-                     "docs/export.md"}  # tests/runtime/test_exported_files.py: an exported file's Python API
+                     "docs/export.md",  # tests/runtime/test_exported_files.py: an exported file's Python API
+                     "docs/serving.md"}  # tests/serving/test_inference_protocol.py: the tritonclient example
     pages = {str(p.relative_to(REPO)) for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
              if python_blocks(str(p.relative_to(REPO)))}
     assert pages == run_here | run_elsewhere

@@ -57,6 +57,35 @@ def test_the_triton_client_gets_metadata_and_the_same_captions_as_v1(model, phot
         assert bad.value.status() == "400" and bad.value.message().startswith("images[1]: ")
         with pytest.raises(InferenceServerException, match="no model named 'other'"):
             client.get_model_metadata("other")
+        _run_the_serving_pages_example(url, "flickr-tiny", data, captions[:2])
+
+
+def _run_the_serving_pages_example(url: str, name: str, data: list, captions, tmp=None):
+    """docs/serving.md's tritonclient block, run as shown against this server (its address, model name and
+    two files swapped in): it prints the captions /v1 gave."""
+    import contextlib
+    import os
+    import pathlib
+    import re
+    import tempfile
+
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "serving.md"
+    (block,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    code = block.replace("127.0.0.1:8000", url.removeprefix("http://")).replace("f8k-model", name)
+    printed = io.StringIO()
+    with tempfile.TemporaryDirectory() as folder:
+        for file, content in zip(("a.jpg", "b.jpg"), data):
+            pathlib.Path(folder, file).write_bytes(content)
+        here = os.getcwd()
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, "docs/serving.md", "exec"), {})
+        finally:
+            os.chdir(here)
+    for row in captions:
+        for caption in row:
+            assert repr(caption) in printed.getvalue()
 
 
 @pytest.mark.backend_independent
