@@ -13,9 +13,11 @@ Usage:
    With --onnx, also the batching server on the model exported to ONNX (`captioner export`, beam 3; ONNX
    Runtime, no Keras in the server), at the same concurrencies in the same run.
 4. A soak on the batching server with an API key: a seeded mix of good requests (1-3 photos), broken files,
-   oversized files, unauthorised requests and requests without files. Every request must get exactly one answer
-   with the status its kind calls for, every good photo its caption, one log line each; the server's RSS is
-   read after a warm-up and after the soak.
+   oversized files, unauthorised requests, requests without files and (`--long-clips`, default 10% of requests)
+   long clips: ten minutes of a still picture, 0.5 MB, the length stated nowhere in the file. Every request must
+   get exactly one answer with the status its kind calls for, every good photo its caption, one log line each;
+   the server's RSS is read after a warm-up and after each third. The good requests' p95 latency is compared
+   with a round of the first third's good requests alone, run first.
 
 Prints Markdown tables and writes WORK/bench_serve.json.
 """
@@ -27,7 +29,6 @@ import asyncio
 import json
 import os
 import pathlib
-import random
 import signal
 import socket
 import subprocess
@@ -38,10 +39,10 @@ import httpx
 import numpy as np
 
 from benchmarks.measuring import machine
+from benchmarks.serving_soak import KEY, p95_ms, soak, soak_requests
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "data" / "flickr8k_sample"
-KEY = "bench-serve-key-0123456789"
 
 
 def train_model(work: pathlib.Path, weights: str) -> pathlib.Path:
@@ -133,69 +134,6 @@ async def load(url: str, photos: list[pathlib.Path], concurrency: int, requests:
             "p95_ms": float(np.percentile(ms, 95)), "p99_ms": float(np.percentile(ms, 99))}
 
 
-def soak_requests(photos: list[pathlib.Path], count: int, seed: int) -> list[dict]:
-    """A seeded mix: what each request sends and the answer it must get."""
-    rng = random.Random(seed)
-    good = [(p.name, p.read_bytes()) for p in photos]
-    out = []
-    for i in range(count):
-        kind = rng.choices(["good", "broken", "oversized", "unauthorised", "no_file"], [55, 15, 10, 12, 8])[0]
-        headers = {"Authorization": f"Bearer {KEY}"}
-        if kind == "good":
-            chosen = rng.sample(good, rng.randint(1, 3))
-            if rng.random() < 0.3:  # a good request may carry a broken file too: 200 with a per-file error
-                chosen.append(("notes.txt", b"not an image"))
-            out.append({"kind": kind, "files": chosen, "headers": headers, "status": 200,
-                        "captioned": sum(name != "notes.txt" for name, _ in chosen)})
-        elif kind == "broken":
-            name, data = rng.choice(good)
-            out.append({"kind": kind, "files": [(name, data[:len(data) // 4]), ("x.bin", os.urandom(2048))],
-                        "headers": headers, "status": 422})
-        elif kind == "oversized":
-            out.append({"kind": kind, "files": [("huge.jpg", b"\xff\xd8" + bytes(3 << 20))], "headers": headers,
-                        "status": 413})
-        elif kind == "unauthorised":
-            out.append({"kind": kind, "files": [rng.choice(good)],
-                        "headers": rng.choice([{}, {"Authorization": "Bearer wrong"}]), "status": 401})
-        else:
-            out.append({"kind": kind, "files": [], "headers": headers, "status": 422})
-    return out
-
-
-async def soak(url: str, plan: list[dict], concurrency: int) -> dict:
-    answers: list = [None] * len(plan)
-    queue = list(range(len(plan)))
-
-    async def worker(client):
-        while queue:
-            i = queue.pop()
-            spec = plan[i]
-            parts = [("file", f) for f in spec["files"]] or [("beam_size", (None, b"3"))]
-            try:
-                answers[i] = await client.post("/v1/captions", files=parts, headers=spec["headers"])
-            except httpx.TransportError as exc:
-                answers[i] = exc
-
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as c:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(c) for _ in range(concurrency)))
-        wall = time.perf_counter() - start
-    wrong, transport, uncaptioned = [], 0, 0
-    for spec, answer in zip(plan, answers):
-        if isinstance(answer, Exception):
-            transport += 1
-            continue
-        if answer.status_code != spec["status"]:
-            wrong.append((spec["kind"], answer.status_code, answer.text[:120]))
-        if spec["kind"] == "good" and answer.status_code == 200:
-            results = answer.json()["results"]
-            uncaptioned += spec["captioned"] - sum(bool(r.get("caption")) for r in results)
-    kinds = {k: sum(s["kind"] == k for s in plan) for k in ("good", "broken", "oversized", "unauthorised", "no_file")}
-    return {"requests": len(plan), "kinds": kinds, "seconds": wall, "wrong_status": wrong,
-            "transport_errors": transport, "good_photos": sum(s.get("captioned", 0) for s in plan),
-            "uncaptioned_good_photos": uncaptioned}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="runs/bench-serve")
@@ -203,6 +141,8 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", type=int, default=96)
     parser.add_argument("--soak", type=int, default=300, help="requests in the soak (default: 300)")
     parser.add_argument("--soak-only", action="store_true", help="leave out the load table")
+    parser.add_argument("--long-clips", type=float, default=0.1,
+                        help="share of the soak's requests that send a ten-minute clip (default: 0.1)")
     parser.add_argument("--onnx", action="store_true",
                         help="also load the batching server with the model exported to ONNX (beam 3)")
     parser.add_argument("--concurrency", default="1,8,32",
@@ -237,13 +177,22 @@ def main(argv=None) -> int:
         finally:
             result["load"][label + "_exit"] = server.stop()
 
+    from tests.support.oddclips import still_clip
+
+    long_clip = still_clip(18_000)  # ten minutes at 30 fps of one 160x120 picture
     server = Server(model_dir, work / "serve-soak.log", "--api-key", KEY, "--max-file-mb", "2")
     rounds = []
+
+    def plan(count: int, seed: int) -> list[dict]:
+        return soak_requests(photos, count, seed, long_clip, args.long_clips)
+
     try:
-        asyncio.run(soak(server.url, soak_requests(photos, 60, seed=1), 16))  # warm-up: allocators, all paths
+        asyncio.run(soak(server.url, plan(60, 1), 16))  # warm-up: allocators, all paths
+        # the first third's good requests alone: their latency without the long clips and faults beside them
+        alone = asyncio.run(soak(server.url, [r for r in plan(args.soak // 3, 2) if r["kind"] == "good"], 16))
         rss = [server.rss_mb()]
         for round_ in range(3):  # RSS after each third: growth that levels off is not a leak
-            rounds.append(asyncio.run(soak(server.url, soak_requests(photos, args.soak // 3, seed=2 + round_), 16)))
+            rounds.append(asyncio.run(soak(server.url, plan(args.soak // 3, 2 + round_), 16)))
             rss.append(server.rss_mb())
     finally:
         exit_status = server.stop()
@@ -252,9 +201,12 @@ def main(argv=None) -> int:
                       "wrong_status": [w for r in rounds for w in r["wrong_status"]],
                       **{k: sum(r[k] for r in rounds) for k in ("transport_errors", "good_photos",
                                                                  "uncaptioned_good_photos")},
-                      "rss_mb": rss, "exit": exit_status}
+                      "rss_mb": rss, "exit": exit_status, "long_clip_bytes": len(long_clip),
+                      "good_p95_ms_alone": p95_ms(alone["good_seconds"]),
+                      "good_p95_ms_first_third": p95_ms(rounds[0]["good_seconds"]),
+                      "good_p95_ms": p95_ms([t for r in rounds for t in r["good_seconds"]])}
     logged = sum(" /v1/captions " in line for line in open(work / "serve-soak.log", encoding="utf-8"))
-    result["soak"]["log_lines"] = logged - 60  # the warm-up's
+    result["soak"]["log_lines"] = logged - 60 - alone["requests"]  # less the warm-up and the round alone
     (work / "bench_serve.json").write_text(json.dumps(result, indent=1))
     print(render(result))
     return 0
@@ -285,7 +237,11 @@ def render(r: dict) -> str:
               f"{len(s['wrong_status'])} with a wrong status, {s['transport_errors']} without an answer, "
               f"{s['uncaptioned_good_photos']} of {s['good_photos']} good photos uncaptioned, {s['log_lines']} "
               f"log lines; server RSS after the warm-up and after each third: "
-              f"{' -> '.join(f'{m:.0f}' for m in s['rss_mb'])} MB; exit {s['exit']}"]
+              f"{' -> '.join(f'{m:.0f}' for m in s['rss_mb'])} MB; exit {s['exit']}",
+              f"good requests' p95: {s['good_p95_ms_alone']:.0f} ms alone (the first third's, without the rest), "
+              f"{s['good_p95_ms_first_third']:.0f} ms in the first third's mix "
+              f"({s['good_p95_ms_first_third'] / s['good_p95_ms_alone']:.2f}x), {s['good_p95_ms']:.0f} ms over the "
+              f"soak; long clips of {s['long_clip_bytes'] / 1e6:.2f} MB"]
     lines += [f"  wrong: {w}" for w in s["wrong_status"][:5]]
     return "\n".join(lines)
 
