@@ -112,3 +112,18 @@ def test_a_timed_out_request_stops_decoding_at_the_next_frame(clips):
             time.sleep(0.02)
         short = httpx.post(url + "/v1/captions", files=files(("short.mp4", clips["short"])), timeout=60)
         assert short.status_code == 200
+
+
+@pytest.mark.backend_independent
+def test_a_client_that_leaves_stops_its_clips_decoding(clips):
+    unlimited = ServeSettings(max_frames_decoded=10**9, max_clip_seconds=1e9, max_request_megapixels=1e9)
+    app = create_app(FakeModel(frames=4), unlimited)
+    with running(app) as url:
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
+            httpx.post(url + "/v1/captions", files=files(("long.mkv", clips["long"])), timeout=0.2)
+        deadline = time.monotonic() + 5
+        while 'reason="stopped"} 1.0' not in (metrics := httpx.get(url + "/metrics").text):
+            assert time.monotonic() < deadline, "the abandoned request's clip went on decoding"
+            time.sleep(0.02)
+        assert 'reason="client_gone"} 1.0' in metrics
+        assert 'captioner_requests_total{method="POST",route="/v1/captions",status="499"} 1.0' in metrics
