@@ -173,3 +173,22 @@ def test_a_beam_that_ranks_by_chunks_reads_tables_padded_to_whole_chunks(beam_si
         vocab_width(vocab, beam_size) if beam_size > 1 else vocab)
     np.testing.assert_array_equal(step.biases[0], ops.convert_to_numpy(never_bias(vocab, width)))
     assert list(result[0][0][0][:3]) == [START, A, END]
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_the_traced_search_gives_the_calls_captions_and_keeps_no_tables(beam_size):
+    """What an export traces: the same tokens and log-probabilities as a call (scored, even greedy), the tables
+    read inside the trace and dropped after it (a graph's tables are its own)."""
+    probabilities = table({1: {A: 0.6, B: 0.4}, A: {C: 0.7, END: 0.3}, B: {END: 1.0}, C: {END: 1.0}})
+    step = TablesStep(probabilities)
+    searcher = Searcher(step, 4, SearchSettings(beam_size=beam_size), compiled=False)
+    features = np.zeros((2, 3), np.float32)
+    searcher(features)  # tables read and kept by a call
+    tokens, log_probs = (ops.convert_to_numpy(t) for t in searcher.traced(features))
+    assert searcher._tables is None and len(step.biases) == 2  # read again for the trace, and not kept
+    called = searcher(features)
+    assert len(step.biases) == 3
+    assert tokens.shape[:2] == log_probs.shape == (2, beam_size)
+    for row, probs, answer in zip(tokens, log_probs, called):
+        np.testing.assert_array_equal(row[0], answer[0][0])
+        assert probs[0] == pytest.approx(answer[0][1], abs=1e-6) and probs[0] < 0
