@@ -14,7 +14,7 @@ from benchmarks.measuring import machine, provenance
 pytestmark = pytest.mark.backend_independent  # argument parsing and text; no benchmark is run
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-HELPERS = {"measuring", "tutorial_recipe"}
+HELPERS = {"measuring", "tutorial_recipe", "serving_soak"}  # modules the benchmarks share, without a main
 
 
 def test_the_list_names_every_benchmark_once_with_one_line_and_no_helper(capsys):
