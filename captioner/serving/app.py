@@ -117,9 +117,12 @@ def create_app(model, settings: ServeSettings = ServeSettings(), load_seconds: f
             return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     add_inference_protocol(app, state, authorised)
-    for path, (name, media_type) in PAGE_FILES.items():
-        app.add_api_route(path, _page_file(name, media_type), methods=["GET", "HEAD"],
-                          include_in_schema=False)
+    for path, (name, media_type) in PAGE_FILES.items():  # the try-it page's files: in the schema as GETs
+        page = _page_file(name, media_type)
+        app.add_api_route(path, page, methods=["GET"], response_class=Response, summary=f"The try-it page: {name}",
+                          responses={200: {"content": {media_type.split(";")[0]: {"schema": {"type": "string"}}},
+                                           "description": name}})
+        app.add_api_route(path, page, methods=["HEAD"], include_in_schema=False)
     return app
 
 
