@@ -81,3 +81,25 @@ def test_the_progress_line_counts_images_and_shows_the_running_reward(capsys):
     assert len(lines) == 1, lines
     match = re.fullmatch(r"scst 1 \[=+\] 6/6 [\d.]+ img/s ETA \S+ reward (\d+\.\d{4})", lines[0])
     assert match and float(match.group(1)) == result["reward"], lines[0]
+
+
+@pytest.mark.backend_independent  # no Keras
+def test_settings_that_cannot_fine_tune_are_refused_each_with_its_reason(tmp_path):
+    from captioner.base.errors import UsageError
+
+    good = self_critical.ScstSettings()
+    init, out = str(tmp_path / "init"), str(tmp_path / "out")
+    self_critical.check_fine_tuning(good, init, out)  # the defaults fine-tune
+    self_critical.check_fine_tuning(dataclasses.replace(good, baseline="mean", samples=2), init, out)
+    self_critical.check_fine_tuning(dataclasses.replace(good, baseline="greedy", samples=1), init, out)
+    cases = [(dataclasses.replace(good, baseline="median"), init, out,
+              f"--baseline median: choose one of {', '.join(self_critical.BASELINES)}"),
+             (dataclasses.replace(good, baseline="mean", samples=1), init, out,
+              "--baseline mean needs --samples 2 or more (it is the mean of the other samples)"),
+             (good, init, str(tmp_path / "x" / ".." / "init"),
+              f"--out {tmp_path / 'x' / '..' / 'init'} is the --init model: write the fine-tuned one elsewhere")]
+    for settings, init_dir, out_dir, reason in cases:
+        with pytest.raises(UsageError) as refused:
+            self_critical.check_fine_tuning(settings, init_dir, out_dir)
+        assert str(refused.value) == reason
+    self_critical.refuse_init_as_out(None, out)  # no --init (a resumed run reads its own): nothing to compare
