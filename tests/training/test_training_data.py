@@ -130,3 +130,30 @@ def test_clip_batches_of_a_new_run_start_at_epoch_0():
 def test_every_cut_caption_is_counted():
     _, truncated = encode_captions(VOCAB, ["a dog runs a cat", "a cat sits a dog", "a dog"], max_length=3)
     assert truncated == 2
+
+
+def _decoder_config(frame_encoder: str):
+    from captioner.models.model_configs import DecoderConfig
+
+    return DecoderConfig(vocab_size=12, max_length=6, feature_dim=64 * 64 * 3, frames=2, frame_encoder=frame_encoder)
+
+
+@pytest.mark.backend_independent  # numpy only
+def test_training_batches_a_caption_a_sample_or_for_its_own_cnn_a_few_captions_a_clip():
+    from captioner.training.train import CAPTIONS_PER_CLIP, _batches
+
+    captions = {"c1": ["a"] * 3, "c2": ["b"] * 7, "c3": ["c"]}  # 11 captions, in caption_pairs order
+    tokens = np.arange(11 * 5).reshape(11, 5)
+    row_of, features = {"c1": 2, "c2": 0, "c3": 1}, np.zeros((3, 2, 4), np.float32)
+    plain = _batches(_decoder_config("lstm"), features, row_of, captions, tokens, 4, seed=3, epoch=2)
+    assert isinstance(plain, CaptionBatches) and (plain.batch_size, plain.seed, plain.epoch) == (4, 3, 2)
+    np.testing.assert_array_equal(plain.rows, [2] * 3 + [0] * 7 + [1])  # each caption's clip row
+    own_cnn = _batches(_decoder_config("cnn"), features, row_of, captions, tokens, 10, seed=3, epoch=2)
+    assert isinstance(own_cnn, ClipCaptionBatches) and (own_cnn.seed, own_cnn.epoch) == (3, 2)
+    assert own_cnn.captions_per_clip == CAPTIONS_PER_CLIP == 5  # min(5, the most a clip has: 7)
+    assert own_cnn.batch_size == 2  # 10 captions a step: 2 clips of 5
+    np.testing.assert_array_equal(own_cnn.rows, [2, 0, 1])
+    assert [t.tolist() for t in own_cnn.tokens] == [tokens[:3].tolist(), tokens[3:10].tolist(), tokens[10:].tolist()]
+    few = {"c1": ["a", "b"], "c2": ["c"]}
+    small = _batches(_decoder_config("cnn"), features, {"c1": 0, "c2": 1}, few, tokens[:3], 3)
+    assert (small.captions_per_clip, small.batch_size, small.seed, small.epoch) == (2, 1, None, 0)
