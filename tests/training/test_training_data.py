@@ -153,6 +153,7 @@ def test_training_batches_a_caption_a_sample_or_for_its_own_cnn_a_few_captions_a
     assert own_cnn.captions_per_clip == CAPTIONS_PER_CLIP == 5  # min(5, the most a clip has: 7)
     assert own_cnn.batch_size == 2  # 10 captions a step: 2 clips of 5
     np.testing.assert_array_equal(own_cnn.rows, [2, 0, 1])
+    assert plain.features is features and own_cnn.features is features
     assert [t.tolist() for t in own_cnn.tokens] == [tokens[:3].tolist(), tokens[3:10].tolist(), tokens[10:].tolist()]
     few = {"c1": ["a", "b"], "c2": ["c"]}
     small = _batches(_decoder_config("cnn"), features, {"c1": 0, "c2": 1}, few, tokens[:3], 3)
