@@ -28,12 +28,12 @@ class DecodeLimits:
 
 
 class DecodeTurns:
-    """At most `slots` clips decode at once, taking turns: a clip gives up its turn every `slice_frames` frames
-    when another waits (first come, first served), so a long clip cannot hold the decoders while short ones
-    wait behind it — they interleave, as threads on a CPU do, with the CPU bounded."""
+    """At most `slots` clips decode at once, taking turns: a clip gives up its turn after each frame when another
+    waits (first come, first served), so a long clip cannot hold the decoders while short ones wait behind it —
+    they interleave, as threads on a CPU do, with the CPU bounded."""
 
-    def __init__(self, slots: int, slice_frames: int = 1):
-        self.slots, self.slice_frames = slots, slice_frames
+    def __init__(self, slots: int):
+        self.slots = slots
         self._changed = threading.Condition()
         self._waiting: deque = deque()
         self._running = 0
@@ -84,10 +84,6 @@ class DecodeBudget:
         """The files still decoding stop at their next frame (DecodeStopped)."""
         self._stopped.set()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
     def check_clip(self, frames: int | None, seconds: float | None) -> None:
         """A clip's own account of its length, before decoding: refused at once when it says it is too long
         (a container that lies or says nothing is still held to the limits frame by frame)."""
@@ -105,7 +101,7 @@ class DecodeBudget:
         if seconds is not None and self.limits.max_seconds is not None and seconds > self.limits.max_seconds:
             raise WorkLimitError(self._seconds_reason(f"over {self.limits.max_seconds:g}"))
         self.pixels(width, height)
-        if self.turns is not None and decoded % self.turns.slice_frames == 0:
+        if self.turns is not None:
             self.turns.pass_on()
 
     def pixels(self, width: int, height: int) -> None:

@@ -59,11 +59,11 @@ class FrameSampler:
 def load_clip(path: str, n: int, size: int = 224, budget: DecodeBudget | None = None) -> np.ndarray:
     """(k, size, size, 3) uint8 RGB, k = min(n, decoded frames); ImageError with a one-line reason otherwise.
     `budget`: the limits decoding is held to, frame by frame (the server's; none for files on disk)."""
-    sampler = FrameSampler(n)
+    sampler, budget = FrameSampler(n), budget or DecodeBudget()
     if looks_like_video(path):
-        _decode_video(path, size, sampler, budget or DecodeBudget())
+        _decode_video(path, size, sampler, budget)
     else:
-        _decode_animation(path, size, sampler, budget or DecodeBudget())
+        _decode_animation(path, size, sampler, budget)
     return sampler.frames()
 
 

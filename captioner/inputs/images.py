@@ -8,10 +8,13 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:  # decode_budget imports ImageError from here
+    from captioner.inputs.decode_budget import DecodeBudget
 
 from captioner.inputs.filetypes import looks_like_image
 
@@ -33,13 +36,16 @@ def file_reason(exc: OSError) -> str:
     return next(reason for kind, reason in FILE_REASONS.items() if isinstance(exc, kind))
 
 
-def load_image(path, size: int = 224) -> np.ndarray:
+def load_image(path, size: int = 224, budget: DecodeBudget | None = None) -> np.ndarray:
     """Decode `path` (a file name, or a binary file object such as io.BytesIO) to a (size, size, 3) uint8 RGB array.
 
     EXIF orientation applied, first frame of animations, alpha composited on white, 16-bit scaled to 8,
-    squashed (not cropped) to size x size with bilinear filtering.
+    squashed (not cropped) to size x size with bilinear filtering. `budget`: charged the image's pixels from its
+    header, before it decodes (the server's decode budget; none for files on disk).
     """
     with opened_image(path) as img:
+        if budget is not None:
+            budget.pixels(*img.size)
         if img.format == "JPEG":
             img.draft("RGB", (size, size))  # let libjpeg decode at a reduced scale: much faster
         img.seek(0)

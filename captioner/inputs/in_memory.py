@@ -29,7 +29,8 @@ def is_in_memory(item) -> bool:
 
 def in_memory_pixels(item, frames: int, size: int = 224, budget: DecodeBudget | None = None) -> np.ndarray:
     """(k, size, size, 3) uint8: one image (k = 1) for an image model (`frames` 0), else up to `frames` frames
-    sampled as from a clip file (an animation's bytes held to `budget`, as `load_clip` holds a file)."""
+    sampled as from a clip file. Encoded bytes decode within `budget` (an image charged its pixels, an animation
+    held to the limits frame by frame, as `load_clip` holds a file)."""
     if is_file_object(item):
         data = item.read()
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -41,7 +42,7 @@ def in_memory_pixels(item, frames: int, size: int = 224, budget: DecodeBudget | 
             sampler = FrameSampler(frames)
             _decode_animation(data, size, sampler, budget or DecodeBudget())
             return sampler.frames()
-        return load_image(data, size)[None]
+        return load_image(data, size, budget)[None]
     if isinstance(item, (list, tuple)) or (isinstance(item, np.ndarray) and item.ndim == 4):
         if not frames:
             raise ImageError("a sequence of frames (a clip); this model describes images")

@@ -5,6 +5,7 @@ their own), the batcher, and a stop for the work of a request that timed out or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,9 @@ CLIP_WAITERS = 8  # clips in progress per decoding slot
 class Refused(Exception):
     """A request answered with `status` and {"error": reason}."""
 
-    def __init__(self, status: int, reason: str, headers: dict | None = None, failure: str | None = None):
+    def __init__(self, status: int, reason: str, headers: dict | None = None):
         super().__init__(reason)
-        self.status, self.headers, self.failure = status, headers or {}, failure
+        self.status, self.headers = status, headers or {}
 
 
 @dataclass
@@ -116,9 +117,10 @@ async def _decode_and_answer(state: ServerState, datas: list[bytes], key) -> lis
     futures: list = []
     try:
         loop = asyncio.get_running_loop()
+        clips = [is_clip_upload(data) for data in datas]
         decoded = await asyncio.gather(*(loop.run_in_executor(
-            state.clip_decoders if is_clip_upload(data) else state.image_decoders, _decode, state, data, budget)
-            for data in datas))
+            state.clip_decoders if clip else state.image_decoders, _decode, state, data, clip, budget)
+            for data, clip in zip(datas, clips)))
         good = [outcome.answer for outcome in decoded if outcome.reason is None]
         if good:
             try:
@@ -138,8 +140,6 @@ async def _decode_and_answer(state: ServerState, datas: list[bytes], key) -> lis
         except QueueFull as exc:  # Ray Serve's queue limit, met by a call
             metrics.failed("busy", len(futures))
             raise busy(str(exc)) from None
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # noqa: BLE001 - the model failed on this batch: say so, once
             metrics.failed("model_error", len(futures))
             raise Refused(500, f"the model failed: {type(exc).__name__}: {exc}") from None
@@ -147,14 +147,13 @@ async def _decode_and_answer(state: ServerState, datas: list[bytes], key) -> lis
     return [outcome if outcome.reason is not None else Outcome(next(answers)) for outcome in decoded]
 
 
-def _decode(state: ServerState, data: bytes, budget: DecodeBudget) -> Outcome:
-    """An upload's pixels (as the answer, until the model's replaces it) or its reason, counted by kind."""
+def _decode(state: ServerState, data: bytes, clip: bool, budget: DecodeBudget) -> Outcome:
+    """An upload's pixels (as the answer, until the model's replaces it) or its reason, counted by kind. A clip
+    decodes in its turn."""
     start = time.perf_counter()
     facts = state.facts
     try:
-        if not is_clip_upload(data):
-            return Outcome(upload_pixels(data, facts.frames, facts.input_size, budget))
-        with state.clip_turns.turn():
+        with state.clip_turns.turn() if clip else contextlib.nullcontext():
             return Outcome(upload_pixels(data, facts.frames, facts.input_size, budget))
     except ImageError as exc:
         kind = "stopped" if isinstance(exc, DecodeStopped) else \

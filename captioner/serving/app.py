@@ -19,8 +19,9 @@ from captioner.serving.answering import Refused, ServerState, outcomes, within_t
 from captioner.serving.inference_protocol import add_inference_protocol
 from captioner.serving.local_model import LocalModel
 from captioner.serving.metrics import CONTENT_TYPE, ServerMetrics
-from captioner.serving.open_api import caption_options, errors, label_options, upload_body
-from captioner.serving.request_options import CAPTION_OPTIONS, LABEL_OPTIONS, OptionError
+from captioner.serving.open_api import errors, upload_body
+from captioner.serving.request_options import (CAPTION_OPTIONS, LABEL_OPTIONS, OptionError, caption_options,
+                                               label_options)
 from captioner.serving.request_log import RequestLog
 from captioner.serving.settings import ServeSettings
 from captioner.serving.uploads import FILE_FIELD, FormError, read_form

@@ -3,11 +3,9 @@ reason it cannot be used. Videos are recognised by their first bytes, not by the
 
 from __future__ import annotations
 
-import io
 import tempfile
 
 import numpy as np
-from PIL import Image
 
 from captioner.inputs.decode_budget import DecodeBudget
 from captioner.inputs.frames import load_clip
@@ -40,8 +38,6 @@ def upload_pixels(data: bytes, frames: int, size: int, budget: DecodeBudget | No
         raise ImageError("empty file (0 bytes)")
     suffix = video_suffix(data)
     if suffix is None:
-        if not frames:
-            _charge_image(data, budget)
         return in_memory_pixels(data, frames, size, budget)
     if not frames:
         raise ImageError("a video clip; this model describes images")
@@ -50,25 +46,3 @@ def upload_pixels(data: bytes, frames: int, size: int, budget: DecodeBudget | No
         tmp.write(data)
         tmp.flush()
         return load_clip(tmp.name, frames, size, budget)
-
-
-def decode_upload(data: bytes, frames: int, size: int,
-                  budget: DecodeBudget | None = None) -> tuple[np.ndarray | None, str | None]:
-    """(pixels, None) or (None, reason)."""
-    try:
-        return upload_pixels(data, frames, size, budget), None
-    except ImageError as exc:
-        return None, str(exc)
-
-
-def _charge_image(data: bytes, budget: DecodeBudget) -> None:
-    """An image's pixels are charged from its header, before it decodes (what cannot be opened is left to the
-    decoding, which says why)."""
-    if budget.limits.max_pixels is None:
-        return
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except Exception:  # noqa: BLE001 - any failure is reported by the decoding that follows
-        return
-    budget.pixels(width, height)

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from captioner import __version__
 from captioner.serving.answering import Refused, ServerState, outcomes, within_time
 from captioner.serving.open_api import errors, v2_infer_body
-from captioner.serving.request_options import OptionError
+from captioner.serving.request_options import CAPTION_OPTIONS, LABEL_OPTIONS, OptionError
+from captioner.serving.uploads import FormError, limited_body
 from captioner.serving.v2_tensors import HEADER_LENGTH, OutputTensor, TensorError, parse_request, response_body
 
 VERSION = "1"
@@ -89,7 +90,10 @@ def _readiness(state: ServerState, head: dict):
 
 async def _infer(state: ServerState, request: Request, name: str, input_name: str, names: list[str]):
     settings, facts = state.settings, state.facts
-    body = await _body(request, settings.max_request_bytes)
+    try:
+        body = b"".join([chunk async for chunk in limited_body(request, settings.max_request_bytes)])
+    except FormError as exc:
+        raise Refused(exc.status, str(exc)) from None
     try:
         infer = parse_request(body, request.headers.get(HEADER_LENGTH), settings.max_files, settings.max_file_bytes)
     except TensorError as exc:
@@ -100,7 +104,8 @@ async def _infer(state: ServerState, request: Request, name: str, input_name: st
     if unknown:
         raise Refused(400, f"no output named {unknown[0]!r}: the outputs are {', '.join(names)}")
     request.state.items = len(infer.elements)
-    options = {k: str(v) for k, v in infer.parameters.items() if k in _options(facts.kind)}
+    option_names = LABEL_OPTIONS if facts.kind == "labels" else CAPTION_OPTIONS  # the search options; others ignored
+    options = {k: str(v) for k, v in infer.parameters.items() if k in option_names}
     try:
         key = facts.key(options, settings.max_beam)
     except OptionError as exc:
@@ -123,28 +128,9 @@ async def _infer(state: ServerState, request: Request, name: str, input_name: st
                                                                            str(json_length)})
 
 
-def _options(kind: str) -> set[str]:
-    from captioner.serving.request_options import CAPTION_OPTIONS, LABEL_OPTIONS
-
-    return LABEL_OPTIONS if kind == "labels" else CAPTION_OPTIONS
-
-
 def _tensors(kind: str, names: list[str], answers: list) -> list[OutputTensor]:
     if kind == "labels":
         return [OutputTensor(names[0], "BYTES", [[label for label, _ in a] for a in answers]),
                 OutputTensor(names[1], "FP32", [[float(p) for _, p in a] for a in answers])]
     return [OutputTensor(names[0], "BYTES", [[c.text for c in a] for a in answers]),
             OutputTensor(names[1], "FP32", [[float(c.log_prob) for c in a] for a in answers])]
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Refused(413, f"request body of {int(declared):,} bytes is over the {limit:,} bytes limit")
-    chunks, received = [], 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
-            raise Refused(413, f"request body is over the {limit:,} bytes limit")
-        chunks.append(chunk)
-    return b"".join(chunks)

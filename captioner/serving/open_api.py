@@ -37,23 +37,6 @@ def upload_body(options: dict[str, dict]) -> dict:
                 "encoding": {FILE_FIELD: {"contentType": "application/octet-stream"}}}}}}
 
 
-def caption_options(max_beam: int, fixed_beam: int | None) -> dict[str, dict]:
-    beam = {"type": "integer", "minimum": 1, "maximum": max_beam,
-            "description": "beams of the search (1: greedy; default 3)"}
-    if fixed_beam is not None:
-        beam = {"type": "integer", "enum": [fixed_beam], "description": "the exported model's own search"}
-    return {"beam_size": beam,
-            "num_captions": {"type": "integer", "minimum": 1, "maximum": fixed_beam or max_beam,
-                             "description": "captions per file, best first: at most beam_size (default 1)"},
-            "length_penalty": {"type": "number", "minimum": 0, "maximum": 2, "multipleOf": 0.1,
-                               "description": "rank beams by log-probability / length ** penalty (default 0)"}}
-
-
-def label_options(classes: int) -> dict[str, dict]:
-    return {"top_k": {"type": "integer", "minimum": 1, "maximum": classes,
-                      "description": "the most likely classes per clip (default 1)"}}
-
-
 def v2_infer_body(input_name: str, max_files: int, outputs: list[str]) -> dict:
     """The inference request in its JSON form (BYTES elements base64-encoded). With the binary tensor data
     extension (tritonclient's default) the same JSON comes first and the files' bytes after it, the JSON's

@@ -8,6 +8,8 @@ import math
 
 CAPTION_OPTIONS = {"beam_size", "num_captions", "length_penalty"}
 LABEL_OPTIONS = {"top_k"}
+DEFAULT_BEAM = 3
+MAX_LENGTH_PENALTY = 2  # in steps of 0.1
 
 
 class OptionError(Exception):
@@ -36,7 +38,7 @@ def caption_key(options: dict, max_beam: int, fixed_beam: int | None = None) -> 
         if beam != fixed_beam:
             raise OptionError(f"beam_size must be {fixed_beam}: the model's search is inside its exported file")
     else:
-        beam = _integer(options, "beam_size", min(3, max_beam), 1, max_beam)
+        beam = _integer(options, "beam_size", min(DEFAULT_BEAM, max_beam), 1, max_beam)
     num = _integer(options, "num_captions", 1, 1, beam)
     text = options.get("length_penalty") or "0"
     try:
@@ -44,11 +46,29 @@ def caption_key(options: dict, max_beam: int, fixed_beam: int | None = None) -> 
     except ValueError:
         raise OptionError(f"length_penalty must be a number, not {text!r}") from None
     tenths = round(penalty * 10) if math.isfinite(penalty) else -1
-    if not (0 <= tenths <= 20 and math.isclose(penalty * 10, tenths, abs_tol=1e-9)):
-        raise OptionError(f"length_penalty must be a multiple of 0.1 from 0 to 2, not {text!r}")
+    if not (0 <= tenths <= 10 * MAX_LENGTH_PENALTY and math.isclose(penalty * 10, tenths, abs_tol=1e-9)):
+        raise OptionError(f"length_penalty must be a multiple of 0.1 from 0 to {MAX_LENGTH_PENALTY}, not {text!r}")
     return beam, num, tenths / 10
 
 
 def label_key(options: dict, classes: int) -> int:
     """top_k, 1..the number of classes (default 1)."""
     return _integer(options, "top_k", 1, 1, classes)
+
+
+# The same options as the OpenAPI schema states them (the server's /openapi.json), from the same bounds.
+def caption_options(max_beam: int, fixed_beam: int | None) -> dict[str, dict]:
+    beam = {"type": "integer", "minimum": 1, "maximum": max_beam,
+            "description": f"beams of the search (1: greedy; default {DEFAULT_BEAM})"}
+    if fixed_beam is not None:
+        beam = {"type": "integer", "enum": [fixed_beam], "description": "the exported model's own search"}
+    return {"beam_size": beam,
+            "num_captions": {"type": "integer", "minimum": 1, "maximum": fixed_beam or max_beam,
+                             "description": "captions per file, best first: at most beam_size (default 1)"},
+            "length_penalty": {"type": "number", "minimum": 0, "maximum": MAX_LENGTH_PENALTY, "multipleOf": 0.1,
+                               "description": "rank beams by log-probability / length ** penalty (default 0)"}}
+
+
+def label_options(classes: int) -> dict[str, dict]:
+    return {"top_k": {"type": "integer", "minimum": 1, "maximum": classes,
+                      "description": "the most likely classes per clip (default 1)"}}

@@ -105,22 +105,29 @@ async def read_form(request, options: set[str], max_files: int, max_file_bytes: 
     kind, params = parse_options_header(request.headers.get("content-type"))
     if kind != b"multipart/form-data" or not params.get(b"boundary"):
         raise FormError(400, f"send the images as multipart/form-data, each in a field named {FILE_FIELD!r}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_request_bytes:
-        raise FormError(413, f"request body of {_size(int(declared))} is over the {_size(max_request_bytes)} limit")
     collector = _Collector(options, max_files, max_file_bytes)
     parser = MultipartParser(params[b"boundary"], collector.callbacks())
-    received = 0
     try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > max_request_bytes:
-                raise FormError(413, f"request body is over the {_size(max_request_bytes)} limit")
+        async for chunk in limited_body(request, max_request_bytes):
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
         raise FormError(400, f"malformed multipart body ({exc})") from None
     return collector.form
+
+
+async def limited_body(request, max_request_bytes: int):
+    """The request body's chunks as they arrive; FormError 413 as soon as it is known to be over the limit (its
+    declared length first, then the bytes received), before the rest is read."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_request_bytes:
+        raise FormError(413, f"request body of {_size(int(declared))} is over the {_size(max_request_bytes)} limit")
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_request_bytes:
+            raise FormError(413, f"request body is over the {_size(max_request_bytes)} limit")
+        yield chunk
 
 
 def _size(count: int) -> str:

@@ -114,3 +114,19 @@ def test_clips_take_turns_so_a_short_one_does_not_wait_for_a_long_one():
 def test_no_budget_means_no_limits(streamed):
     assert load_clip(streamed, 8, 32).shape == (8, 32, 32, 3)
     assert np.asarray(load_clip(streamed, 2, 32)).dtype == np.uint8
+
+
+def test_an_image_is_charged_its_pixels_from_its_header_before_it_decodes():
+    import io
+
+    from PIL import Image
+
+    from captioner.inputs.in_memory import in_memory_pixels
+
+    photo = io.BytesIO()
+    Image.new("RGB", (100, 50), "navy").save(photo, "PNG")
+    shared = DecodeBudget(DecodeLimits(max_pixels=7_500))  # one and a half of these images
+    assert in_memory_pixels(photo.getvalue(), 0, 32, shared).shape == (1, 32, 32, 3)
+    with pytest.raises(WorkLimitError, match="over 0.0075 decoded megapixels"):
+        in_memory_pixels(photo.getvalue(), 0, 32, shared)
+    assert in_memory_pixels(photo.getvalue(), 0, 32).shape == (1, 32, 32, 3)  # no budget: no limit
