@@ -117,7 +117,8 @@ def train_self_critical(captions: CaptionSet, features: JobFeatures, init_dir: s
         if state is None:
             write_run(ckpt_dir, vocab, {"settings": asdict(settings), "init": os.path.abspath(init_dir),
                                         "encoder": bundle.encoder.to_json(), "captions": captions.source})
-            state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": val_cider(), "wait": 0,
+            # Rounded as every epoch's is: an epoch that only rounds up from the same score is no better one.
+            state = {"epochs_done": 0, "best_epoch": 0, "best_val_cider": round(val_cider(), 4), "wait": 0,
                      "history": [], "weights": None, "best_weights": None, "stopped_early": False}
             log.info(f"self-critical training from {init_dir}: validation CIDEr-D (beam {settings.val_beam_size}) "
                  f"{state['best_val_cider']:.4f}")

@@ -153,7 +153,9 @@ def train(captions: CaptionSet, features: JobFeatures, out_dir: str, settings: T
         val_bleu = ValidationBleu(vocab, cached_inputs(cache, val_images, frames), [val_caps[k] for k in val_images],
                                   str(cache.dtype))
         if done < settings.epochs and not state["stopped_early"]:
-            decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done,
+            # shuffle=False: the batches shuffle their captions from (seed, epoch); Keras' own shuffle of the
+            # batches' order draws from Python's global random state, which a resumed run does not have.
+            decoder.fit(train_data, validation_data=val_data, epochs=settings.epochs, initial_epoch=done, shuffle=False,
                         callbacks=[Checkpointer(ckpt_dir, state, settings.patience, val_bleu, settings.stop_on,
                                                 announce=log.info if show_progress else None)],
                         verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)

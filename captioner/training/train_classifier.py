@@ -109,10 +109,10 @@ def train_classifier(labels: LabelSet, features: JobFeatures, out_dir: str, conf
             return {"val_top1": round(float(np.mean(np.concatenate(predicted) == y_val)), 4)}
 
         done = state["epochs_done"]
-        if done < settings.epochs and not state["stopped_early"]:
+        if done < settings.epochs and not state["stopped_early"]:  # shuffle=False: as in train.py
             model.fit(ClipBatches(vectors, train_rows, y_train, settings.batch_size, settings.seed, done),
                       validation_data=ClipBatches(vectors, val_rows, y_val, 256), epochs=settings.epochs,
-                      initial_epoch=done, callbacks=[Checkpointer(
+                      initial_epoch=done, shuffle=False, callbacks=[Checkpointer(
                           ckpt_dir, state, settings.patience, val_top1, min_delta=MIN_DELTA,
                           announce=log.info if show_progress else None)],
                       verbose=(1 if sys.stdout.isatty() else 2) if show_progress else 0)

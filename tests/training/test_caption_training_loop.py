@@ -1,0 +1,178 @@
+"""The caption trainer's outer loop (`train`) at stage level: the synthetic set's captions on made-up feature
+vectors, a tiny decoder, three epochs (a few seconds). What a run records is what it trained; the bundle holds the
+best epoch's weights; a run stopped after two epochs and resumed is the run that was not stopped; the settings
+reach the optimiser and the loss; a clip model standardises its frames with its training clips' statistics."""
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from captioner.base.errors import UsageError
+from captioner.datasets import load_captions
+from captioner.evaluation.metrics import corpus_bleu_scores
+from captioner.features.clip_features import cached_inputs, cached_rows, frame_sample
+from captioner.models.bundle import load_bundle
+from captioner.models.decoder import DecoderConfig, build_decoder
+from captioner.search.captioning import Captioner
+from captioner.training import train as train_module
+from captioner.training.train import DecoderChoices, TrainSettings, train
+from captioner.training.training_data import caption_pairs
+from tests.support.log_lines import log_lines
+from tests.support.made_features import made_job_features, made_vectors, write_made_cache
+from vocab import Vocabulary, caption_stats
+
+TINY = DecoderChoices(units=8, embed_dim=8, dropout=0.0)  # no dropout: a resumed run repeats the whole one exactly
+SETTINGS = TrainSettings(epochs=3, patience=5, batch_size=16, learning_rate=5e-3, seed=3, label_smoothing=0.1)
+LEFT_OUT = "shapes_00003.jpg"  # a training image whose file could not be read: no features
+
+
+@pytest.fixture(scope="module")
+def runs(synthetic, tmp_path_factory):
+    """The same training three ways: whole (3 epochs, progress shown), stopped after 2 and resumed to 3, and a
+    clip model (2 frames a clip, one clip short, captions cut to 4 words, stopping on CIDEr-D, its summary)."""
+    work = tmp_path_factory.mktemp("loops")
+    captions = load_captions(str(synthetic / "captions.token.txt"))
+    keys = captions.training_keys()
+    write_made_cache(str(work / "images"), made_vectors(keys, seed=1))
+    write_made_cache(str(work / "clips"), made_vectors(keys, frames=2, seed=2, short={keys[0]}), frames=2)
+    failed = ((LEFT_OUT, "not a picture"),)
+
+    def features(kind="images", frames=0):
+        return made_job_features(str(work / kind), set(keys) - {LEFT_OUT}, frames, failed)
+
+    calls = {}
+    with log_lines() as whole_log, pytest.MonkeyPatch.context() as patch:
+        keras = train_module.keras
+        adam, loss, seed = keras.optimizers.Adam, train_module.token_loss, keras.utils.set_random_seed
+        patch.setattr(keras.optimizers, "Adam", lambda *a, **k: calls.setdefault("adam", (a, k)) and adam(*a, **k))
+        patch.setattr(train_module, "token_loss", lambda s: calls.setdefault("smoothing", s) is not None and loss(s))
+        patch.setattr(keras.utils, "set_random_seed", lambda s: calls.setdefault("seed", s) is not None and seed(s))
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            whole = train(captions, features(), str(work / "whole"), SETTINGS, TINY, show_progress=True)
+    part = train(captions, features(), str(work / "part"), dataclasses.replace(SETTINGS, epochs=2), TINY,
+                 show_progress=False)
+    further = TrainSettings(**{**part["settings"], "epochs": 3})  # the run's own settings, a larger cap
+    with log_lines() as resume_log:
+        resumed = train(captions, features(), str(work / "part"), further, TINY, resume=True, show_progress=False)
+    clip_settings = dataclasses.replace(SETTINGS, epochs=2, max_length=4, stop_on="cider")
+    summary = io.StringIO()
+    with log_lines() as clip_log, contextlib.redirect_stdout(summary):
+        clip = train(captions, features("clips", 2), str(work / "clip"), clip_settings, TINY, show_progress=False,
+                     summary=True)
+    return dict(work=work, captions=captions, features=features, calls=calls, whole=whole, part=part,
+                resumed=resumed, clip=clip, whole_log=whole_log, resume_log=resume_log, clip_log=clip_log,
+                stdout=stdout.getvalue(), summary=summary.getvalue())
+
+
+def usable(captions, split):
+    return {k: v for k, v in captions.select(split).captions.items() if k != LEFT_OUT}
+
+
+def test_a_run_records_the_images_captions_and_files_it_trained_on(runs):
+    whole, captions = runs["whole"], runs["captions"]
+    train_caps, val_caps = usable(captions, "train"), usable(captions, "val")
+    assert (whole["train_images"], whole["val_images"]) == (len(train_caps), len(val_caps)) == (15, 2)
+    assert whole["train_captions"] == sum(map(len, train_caps.values()))
+    assert whole["val_captions"] == sum(map(len, val_caps.values()))
+    assert whole["captions"] == captions.source and whole["skipped_images"] == 1
+    assert whole["feature_dtype"] == "float16" and whole["resumes"] == []
+
+
+def test_a_run_records_its_epochs_and_its_best_one(runs):
+    whole = runs["whole"]
+    history = whole["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and whole["epochs"] == 3 and not whole["stopped_early"]
+    losses = [h["val_loss"] for h in history]
+    assert whole["best_epoch"] == 1 + int(np.argmin(losses)) and whole["best_val_loss"] == min(losses)
+    assert whole["seconds_per_epoch"] == round(float(np.median([h["seconds"] for h in history])), 2)
+    assert all({"loss", "val_bleu1", "val_bleu4", "val_cider"} <= set(h) for h in history)
+    assert whole["val_greedy_captions_per_s"] > 0
+
+
+def test_the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_length_is_the_99th_percentile(runs):
+    args, kwargs = runs["calls"]["adam"]
+    assert args == (SETTINGS.learning_rate,) and kwargs == {"clipnorm": 5.0}
+    assert runs["calls"]["smoothing"] == SETTINGS.label_smoothing and runs["calls"]["seed"] == SETTINGS.seed
+    _, texts = caption_pairs(usable(runs["captions"], "train"))
+    length = caption_stats(Vocabulary.build(texts, 1), texts).length_percentiles[99]
+    assert runs["whole"]["settings"] == {**dataclasses.asdict(SETTINGS), "max_length": length}
+    config = json.loads((runs["work"] / "whole" / "config.json").read_text())
+    assert config["decoder"]["max_length"] == length and config["decoder"]["units"] == TINY.units
+
+
+def test_the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys(runs):
+    out = runs["work"] / "whole"
+    bundle = load_bundle(str(out))
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["best_weights"] == f"epoch-{runs['whole']['best_epoch']:04d}.weights.h5"
+    best = build_decoder(DecoderConfig.from_json(json.loads((out / "config.json").read_text())["decoder"]))
+    best.load_weights(str(out / "checkpoints" / state["best_weights"]))
+    for mine, theirs in zip(bundle.decoder.get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    val_caps = usable(runs["captions"], "val")
+    images = sorted(val_caps)
+    with runs["features"]() as features:
+        greedy = Captioner(bundle.decoder, bundle.vocab).best(cached_inputs(features.cache, images, 0))
+    assert runs["whole"]["val_bleu_greedy"] == corpus_bleu_scores([val_caps[k] for k in images], greedy)
+
+
+def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
+    whole, resumed = runs["whole"], runs["resumed"]
+    assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
+    without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
+    assert without_seconds[0] == without_seconds[1]
+    assert resumed["resumes"] == [{"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
+    assert "resuming after epoch 2 (--epochs 2 -> 3)" in runs["resume_log"]
+    for mine, theirs in zip(load_bundle(str(runs["work"] / "whole")).decoder.get_weights(),
+                            load_bundle(str(runs["work"] / "part")).decoder.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_progress_is_shown_when_asked_and_only_then(runs):
+    announced = [line for line in runs["whole_log"] if line.startswith("epoch ")]
+    assert [line.split(",")[0] for line in announced] == [
+        f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}" for h in runs["whole"]["history"]]
+    assert "Epoch 1/3" in runs["stdout"] and "Epoch" not in runs["summary"]  # Keras' own lines
+    assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
+    _, texts = caption_pairs(usable(runs["captions"], "train"))
+    assert caption_stats(Vocabulary.build(texts, 1), texts).summary() in runs["whole_log"]
+
+
+def test_a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions(runs):
+    clip, captions = runs["clip"], runs["captions"]
+    out = runs["work"] / "clip"
+    decoder = load_bundle(str(out)).decoder
+    train_keys = sorted(usable(captions, "train"))
+    with runs["features"]("clips", 2) as features:
+        vectors, rows = cached_rows(features.cache, train_keys, 2)
+        frames = frame_sample(vectors, rows).astype(np.float64)
+    assert len(frames) == 2 * len(train_keys) - 1  # the short clip's padding is no frame
+    np.testing.assert_allclose(np.asarray(decoder.frame_mean), frames.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(decoder.frame_scale), frames.std(axis=0) + 1e-3, rtol=1e-5, atol=1e-6)
+    assert decoder.config.frames == 2 and clip["settings"]["max_length"] == 4
+    _, texts = caption_pairs(usable(captions, "train"))
+    cut = sum(len(t.split()) > 4 for t in texts)
+    assert f"note: {cut} training captions longer than 4 words were truncated" in runs["clip_log"]
+    assert "Total params" in runs["summary"] and "Total params" not in runs["stdout"]
+
+
+def test_a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
+    clip = runs["clip"]
+    ciders = [h["val_cider"] for h in clip["history"]]
+    assert clip["best_epoch"] == 1 + int(np.argmax(ciders)) and clip["best_val_cider"] == max(ciders)
+
+
+def test_a_run_with_no_training_or_no_validation_images_is_refused_naming_the_caption_file(runs):
+    captions, work = runs["captions"], runs["work"]
+    for split, missing in (("train", "no training images with features"), ("val", "no validation images")):
+        keys = set(captions.training_keys()) - set(captions.select(split).captions)
+        features = made_job_features(str(work / "images"), keys)
+        with pytest.raises(UsageError, match=f"^{captions.source}: {missing} \\(split from "):
+            train(captions, features, str(work / f"none-{split}"), SETTINGS, TINY, show_progress=False)
+        assert not os.path.exists(work / f"none-{split}" / "config.json")

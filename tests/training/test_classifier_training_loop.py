@@ -1,0 +1,178 @@
+"""The activity classifier's outer loop (`train_classifier`) at stage level: 24 made-up clips of 3 classes (each
+class its own mean frame, one clip short), a tiny model, three epochs (a few seconds). What a run records is what
+it trained; the bundle holds the best epoch's weights and its top-1 is the summary's; a run stopped after two
+epochs and resumed is the run that was not stopped; the settings reach the optimiser and the loss."""
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from captioner.base.errors import UsageError
+from captioner.datasets.ucf101 import LabelSet
+from captioner.features.clip_features import cached_rows, frame_sample, gather_rows
+from captioner.models.classifier import build_classifier, probabilities
+from captioner.models.classifier_bundle import load_classifier_bundle
+from captioner.models.model_configs import ClassifierConfig
+from captioner.training import train_classifier as trainer_module
+from captioner.training.train import TrainSettings
+from captioner.training.train_classifier import MIN_DELTA, ClipBatches, train_classifier
+from tests.support.log_lines import log_lines
+from tests.support.made_features import SPEC, made_job_features, write_made_cache
+
+FRAMES = 3
+CLASSES = ["Jump", "Run", "Wave"]
+SETTINGS = TrainSettings(epochs=3, patience=5, batch_size=4, learning_rate=1e-2, seed=5)
+CONFIG = ClassifierConfig(classes=3, frames=FRAMES, feature_dim=SPEC.dim, units=8, dropout=0.0)
+LEFT_OUT = "Run/clip_07.mp4"  # a clip that could not be read: no features
+
+
+def label_set(root: str, classes=CLASSES) -> LabelSet:
+    clips = {f"{CLASSES[i % 3]}/clip_{i:02d}.mp4": CLASSES[i % 3] for i in range(24)}
+    splits = {key: "val" if i >= 18 else "train" for i, key in enumerate(sorted(clips))}
+    return LabelSet(root, list(classes), clips, splits, "made-up split")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    work = tmp_path_factory.mktemp("classifier")
+    labels = label_set(str(work / "clips"))
+    rng = np.random.default_rng(0)
+    centres = np.abs(rng.normal(size=(3, SPEC.dim)))
+    vectors = {key: np.abs(centres[labels.label(key)] + 0.5 * rng.normal(size=(FRAMES - (i == 0), SPEC.dim)))
+               for i, key in enumerate(sorted(labels.clips))}
+    write_made_cache(str(work / "cache"), vectors, frames=FRAMES)
+    failed = ((LEFT_OUT, "not a video"),)
+
+    def features():
+        return made_job_features(str(work / "cache"), set(labels.clips) - {LEFT_OUT}, FRAMES, failed)
+
+    calls = {}
+    with log_lines() as whole_log, pytest.MonkeyPatch.context() as patch:
+        keras = trainer_module.keras
+        adam, seed = keras.optimizers.Adam, keras.utils.set_random_seed
+        loss = keras.losses.SparseCategoricalCrossentropy
+        patch.setattr(keras.optimizers, "Adam", lambda *a, **k: calls.setdefault("adam", (a, k)) and adam(*a, **k))
+        patch.setattr(keras.losses, "SparseCategoricalCrossentropy",
+                      lambda *a, **k: calls.setdefault("loss", (a, k)) and loss(*a, **k))
+        patch.setattr(keras.utils, "set_random_seed", lambda s: calls.setdefault("seed", s) is not None and seed(s))
+        summary = io.StringIO()
+        with contextlib.redirect_stdout(summary):
+            whole = train_classifier(labels, features(), str(work / "whole"), CONFIG, SETTINGS, show_progress=True,
+                                     summary=True)
+    part = train_classifier(labels, features(), str(work / "part"), CONFIG, dataclasses.replace(SETTINGS, epochs=2),
+                            show_progress=False)
+    with log_lines() as resume_log:
+        resumed = train_classifier(labels, features(), str(work / "part"), CONFIG, SETTINGS, resume=True,
+                                   show_progress=False)
+    return dict(work=work, labels=labels, features=features, calls=calls, whole=whole, part=part, resumed=resumed,
+                whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue())
+
+
+def split(labels, name):
+    return sorted(k for k in labels.select(name) if k != LEFT_OUT)
+
+
+def test_a_run_records_the_clips_it_trained_on_and_its_epochs(runs):
+    whole, labels = runs["whole"], runs["labels"]
+    assert (whole["train_clips"], whole["val_clips"]) == (len(split(labels, "train")), len(split(labels, "val")))
+    assert (whole["train_clips"], whole["val_clips"]) == (17, 6)
+    assert whole["labels"] == labels.root and whole["split"] == "made-up split" and whole["classes"] == CLASSES
+    assert whole["skipped_clips"] == 1 and whole["feature_dtype"] == "float16" and whole["resumes"] == []
+    assert whole["settings"] == dataclasses.asdict(SETTINGS)
+    history = whole["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and whole["epochs"] == 3 and not whole["stopped_early"]
+    best, best_loss = None, None
+    for h in history:  # a fall smaller than MIN_DELTA is no better epoch
+        if best_loss is None or h["val_loss"] < best_loss - MIN_DELTA:
+            best, best_loss = h["epoch"], h["val_loss"]
+    assert (whole["best_epoch"], whole["best_val_loss"]) == (best, best_loss)
+    assert whole["seconds_per_epoch"] == round(float(np.median([h["seconds"] for h in history])), 2)
+    assert all("val_top1" in h for h in history)
+
+
+def test_the_settings_reach_the_optimiser_the_loss_and_the_seed(runs):
+    assert runs["calls"]["adam"] == ((SETTINGS.learning_rate,), {"clipnorm": 5.0})
+    assert runs["calls"]["loss"] == ((), {"from_logits": True}) and runs["calls"]["seed"] == SETTINGS.seed
+
+
+def test_the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
+    out, labels = runs["work"] / "whole", runs["labels"]
+    bundle = load_classifier_bundle(str(out))
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["best_weights"] == f"epoch-{runs['whole']['best_epoch']:04d}.weights.h5"
+    best = build_classifier(bundle.config)
+    best.load_weights(str(out / "checkpoints" / state["best_weights"]))
+    for mine, theirs in zip(bundle.model.get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    val = split(labels, "val")
+    with runs["features"]() as features:
+        vectors, rows = cached_rows(features.cache, val, FRAMES)
+        predicted = probabilities(bundle.model, gather_rows(vectors, rows)).argmax(-1)
+    top1 = round(float(np.mean(predicted == np.array([labels.label(k) for k in val]))), 4)
+    assert runs["whole"]["val_top1"] == top1 == runs["whole"]["history"][state["best_epoch"] - 1]["val_top1"]
+
+
+def test_the_model_standardises_frames_with_its_training_clips(runs):
+    model = load_classifier_bundle(str(runs["work"] / "whole")).model
+    with runs["features"]() as features:
+        vectors, rows = cached_rows(features.cache, split(runs["labels"], "train"), FRAMES)
+        frames = frame_sample(vectors, rows).astype(np.float64)
+    assert len(frames) == FRAMES * 17 - 1  # the short clip's padding is no frame
+    np.testing.assert_allclose(np.asarray(model.frame_mean), frames.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.frame_scale), frames.std(axis=0) + 1e-3, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
+    whole, resumed = runs["whole"], runs["resumed"]
+    assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
+    without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
+    assert without_seconds[0] == without_seconds[1]
+    assert resumed["resumes"] == [{"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
+    assert "resuming after epoch 2 (--epochs 2 -> 3)" in runs["resume_log"]
+    for mine, theirs in zip(load_classifier_bundle(str(runs["work"] / "whole")).model.get_weights(),
+                            load_classifier_bundle(str(runs["work"] / "part")).model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_progress_and_the_summary_are_shown_when_asked_and_only_then(runs):
+    announced = [line for line in runs["whole_log"] if line.startswith("epoch ")]
+    assert [line.split(" (")[0] for line in announced] == [
+        f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}, val top-1 {h['val_top1']:.4f}"
+        for h in runs["whole"]["history"]]
+    assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
+    assert "Total params" in runs["summary"] and "Epoch 1/3" in runs["summary"]
+
+
+def test_a_batch_is_its_clips_frames_and_labels(runs):
+    with runs["features"]() as features:
+        keys = split(runs["labels"], "train")
+        vectors, rows = cached_rows(features.cache, keys, FRAMES)
+        labels = np.array([runs["labels"].label(k) for k in keys])
+        batches = ClipBatches(vectors, rows, labels, 4, seed=1, epoch=2)
+        assert len(batches) == 5 and batches.epoch == 2
+        x, y = batches[1]
+        chosen = batches.chosen(1)
+        np.testing.assert_array_equal(x, gather_rows(vectors, rows[chosen]))
+        np.testing.assert_array_equal(y, labels[chosen])
+
+
+def test_what_cannot_train_is_refused_naming_why(runs):
+    work, labels = runs["work"], runs["labels"]
+    with pytest.raises(UsageError, match="the model reads 2 frames a clip; the features given, 3$"):
+        train_classifier(labels, runs["features"](), str(work / "two"), dataclasses.replace(CONFIG, frames=2),
+                         SETTINGS, show_progress=False)
+    for name, keys in (("training", split(labels, "val")), ("validation", split(labels, "train"))):
+        features = made_job_features(str(work / "cache"), keys, FRAMES)
+        with pytest.raises(UsageError, match=f"^{labels.root}: no {name} clips with features \\(made-up split\\)$"):
+            train_classifier(labels, features, str(work / name), CONFIG, SETTINGS, show_progress=False)
+        assert not os.path.exists(work / name / "config.json")
+    other = label_set(labels.root, ["Jump", "Run", "Swim"])
+    further = dataclasses.replace(SETTINGS, epochs=4)
+    with pytest.raises(UsageError, match=f"^{labels.root}: its classes differ from the run being resumed in "):
+        train_classifier(other, runs["features"](), str(work / "part"), CONFIG, further, resume=True,
+                         show_progress=False)

@@ -1,0 +1,165 @@
+"""Self-critical fine-tuning's outer loop (`train_self_critical`) at stage level: a tiny untrained decoder saved as
+the starting bundle, the synthetic set's captions on made-up feature vectors, two epochs (a few seconds). The
+starting model's validation CIDEr-D is measured with the validation beam; the best epoch (or the starting model,
+when none beats it) is what the bundle holds; a run stopped after one epoch and resumed is the run that was not
+stopped; what cannot be fine-tuned is refused naming why."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+
+from captioner.base.backend import import_keras
+from captioner.base.errors import UsageError
+from captioner.datasets import load_captions
+from captioner.evaluation.cider_d import CiderD
+from captioner.evaluation.ptb_tokens import PtbTokenizer
+from captioner.features.clip_features import cached_inputs
+from captioner.features.encoder import fingerprint
+from captioner.models.bundle import load_bundle, save_bundle
+from captioner.models.decoder import DecoderConfig, build_decoder
+from captioner.search.captioning import Captioner
+from captioner.training.self_critical import ScstSettings, train_self_critical
+from tests.support.log_lines import log_lines
+from tests.support.made_features import SPEC, made_job_features, made_vectors, write_made_cache
+from vocab import Vocabulary
+
+keras = import_keras()
+SETTINGS = ScstSettings(epochs=2, batch_size=8, learning_rate=5e-2, patience=5, samples=5, seed=1, val_beam_size=2)
+LEFT_OUT = "shapes_00003.jpg"
+
+
+@pytest.fixture(scope="module")
+def runs(synthetic, tmp_path_factory):
+    work = tmp_path_factory.mktemp("scst")
+    captions = load_captions(str(synthetic / "captions.token.txt"))
+    keys = captions.training_keys()
+    write_made_cache(str(work / "images"), made_vectors(keys, seed=4))
+    texts = [c for k in sorted(captions.select("train").captions) for c in captions.select("train").captions[k]]
+    vocab = Vocabulary.build(texts)
+    config = DecoderConfig(vocab_size=len(vocab), max_length=8, feature_dim=SPEC.dim, units=8, embed_dim=8,
+                           dropout=0.0)
+    keras.utils.set_random_seed(0)
+    start = build_decoder(config)
+    for weight in start.get_layer("classifier").weights:  # every word as likely: captions an epoch improves on
+        weight.assign(np.zeros(weight.shape, "float32"))
+    save_bundle(str(work / "init"), start, vocab, SPEC, {"objective": "xent", "marker": 7})
+    failed = ((LEFT_OUT, "not a picture"),)
+
+    def features():
+        return made_job_features(str(work / "images"), set(keys) - {LEFT_OUT}, 0, failed)
+
+    init = str(work / "init")
+    with log_lines() as whole_log:
+        whole = train_self_critical(captions, features(), init, str(work / "whole"), SETTINGS, show_progress=False)
+    part = train_self_critical(captions, features(), init, str(work / "part"), dataclasses.replace(SETTINGS, epochs=1),
+                               show_progress=False)
+    with log_lines() as resume_log:
+        resumed = train_self_critical(captions, features(), init, str(work / "part"), SETTINGS, resume=True,
+                                      show_progress=False)
+    return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part,
+                resumed=resumed, whole_log=whole_log, resume_log=resume_log)
+
+
+def usable(runs, split):
+    return {k: v for k, v in runs["captions"].select(split).captions.items() if k != LEFT_OUT}
+
+
+def val_cider(runs, directory: str, beam_size: int) -> float:
+    """The corpus CIDEr-D of the bundle's captions of the validation images, searched with `beam_size`."""
+    bundle, val = load_bundle(directory), usable(runs, "val")
+    images, tokenizer = sorted(val), PtbTokenizer()
+    with runs["features"]() as features:
+        captions = Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size).best(
+            cached_inputs(features.cache, images, 0))
+    cider = CiderD([[tokenizer(c) for c in val[k]] for k in images])
+    return float(np.mean(cider.scores([tokenizer(c) for c in captions], range(len(images)))))
+
+
+def test_a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(runs):
+    whole = runs["whole"]
+    assert whole["objective"] == "cider" and whole["marker"] == 7  # the starting bundle's record, updated
+    assert whole["init"] == os.path.abspath(runs["init"]) and whole["captions"] == runs["captions"].source
+    assert (whole["train_images"], whole["val_images"]) == (len(usable(runs, "train")), len(usable(runs, "val")))
+    assert whole["skipped_images"] == 1 and whole["scst_settings"] == dataclasses.asdict(SETTINGS)
+    history = whole["scst_history"]
+    assert [h["epoch"] for h in history] == [1, 2] and whole["scst_epochs"] == 2 and not whole["scst_stopped_early"]
+    assert all({"reward", "baseline", "loss", "val_cider", "seconds"} <= set(h) for h in history)
+    assert whole["scst_seconds_per_epoch"] == round(float(np.median([h["seconds"] for h in history])), 2)
+    assert whole["scst_resumes"] == []
+
+
+def test_the_starting_models_validation_cider_is_measured_with_the_validation_beam(runs):
+    start = val_cider(runs, runs["init"], SETTINGS.val_beam_size)
+    assert f"self-critical training from {runs['init']}: validation CIDEr-D (beam 2) {start:.4f}" in runs["whole_log"]
+    best, best_epoch = round(start, 4), 0  # rounded as every epoch's is
+    for h in runs["whole"]["scst_history"]:
+        if h["val_cider"] > best + 1e-9:
+            best, best_epoch = h["val_cider"], h["epoch"]
+    assert (runs["whole"]["scst_best_epoch"], runs["whole"]["best_val_cider"]) == (best_epoch, best)
+
+
+def test_the_bundle_holds_the_best_epochs_weights(runs):
+    """(The starting model kept when no epoch beats it: the next test but one.)"""
+    out = runs["work"] / "whole"
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    best = load_bundle(runs["init"]).decoder
+    if runs["whole"]["scst_best_epoch"]:  # an epoch beat the start (under TensorFlow, the first)
+        assert state["best_weights"] == f"epoch-{runs['whole']['scst_best_epoch']:04d}.weights.h5"
+        best.load_weights(str(out / "checkpoints" / state["best_weights"]))
+    for mine, theirs in zip(load_bundle(str(out)).decoder.get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert val_cider(runs, str(out), SETTINGS.val_beam_size) == pytest.approx(runs["whole"]["best_val_cider"],
+                                                                               abs=1e-4)
+
+
+def test_each_epoch_is_logged_with_its_reward_and_validation_cider(runs):
+    assert [line for line in runs["whole_log"] if line.startswith("epoch ")] == [
+        f"epoch {h['epoch']}: mean sample reward {h['reward']:.4f}, validation CIDEr-D {h['val_cider']:.4f}"
+        for h in runs["whole"]["scst_history"]]
+
+
+def test_a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped(runs):
+    whole, resumed = runs["whole"], runs["resumed"]
+    assert [h["epoch"] for h in runs["part"]["scst_history"]] == [1]
+    strip = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["scst_history"]] for r in (whole, resumed)]
+    assert strip[0] == strip[1]
+    assert resumed["scst_resumes"] == [{"after_epoch": 1, "changed": {"epochs": [1, 2]}}]
+    assert "resuming after epoch 1 (--epochs 1 -> 2)" in runs["resume_log"]
+    assert resumed["init"] == whole["init"]
+    for mine, theirs in zip(load_bundle(str(runs["work"] / "whole")).decoder.get_weights(),
+                            load_bundle(str(runs["work"] / "part")).decoder.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model(runs):
+    work = runs["work"]
+    # Nothing learnt: the epoch's validation CIDEr-D is the start's, which is no better (rounded alike).
+    still = dataclasses.replace(SETTINGS, epochs=1, learning_rate=0.0)
+    summary = train_self_critical(runs["captions"], runs["features"](), runs["init"], str(work / "still"), still,
+                                  show_progress=False)
+    assert summary["scst_best_epoch"] == 0 and summary["scst_epochs"] == 1
+    assert summary["scst_history"][0]["val_cider"] == summary["best_val_cider"]
+    for mine, theirs in zip(load_bundle(str(work / "still")).decoder.get_weights(),
+                            load_bundle(runs["init"]).decoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
+    work, captions, init = runs["work"], runs["captions"], runs["init"]
+    with pytest.raises(UsageError, match=f"^{init}: reads 0 frames a clip; the features given, 2$"):
+        train_self_critical(captions, dataclasses.replace(runs["features"](), frames=2), init, str(work / "x"),
+                            SETTINGS, show_progress=False)
+    other = str(work / "other-encoder")
+    save_bundle(other, load_bundle(init).decoder, load_bundle(init).vocab, fingerprint("random-tiny", seed=5), {})
+    with pytest.raises(UsageError, match=f"^{other}: its encoder is not the features' \\("):
+        train_self_critical(captions, runs["features"](), other, str(work / "x"), SETTINGS, show_progress=False)
+    for split in ("train", "val"):
+        keys = set(captions.training_keys()) - set(captions.select(split).captions)
+        with pytest.raises(UsageError, match=f"^{captions.source}: self-critical training needs training and "
+                                             "validation images with features \\(split from "):
+            train_self_critical(captions, made_job_features(str(work / "images"), keys), init, str(work / "x"),
+                                SETTINGS, show_progress=False)
+    assert not os.path.exists(work / "x" / "config.json")
