@@ -54,7 +54,7 @@ def runs(synthetic, tmp_path_factory):
         patch.setattr(keras.utils, "set_random_seed", lambda s: calls.setdefault("seed", s) is not None and seed(s))
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
-            whole = train(captions, features(), str(work / "whole"), SETTINGS, TINY, show_progress=True)
+            whole = train(captions, features(), str(work / "whole"), SETTINGS, TINY)  # progress shown by default
     part = train(captions, features(), str(work / "part"), dataclasses.replace(SETTINGS, epochs=2), TINY,
                  show_progress=False)
     further = TrainSettings(**{**part["settings"], "epochs": 3})  # the run's own settings, a larger cap
@@ -74,7 +74,23 @@ def usable(captions, split):
     return {k: v for k, v in captions.select(split).captions.items() if k != LEFT_OUT}
 
 
-def test_a_run_records_the_images_captions_and_files_it_trained_on(runs):
+def test_the_caption_trainers_runs_record_what_they_trained_and_resume_as_they_would_have_gone_on(runs):
+    """Every check of the runs above, in one test: mutmut runs, for a mutant, the tests that called the mutated
+    function, and the module's training runs are called in the setup of the first test that uses them."""
+    for check in (
+            a_run_records_the_images_captions_and_files_it_trained_on,
+            a_run_records_its_epochs_and_its_best_one,
+            the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_length_is_the_99th_percentile,
+            the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys,
+            a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped,
+            progress_is_shown_when_asked_and_only_then,
+            a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions,
+            a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch,
+    ):
+        check(runs)
+
+
+def a_run_records_the_images_captions_and_files_it_trained_on(runs):
     whole, captions = runs["whole"], runs["captions"]
     train_caps, val_caps = usable(captions, "train"), usable(captions, "val")
     assert (whole["train_images"], whole["val_images"]) == (len(train_caps), len(val_caps)) == (15, 2)
@@ -84,7 +100,7 @@ def test_a_run_records_the_images_captions_and_files_it_trained_on(runs):
     assert whole["feature_dtype"] == "float16" and whole["resumes"] == []
 
 
-def test_a_run_records_its_epochs_and_its_best_one(runs):
+def a_run_records_its_epochs_and_its_best_one(runs):
     whole = runs["whole"]
     history = whole["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3] and whole["epochs"] == 3 and not whole["stopped_early"]
@@ -95,7 +111,7 @@ def test_a_run_records_its_epochs_and_its_best_one(runs):
     assert whole["val_greedy_captions_per_s"] > 0
 
 
-def test_the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_length_is_the_99th_percentile(runs):
+def the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_length_is_the_99th_percentile(runs):
     args, kwargs = runs["calls"]["adam"]
     assert args == (SETTINGS.learning_rate,) and kwargs == {"clipnorm": 5.0}
     assert runs["calls"]["smoothing"] == SETTINGS.label_smoothing and runs["calls"]["seed"] == SETTINGS.seed
@@ -106,7 +122,7 @@ def test_the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_
     assert config["decoder"]["max_length"] == length and config["decoder"]["units"] == TINY.units
 
 
-def test_the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys(runs):
+def the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys(runs):
     out = runs["work"] / "whole"
     bundle = load_bundle(str(out))
     state = json.loads((out / "checkpoints" / "state.json").read_text())
@@ -122,7 +138,7 @@ def test_the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_sum
     assert runs["whole"]["val_bleu_greedy"] == corpus_bleu_scores([val_caps[k] for k in images], greedy)
 
 
-def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
+def a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
     without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
@@ -134,7 +150,7 @@ def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stop
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
-def test_progress_is_shown_when_asked_and_only_then(runs):
+def progress_is_shown_when_asked_and_only_then(runs):
     announced = [line for line in runs["whole_log"] if line.startswith("epoch ")]
     assert [line.split(",")[0] for line in announced] == [
         f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}" for h in runs["whole"]["history"]]
@@ -144,7 +160,7 @@ def test_progress_is_shown_when_asked_and_only_then(runs):
     assert caption_stats(Vocabulary.build(texts, 1), texts).summary() in runs["whole_log"]
 
 
-def test_a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions(runs):
+def a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions(runs):
     clip, captions = runs["clip"], runs["captions"]
     out = runs["work"] / "clip"
     decoder = load_bundle(str(out)).decoder
@@ -162,7 +178,7 @@ def test_a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_
     assert "Total params" in runs["summary"] and "Total params" not in runs["stdout"]
 
 
-def test_a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
+def a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
     clip = runs["clip"]
     ciders = [h["val_cider"] for h in clip["history"]]
     assert clip["best_epoch"] == 1 + int(np.argmax(ciders)) and clip["best_val_cider"] == max(ciders)
@@ -170,6 +186,8 @@ def test_a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
 
 def test_a_run_with_no_training_or_no_validation_images_is_refused_naming_the_caption_file(runs):
     captions, work = runs["captions"], runs["work"]
+    with pytest.raises(UsageError, match=f"^{work / 'whole'}: holds an earlier training run \\(3 epochs done\\)"):
+        train(captions, runs["features"](), str(work / "whole"), SETTINGS, TINY)  # not resumed unless asked
     for split, missing in (("train", "no training images with features"), ("val", "no validation images")):
         keys = set(captions.training_keys()) - set(captions.select(split).captions)
         features = made_job_features(str(work / "images"), keys)

@@ -62,22 +62,37 @@ def runs(tmp_path_factory):
         patch.setattr(keras.utils, "set_random_seed", lambda s: calls.setdefault("seed", s) is not None and seed(s))
         summary = io.StringIO()
         with contextlib.redirect_stdout(summary):
-            whole = train_classifier(labels, features(), str(work / "whole"), CONFIG, SETTINGS, show_progress=True,
-                                     summary=True)
-    part = train_classifier(labels, features(), str(work / "part"), CONFIG, dataclasses.replace(SETTINGS, epochs=2),
-                            show_progress=False)
+            whole = train_classifier(labels, features(), str(work / "whole"), CONFIG, SETTINGS, summary=True)
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):  # no summary unless asked
+        part = train_classifier(labels, features(), str(work / "part"), CONFIG,
+                                dataclasses.replace(SETTINGS, epochs=2), show_progress=False)
     with log_lines() as resume_log:
         resumed = train_classifier(labels, features(), str(work / "part"), CONFIG, SETTINGS, resume=True,
                                    show_progress=False)
     return dict(work=work, labels=labels, features=features, calls=calls, whole=whole, part=part, resumed=resumed,
-                whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue())
+                whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue(), quiet=quiet.getvalue())
 
 
 def split(labels, name):
     return sorted(k for k in labels.select(name) if k != LEFT_OUT)
 
 
-def test_a_run_records_the_clips_it_trained_on_and_its_epochs(runs):
+def test_the_classifier_trainers_runs_record_what_they_trained_and_resume_as_they_would_have_gone_on(runs):
+    """Every check of the runs above, in one test: mutmut runs, for a mutant, the tests that called the mutated
+    function, and the module's training runs are called in the setup of the first test that uses them."""
+    for check in (
+            a_run_records_the_clips_it_trained_on_and_its_epochs,
+            the_settings_reach_the_optimiser_the_loss_and_the_seed,
+            the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys,
+            the_model_standardises_frames_with_its_training_clips,
+            a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped,
+            progress_and_the_summary_are_shown_when_asked_and_only_then,
+    ):
+        check(runs)
+
+
+def a_run_records_the_clips_it_trained_on_and_its_epochs(runs):
     whole, labels = runs["whole"], runs["labels"]
     assert (whole["train_clips"], whole["val_clips"]) == (len(split(labels, "train")), len(split(labels, "val")))
     assert (whole["train_clips"], whole["val_clips"]) == (17, 6)
@@ -95,12 +110,12 @@ def test_a_run_records_the_clips_it_trained_on_and_its_epochs(runs):
     assert all("val_top1" in h for h in history)
 
 
-def test_the_settings_reach_the_optimiser_the_loss_and_the_seed(runs):
+def the_settings_reach_the_optimiser_the_loss_and_the_seed(runs):
     assert runs["calls"]["adam"] == ((SETTINGS.learning_rate,), {"clipnorm": 5.0})
     assert runs["calls"]["loss"] == ((), {"from_logits": True}) and runs["calls"]["seed"] == SETTINGS.seed
 
 
-def test_the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
+def the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
     out, labels = runs["work"] / "whole", runs["labels"]
     bundle = load_classifier_bundle(str(out))
     state = json.loads((out / "checkpoints" / "state.json").read_text())
@@ -117,7 +132,7 @@ def test_the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(r
     assert runs["whole"]["val_top1"] == top1 == runs["whole"]["history"][state["best_epoch"] - 1]["val_top1"]
 
 
-def test_the_model_standardises_frames_with_its_training_clips(runs):
+def the_model_standardises_frames_with_its_training_clips(runs):
     model = load_classifier_bundle(str(runs["work"] / "whole")).model
     with runs["features"]() as features:
         vectors, rows = cached_rows(features.cache, split(runs["labels"], "train"), FRAMES)
@@ -127,7 +142,7 @@ def test_the_model_standardises_frames_with_its_training_clips(runs):
     np.testing.assert_allclose(np.asarray(model.frame_scale), frames.std(axis=0) + 1e-3, rtol=1e-5, atol=1e-6)
 
 
-def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
+def a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
     without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
@@ -139,13 +154,14 @@ def test_a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stop
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
-def test_progress_and_the_summary_are_shown_when_asked_and_only_then(runs):
+def progress_and_the_summary_are_shown_when_asked_and_only_then(runs):
     announced = [line for line in runs["whole_log"] if line.startswith("epoch ")]
     assert [line.split(" (")[0] for line in announced] == [
         f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}, val top-1 {h['val_top1']:.4f}"
         for h in runs["whole"]["history"]]
     assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
     assert "Total params" in runs["summary"] and "Epoch 1/3" in runs["summary"]
+    assert "Total params" not in runs["quiet"] and "Epoch" not in runs["quiet"]
 
 
 def test_a_batch_is_its_clips_frames_and_labels(runs):
@@ -155,6 +171,10 @@ def test_a_batch_is_its_clips_frames_and_labels(runs):
         labels = np.array([runs["labels"].label(k) for k in keys])
         batches = ClipBatches(vectors, rows, labels, 4, seed=1, epoch=2)
         assert len(batches) == 5 and batches.epoch == 2
+        n = len(keys)  # shuffled from (seed, epoch); a new one starts at epoch 0
+        np.testing.assert_array_equal(batches.order, np.random.default_rng([1, 2]).permutation(n))
+        np.testing.assert_array_equal(ClipBatches(vectors, rows, labels, 4, seed=1).order,
+                                      np.random.default_rng([1, 0]).permutation(n))
         x, y = batches[1]
         chosen = batches.chosen(1)
         np.testing.assert_array_equal(x, gather_rows(vectors, rows[chosen]))
@@ -171,6 +191,8 @@ def test_what_cannot_train_is_refused_naming_why(runs):
         with pytest.raises(UsageError, match=f"^{labels.root}: no {name} clips with features \\(made-up split\\)$"):
             train_classifier(labels, features, str(work / name), CONFIG, SETTINGS, show_progress=False)
         assert not os.path.exists(work / name / "config.json")
+    with pytest.raises(UsageError, match=f"^{work / 'whole'}: holds an earlier training run \\(3 epochs done\\)"):
+        train_classifier(labels, runs["features"](), str(work / "whole"), CONFIG, SETTINGS)  # resumed only if asked
     other = label_set(labels.root, ["Jump", "Run", "Swim"])
     further = dataclasses.replace(SETTINGS, epochs=4)
     with pytest.raises(UsageError, match=f"^{labels.root}: its classes differ from the run being resumed in "):

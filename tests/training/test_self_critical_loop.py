@@ -4,7 +4,9 @@ starting model's validation CIDEr-D is measured with the validation beam; the be
 when none beats it) is what the bundle holds; a run stopped after one epoch and resumed is the run that was not
 stopped; what cannot be fine-tuned is refused naming why."""
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
 
@@ -52,15 +54,18 @@ def runs(synthetic, tmp_path_factory):
         return made_job_features(str(work / "images"), set(keys) - {LEFT_OUT}, 0, failed)
 
     init = str(work / "init")
-    with log_lines() as whole_log:
-        whole = train_self_critical(captions, features(), init, str(work / "whole"), SETTINGS, show_progress=False)
-    part = train_self_critical(captions, features(), init, str(work / "part"), dataclasses.replace(SETTINGS, epochs=1),
-                               show_progress=False)
+    shown, quiet = io.StringIO(), io.StringIO()
+    with log_lines() as whole_log, contextlib.redirect_stderr(shown):
+        whole = train_self_critical(captions, features(), init, str(work / "whole"), SETTINGS)  # progress by default
+    with contextlib.redirect_stderr(quiet):
+        part = train_self_critical(captions, features(), init, str(work / "part"),
+                                   dataclasses.replace(SETTINGS, epochs=1), show_progress=False)
     with log_lines() as resume_log:
         resumed = train_self_critical(captions, features(), init, str(work / "part"), SETTINGS, resume=True,
                                       show_progress=False)
     return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part,
-                resumed=resumed, whole_log=whole_log, resume_log=resume_log)
+                resumed=resumed, whole_log=whole_log, resume_log=resume_log, shown=shown.getvalue(),
+                quiet=quiet.getvalue())
 
 
 def usable(runs, split):
@@ -78,7 +83,20 @@ def val_cider(runs, directory: str, beam_size: int) -> float:
     return float(np.mean(cider.scores([tokenizer(c) for c in captions], range(len(images)))))
 
 
-def test_a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(runs):
+def test_the_fine_tuning_runs_record_what_they_trained_and_resume_as_they_would_have_gone_on(runs):
+    """Every check of the runs above, in one test: mutmut runs, for a mutant, the tests that called the mutated
+    function, and the module's training runs are called in the setup of the first test that uses them."""
+    for check in (
+            a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record,
+            the_starting_models_validation_cider_is_measured_with_the_validation_beam,
+            the_bundle_holds_the_best_epochs_weights,
+            each_epoch_is_logged_with_its_reward_and_validation_cider,
+            a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped,
+    ):
+        check(runs)
+
+
+def a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(runs):
     whole = runs["whole"]
     assert whole["objective"] == "cider" and whole["marker"] == 7  # the starting bundle's record, updated
     assert whole["init"] == os.path.abspath(runs["init"]) and whole["captions"] == runs["captions"].source
@@ -91,7 +109,7 @@ def test_a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_reco
     assert whole["scst_resumes"] == []
 
 
-def test_the_starting_models_validation_cider_is_measured_with_the_validation_beam(runs):
+def the_starting_models_validation_cider_is_measured_with_the_validation_beam(runs):
     start = val_cider(runs, runs["init"], SETTINGS.val_beam_size)
     assert f"self-critical training from {runs['init']}: validation CIDEr-D (beam 2) {start:.4f}" in runs["whole_log"]
     best, best_epoch = round(start, 4), 0  # rounded as every epoch's is
@@ -101,7 +119,7 @@ def test_the_starting_models_validation_cider_is_measured_with_the_validation_be
     assert (runs["whole"]["scst_best_epoch"], runs["whole"]["best_val_cider"]) == (best_epoch, best)
 
 
-def test_the_bundle_holds_the_best_epochs_weights(runs):
+def the_bundle_holds_the_best_epochs_weights(runs):
     """(The starting model kept when no epoch beats it: the next test but one.)"""
     out = runs["work"] / "whole"
     state = json.loads((out / "checkpoints" / "state.json").read_text())
@@ -115,13 +133,14 @@ def test_the_bundle_holds_the_best_epochs_weights(runs):
                                                                                abs=1e-4)
 
 
-def test_each_epoch_is_logged_with_its_reward_and_validation_cider(runs):
+def each_epoch_is_logged_with_its_reward_and_validation_cider(runs):
+    assert "scst 1 " in runs["shown"] and "scst 2 " in runs["shown"] and "scst" not in runs["quiet"]
     assert [line for line in runs["whole_log"] if line.startswith("epoch ")] == [
         f"epoch {h['epoch']}: mean sample reward {h['reward']:.4f}, validation CIDEr-D {h['val_cider']:.4f}"
         for h in runs["whole"]["scst_history"]]
 
 
-def test_a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped(runs):
+def a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["scst_history"]] == [1]
     strip = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["scst_history"]] for r in (whole, resumed)]
@@ -156,6 +175,8 @@ def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
     save_bundle(other, load_bundle(init).decoder, load_bundle(init).vocab, fingerprint("random-tiny", seed=5), {})
     with pytest.raises(UsageError, match=f"^{other}: its encoder is not the features' \\("):
         train_self_critical(captions, runs["features"](), other, str(work / "x"), SETTINGS, show_progress=False)
+    with pytest.raises(UsageError, match=f"^{work / 'whole'}: holds an earlier training run \\(2 epochs done\\)"):
+        train_self_critical(captions, runs["features"](), init, str(work / "whole"), SETTINGS)  # resumed if asked
     for split in ("train", "val"):
         keys = set(captions.training_keys()) - set(captions.select(split).captions)
         with pytest.raises(UsageError, match=f"^{captions.source}: self-critical training needs training and "
