@@ -76,7 +76,10 @@ def test_float16_weights_make_a_smaller_file_and_state_their_agreement(fmt, smal
     full, half = export_of(fmt, "beam"), export_of(fmt, "beam", precision="float16")
     assert os.path.getsize(half) < smaller * os.path.getsize(full)
     share, gap = agreement(captioner.load(str(half), announce=False).caption(images), reference[3])
-    assert share >= 0.95 and gap <= 1e-2, (share, gap)  # the numbers docs/export.md gives come from the benchmark
+    # A float16 weight is off by up to 2^-11 of itself: a caption's log-probability (about -7 here) moved by 0.01
+    # to 0.02 over the models this fixture has trained, so 0.05 is the bound. The numbers docs/export.md gives
+    # come from the benchmark.
+    assert share >= 0.95 and gap <= 5e-2, (share, gap)
 
 
 def test_several_captions_per_image_come_from_the_exported_beams_with_the_bundles_ranking(scenes_model, export_of):
