@@ -55,8 +55,10 @@ def runs(synthetic, tmp_path_factory):
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
             whole = train(captions, features(), str(work / "whole"), SETTINGS, TINY)  # progress shown by default
-    part = train(captions, features(), str(work / "part"), dataclasses.replace(SETTINGS, epochs=2), TINY,
-                 show_progress=False)
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):
+        part = train(captions, features(), str(work / "part"), dataclasses.replace(SETTINGS, epochs=2), TINY,
+                     show_progress=False)
     further = TrainSettings(**{**part["settings"], "epochs": 3})  # the run's own settings, a larger cap
     with log_lines() as resume_log:
         resumed = train(captions, features(), str(work / "part"), further, TINY, resume=True, show_progress=False)
@@ -67,7 +69,7 @@ def runs(synthetic, tmp_path_factory):
                      summary=True)
     return dict(work=work, captions=captions, features=features, calls=calls, whole=whole, part=part,
                 resumed=resumed, clip=clip, whole_log=whole_log, resume_log=resume_log, clip_log=clip_log,
-                stdout=stdout.getvalue(), summary=summary.getvalue())
+                stdout=stdout.getvalue(), summary=summary.getvalue(), quiet=quiet.getvalue())
 
 
 def usable(captions, split):
@@ -154,7 +156,9 @@ def progress_is_shown_when_asked_and_only_then(runs):
     announced = [line for line in runs["whole_log"] if line.startswith("epoch ")]
     assert [line.split(",")[0] for line in announced] == [
         f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}" for h in runs["whole"]["history"]]
-    assert "Epoch 1/3" in runs["stdout"] and "Epoch" not in runs["summary"]  # Keras' own lines
+    assert "Epoch 1/3" in runs["stdout"] and "Epoch" not in runs["summary"] + runs["quiet"]  # Keras' own lines
+    assert "\u2501" not in runs["stdout"]  # a line per epoch, not a progress bar, when the output is not a terminal
+    assert not [line for line in runs["whole_log"] if "truncated" in line]  # no caption was cut
     assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
     _, texts = caption_pairs(usable(runs["captions"], "train"))
     assert caption_stats(Vocabulary.build(texts, 1), texts).summary() in runs["whole_log"]

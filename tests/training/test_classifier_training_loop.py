@@ -85,6 +85,7 @@ def test_the_classifier_trainers_runs_record_what_they_trained_and_resume_as_the
             a_run_records_the_clips_it_trained_on_and_its_epochs,
             the_settings_reach_the_optimiser_the_loss_and_the_seed,
             the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys,
+            the_run_record_holds_what_a_resume_needs,
             the_model_standardises_frames_with_its_training_clips,
             a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped,
             progress_and_the_summary_are_shown_when_asked_and_only_then,
@@ -130,6 +131,12 @@ def the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
         predicted = probabilities(bundle.model, gather_rows(vectors, rows)).argmax(-1)
     top1 = round(float(np.mean(predicted == np.array([labels.label(k) for k in val]))), 4)
     assert runs["whole"]["val_top1"] == top1 == runs["whole"]["history"][state["best_epoch"] - 1]["val_top1"]
+
+
+def the_run_record_holds_what_a_resume_needs(runs):
+    run = json.loads((runs["work"] / "whole" / "checkpoints" / "run.json").read_text())
+    assert run == {"classifier": CONFIG.to_json(), "settings": dataclasses.asdict(SETTINGS), "classes": CLASSES,
+                   "encoder": SPEC.to_json(), "labels": runs["labels"].root}
 
 
 def the_model_standardises_frames_with_its_training_clips(runs):
@@ -198,3 +205,17 @@ def test_what_cannot_train_is_refused_naming_why(runs):
     with pytest.raises(UsageError, match=f"^{labels.root}: its classes differ from the run being resumed in "):
         train_classifier(other, runs["features"](), str(work / "part"), CONFIG, further, resume=True,
                          show_progress=False)
+
+
+def test_a_run_killed_before_its_first_epoch_ended_starts_afresh_in_its_folder(runs):
+    """Its checkpoints/ holds run.json and no state.json: --resume has nothing to resume and says so."""
+    work = runs["work"]
+    (work / "killed" / "checkpoints").mkdir(parents=True)
+    (work / "killed" / "checkpoints" / "run.json").write_text("{}")
+    one = dataclasses.replace(SETTINGS, epochs=1)
+    with log_lines() as lines:
+        summary = train_classifier(runs["labels"], runs["features"](), str(work / "killed"), CONFIG, one, resume=True,
+                                   show_progress=False)
+    assert f"note: nothing to resume in {work / 'killed'}; starting a new run" in lines
+    assert summary["epochs"] == 1 and summary["resumes"] == []
+    assert json.loads((work / "killed" / "checkpoints" / "run.json").read_text())["settings"]["epochs"] == 1
