@@ -60,6 +60,9 @@ def runs(tmp_path_factory):
         patch.setattr(keras.losses, "SparseCategoricalCrossentropy",
                       lambda *a, **k: calls.setdefault("loss", (a, k)) and loss(*a, **k))
         patch.setattr(keras.utils, "set_random_seed", lambda s: calls.setdefault("seed", s) is not None and seed(s))
+        sample = trainer_module.frame_sample
+        patch.setattr(trainer_module, "frame_sample",
+                      lambda m, r, limit=None: calls.setdefault("sample", limit) is not None and sample(m, r, limit))
         summary = io.StringIO()
         with contextlib.redirect_stdout(summary):
             whole = train_classifier(labels, features(), str(work / "whole"), CONFIG, SETTINGS, summary=True)
@@ -141,6 +144,7 @@ def the_run_record_holds_what_a_resume_needs(runs):
 
 def the_model_standardises_frames_with_its_training_clips(runs):
     model = load_classifier_bundle(str(runs["work"] / "whole")).model
+    assert runs["calls"]["sample"] == model.statistics_sample  # as many frames as the model asks for
     with runs["features"]() as features:
         vectors, rows = cached_rows(features.cache, split(runs["labels"], "train"), FRAMES)
         frames = frame_sample(vectors, rows).astype(np.float64)
