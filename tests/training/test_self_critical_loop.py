@@ -168,6 +168,11 @@ def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model(runs):
 
 def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
     work, captions, init = runs["work"], runs["captions"], runs["init"]
+    with pytest.raises(UsageError, match=f"^--out {init} is the --init model: write the fine-tuned one elsewhere$"):
+        train_self_critical(captions, runs["features"](), init, init, SETTINGS, show_progress=False)
+    with pytest.raises(UsageError, match="^--baseline mean needs --samples 2 or more"):
+        train_self_critical(captions, runs["features"](), init, str(work / "x"),
+                            dataclasses.replace(SETTINGS, samples=1), show_progress=False)
     with pytest.raises(UsageError, match=f"^{init}: reads 0 frames a clip; the features given, 2$"):
         train_self_critical(captions, dataclasses.replace(runs["features"](), frames=2), init, str(work / "x"),
                             SETTINGS, show_progress=False)
