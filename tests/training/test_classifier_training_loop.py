@@ -8,6 +8,8 @@ import dataclasses
 import io
 import json
 import os
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -51,8 +53,19 @@ def runs(tmp_path_factory):
     def features():
         return made_job_features(str(work / "cache"), set(labels.clips) - {LEFT_OUT}, FRAMES, failed)
 
-    calls = {}
-    with log_lines() as whole_log, pytest.MonkeyPatch.context() as patch:
+    calls, made = {}, []
+
+    class Recorded(ClipBatches):  # the batches each run makes: (seed, epoch, batch size)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append((self.seed, self.epoch, self.batch_size))
+
+    class Checkpoints(trainer_module.Checkpointer):
+        def __init__(self, *args, min_delta=0.0, **kwargs):
+            calls["min_delta"] = min_delta
+            super().__init__(*args, min_delta=min_delta, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
         keras = trainer_module.keras
         adam, seed = keras.optimizers.Adam, keras.utils.set_random_seed
         loss = keras.losses.SparseCategoricalCrossentropy
@@ -63,18 +76,26 @@ def runs(tmp_path_factory):
         sample = trainer_module.frame_sample
         patch.setattr(trainer_module, "frame_sample",
                       lambda m, r, limit=None: calls.setdefault("sample", limit) is not None and sample(m, r, limit))
-        summary = io.StringIO()
-        with contextlib.redirect_stdout(summary):
+        patch.setattr(trainer_module, "ClipBatches", Recorded)
+        patch.setattr(trainer_module, "Checkpointer", Checkpoints)
+        summary = Terminal()
+        with log_lines() as whole_log, contextlib.redirect_stdout(summary):
             whole = train_classifier(labels, features(), str(work / "whole"), CONFIG, SETTINGS, summary=True)
-    quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet):  # no summary unless asked
-        part = train_classifier(labels, features(), str(work / "part"), CONFIG,
-                                dataclasses.replace(SETTINGS, epochs=2), show_progress=False)
-    with log_lines() as resume_log:
-        resumed = train_classifier(labels, features(), str(work / "part"), CONFIG, SETTINGS, resume=True,
-                                   show_progress=False)
+        quiet = io.StringIO()
+        with contextlib.redirect_stdout(quiet):  # no summary unless asked
+            part = train_classifier(labels, features(), str(work / "part"), CONFIG,
+                                    dataclasses.replace(SETTINGS, epochs=2), show_progress=False)
+        shown = io.StringIO()
+        with log_lines() as resume_log, contextlib.redirect_stdout(shown):
+            resumed = train_classifier(labels, features(), str(work / "part"), CONFIG, SETTINGS, resume=True)
     return dict(work=work, labels=labels, features=features, calls=calls, whole=whole, part=part, resumed=resumed,
-                whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue(), quiet=quiet.getvalue())
+                whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue(), quiet=quiet.getvalue(),
+                shown=shown.getvalue(), made=made)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
 
 
 def split(labels, name):
@@ -86,7 +107,7 @@ def test_the_classifier_trainers_runs_record_what_they_trained_and_resume_as_the
     function, and the module's training runs are called in the setup of the first test that uses them."""
     for check in (
             a_run_records_the_clips_it_trained_on_and_its_epochs,
-            the_settings_reach_the_optimiser_the_loss_and_the_seed,
+            the_settings_reach_the_optimiser_the_loss_the_seed_and_the_batches,
             the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys,
             the_run_record_holds_what_a_resume_needs,
             the_model_standardises_frames_with_its_training_clips,
@@ -114,8 +135,11 @@ def a_run_records_the_clips_it_trained_on_and_its_epochs(runs):
     assert all("val_top1" in h for h in history)
 
 
-def the_settings_reach_the_optimiser_the_loss_and_the_seed(runs):
+def the_settings_reach_the_optimiser_the_loss_the_seed_and_the_batches(runs):
     assert runs["calls"]["adam"] == ((SETTINGS.learning_rate,), {"clipnorm": 5.0})
+    assert runs["calls"]["min_delta"] == MIN_DELTA
+    train_batches, val_batches = (SETTINGS.seed, 0, SETTINGS.batch_size), (None, 0, 256)
+    assert runs["made"] == [train_batches, val_batches] * 2 + [(SETTINGS.seed, 2, SETTINGS.batch_size), val_batches]
     assert runs["calls"]["loss"] == ((), {"from_logits": True}) and runs["calls"]["seed"] == SETTINGS.seed
 
 
@@ -134,6 +158,11 @@ def the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
         predicted = probabilities(bundle.model, gather_rows(vectors, rows)).argmax(-1)
     top1 = round(float(np.mean(predicted == np.array([labels.label(k) for k in val]))), 4)
     assert runs["whole"]["val_top1"] == top1 == runs["whole"]["history"][state["best_epoch"] - 1]["val_top1"]
+    with runs["features"]() as features:  # the best validation loss is the bundle's loss on the validation clips
+        vectors, rows = cached_rows(features.cache, val, FRAMES)
+        p = probabilities(bundle.model, gather_rows(vectors, rows))
+    loss = -np.mean(np.log(p[np.arange(len(val)), [labels.label(k) for k in val]]))
+    assert runs["whole"]["best_val_loss"] == pytest.approx(loss, rel=1e-4)
 
 
 def the_run_record_holds_what_a_resume_needs(runs):
@@ -170,8 +199,13 @@ def progress_and_the_summary_are_shown_when_asked_and_only_then(runs):
     assert [line.split(" (")[0] for line in announced] == [
         f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}, val top-1 {h['val_top1']:.4f}"
         for h in runs["whole"]["history"]]
-    assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in runs["resume_log"] if line.startswith("epoch ")] == ["epoch 3"]
     assert "Total params" in runs["summary"] and "Epoch 1/3" in runs["summary"]
+    def bar(text):  # Keras' progress bar, "5/5 ━━━━", coloured on a terminal
+        return re.search("[0-9]/[0-9]+ \u2501", re.sub("\x1b\\[[0-9;]*m", "", text))
+
+    assert bar(runs["summary"]) and not bar(runs["shown"])  # a bar on a terminal, else a line an epoch
+    assert "Epoch 3/3" in runs["shown"]
     assert "Total params" not in runs["quiet"] and "Epoch" not in runs["quiet"]
 
 
@@ -223,3 +257,16 @@ def test_a_run_killed_before_its_first_epoch_ended_starts_afresh_in_its_folder(r
     assert f"note: nothing to resume in {work / 'killed'}; starting a new run" in lines
     assert summary["epochs"] == 1 and summary["resumes"] == []
     assert json.loads((work / "killed" / "checkpoints" / "run.json").read_text())["settings"]["epochs"] == 1
+
+
+def test_a_run_that_early_stopping_ended_trains_no_further_when_resumed_with_the_same_patience(runs):
+    work = runs["work"]
+    shutil.copytree(work / "whole", work / "stopped")
+    state_file = work / "stopped" / "checkpoints" / "state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "wait": SETTINGS.patience, "stopped_early": True}))
+    with log_lines() as lines:
+        summary = train_classifier(runs["labels"], runs["features"](), str(work / "stopped"), CONFIG,
+                                   dataclasses.replace(SETTINGS, epochs=5), resume=True, show_progress=False)
+    assert summary["epochs"] == 3 and summary["stopped_early"] and summary["history"] == runs["whole"]["history"]
+    assert any("nothing to train: the run ended by early stopping" in line for line in lines)
