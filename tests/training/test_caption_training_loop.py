@@ -8,7 +8,9 @@ import dataclasses
 import io
 import json
 import os
+import pathlib
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -16,19 +18,25 @@ import pytest
 from captioner.base.errors import UsageError
 from captioner.datasets import load_captions
 from captioner.evaluation.metrics import corpus_bleu_scores
+from captioner.features.encoder_spec import PixelSpec
 from captioner.features.clip_features import cached_inputs, cached_rows, frame_sample
 from captioner.models.bundle import load_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
+from captioner.models.model_configs import FrameCnn
 from captioner.search.captioning import Captioner
 from captioner.training import train as train_module
 from captioner.training.train import DecoderChoices, TrainSettings, train
 from captioner.training.training_data import caption_pairs
 from tests.support.log_lines import log_lines
-from tests.support.made_features import made_job_features, made_vectors, write_made_cache
+from tests.support.made_features import SPEC, made_job_features, made_vectors, write_made_cache
 from vocab import Vocabulary, caption_stats
 
 TINY = DecoderChoices(units=8, embed_dim=8, dropout=0.0)  # no dropout: a resumed run repeats the whole one exactly
-SETTINGS = TrainSettings(epochs=3, patience=5, batch_size=16, learning_rate=5e-3, seed=3, label_smoothing=0.1)
+PIXELS = PixelSpec.of_size(8)  # a clip model with its own CNN reads its frames as 8x8 pixels, merging (not injecting)
+TINY_CNN = DecoderChoices(units=8, embed_dim=8, dropout=0.0, design="merge", frame_encoder="cnn",
+                          cnn=FrameCnn(frame_size=8, filters=2, blocks=1, dense=8))
+SETTINGS = TrainSettings(epochs=3, patience=5, batch_size=16, learning_rate=5e-3, seed=3, label_smoothing=0.1,
+                         min_count=2)
 LEFT_OUT = "shapes_00003.jpg"  # a training image whose file could not be read: no features
 
 
@@ -40,11 +48,12 @@ def runs(synthetic, tmp_path_factory):
     captions = load_captions(str(synthetic / "captions.token.txt"))
     keys = captions.training_keys()
     write_made_cache(str(work / "images"), made_vectors(keys, seed=1))
-    write_made_cache(str(work / "clips"), made_vectors(keys, frames=2, seed=2, short={keys[0]}), frames=2)
+    write_made_cache(str(work / "clips"), made_vectors(keys, 2, 2, {keys[0]}, PIXELS), frames=2, spec=PIXELS)
     failed = ((LEFT_OUT, "not a picture"),)
 
     def features(kind="images", frames=0):
-        return made_job_features(str(work / kind), set(keys) - {LEFT_OUT}, frames, failed)
+        return made_job_features(str(work / kind), set(keys) - {LEFT_OUT}, frames, failed,
+                                 PIXELS if frames else SPEC)
 
     calls = {}
     with log_lines() as whole_log, pytest.MonkeyPatch.context() as patch:
@@ -66,8 +75,8 @@ def runs(synthetic, tmp_path_factory):
     clip_settings = dataclasses.replace(SETTINGS, epochs=2, max_length=4, stop_on="cider")
     summary = io.StringIO()
     with log_lines() as clip_log, contextlib.redirect_stdout(summary):
-        clip = train(captions, features("clips", 2), str(work / "clip"), clip_settings, TINY, show_progress=False,
-                     summary=True)
+        clip = train(captions, features("clips", 2), str(work / "clip"), clip_settings, TINY_CNN,
+                     show_progress=False, summary=True)
     return dict(work=work, captions=captions, features=features, calls=calls, whole=whole, part=part,
                 resumed=resumed, clip=clip, whole_log=whole_log, resume_log=resume_log, clip_log=clip_log,
                 stdout=stdout.getvalue(), summary=summary.getvalue(), quiet=quiet.getvalue())
@@ -87,7 +96,7 @@ def test_the_caption_trainers_runs_record_what_they_trained_and_resume_as_they_w
             the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys,
             a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped,
             progress_is_shown_when_asked_and_only_then,
-            a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions,
+            a_clip_model_with_its_own_cnn_standardises_frames_with_its_training_clips_and_cuts_long_captions,
             a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch,
     ):
         check(runs)
@@ -119,7 +128,9 @@ def the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_lengt
     assert args == (SETTINGS.learning_rate,) and kwargs == {"clipnorm": 5.0}
     assert runs["calls"]["smoothing"] == SETTINGS.label_smoothing and runs["calls"]["seed"] == SETTINGS.seed
     _, texts = caption_pairs(usable(runs["captions"], "train"))
-    length = caption_stats(Vocabulary.build(texts, 1), texts).length_percentiles[99]
+    vocab = Vocabulary.build(texts, SETTINGS.min_count)  # words seen once are <unk>
+    length = caption_stats(vocab, texts).length_percentiles[99]
+    assert load_bundle(str(runs["work"] / "whole")).vocab.to_json() == vocab.to_json()
     assert runs["whole"]["settings"] == {**dataclasses.asdict(SETTINGS), "max_length": length}
     config = json.loads((runs["work"] / "whole" / "config.json").read_text())
     assert config["decoder"]["max_length"] == length and config["decoder"]["units"] == TINY.units
@@ -162,10 +173,10 @@ def progress_is_shown_when_asked_and_only_then(runs):
     assert not [line for line in runs["whole_log"] if "truncated" in line]  # no caption was cut
     assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
     _, texts = caption_pairs(usable(runs["captions"], "train"))
-    assert caption_stats(Vocabulary.build(texts, 1), texts).summary() in runs["whole_log"]
+    assert caption_stats(Vocabulary.build(texts, SETTINGS.min_count), texts).summary() in runs["whole_log"]
 
 
-def a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_captions(runs):
+def a_clip_model_with_its_own_cnn_standardises_frames_with_its_training_clips_and_cuts_long_captions(runs):
     clip, captions = runs["clip"], runs["captions"]
     out = runs["work"] / "clip"
     decoder = load_bundle(str(out)).decoder
@@ -174,9 +185,12 @@ def a_clip_model_standardises_frames_with_its_training_clips_and_cuts_long_capti
         vectors, rows = cached_rows(features.cache, train_keys, 2)
         frames = frame_sample(vectors, rows).astype(np.float64)
     assert len(frames) == 2 * len(train_keys) - 1  # the short clip's padding is no frame
-    np.testing.assert_allclose(np.asarray(decoder.frame_mean), frames.mean(axis=0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(decoder.frame_scale), frames.std(axis=0) + 1e-3, rtol=1e-5, atol=1e-6)
-    assert decoder.config.frames == 2 and clip["settings"]["max_length"] == 4
+    np.testing.assert_allclose(np.asarray(decoder.frame_mean), frames.mean(axis=0), rtol=1e-5, atol=1e-4)
+    spread = np.full(PIXELS.dim, frames.std()) + 1e-3  # a pixel's spread is that of all the frames' values
+    np.testing.assert_allclose(np.asarray(decoder.frame_scale), spread, rtol=1e-5)
+    config = json.loads((out / "config.json").read_text())["decoder"]
+    assert (config["frames"], config["design"], config["frame_encoder"]) == (2, "merge", "cnn")
+    assert config["cnn"] == dataclasses.asdict(TINY_CNN.cnn) and clip["settings"]["max_length"] == 4
     _, texts = caption_pairs(usable(captions, "train"))
     cut = sum(len(t.split()) > 4 for t in texts)
     assert f"note: {cut} training captions longer than 4 words were truncated" in runs["clip_log"]
@@ -191,6 +205,11 @@ def a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
 
 def test_a_run_with_no_training_or_no_validation_images_is_refused_naming_the_caption_file(runs):
     captions, work = runs["captions"], runs["work"]
+    shutil.copytree(work / "whole", work / "other-frames")
+    further = TrainSettings(**{**runs["whole"]["settings"], "epochs": 4})
+    with pytest.raises(UsageError, match=f"^{work / 'other-frames'}: the run reads 0 frames a clip; the features "
+                                         "given, 2$"):
+        train(captions, runs["features"]("clips", 2), str(work / "other-frames"), further, TINY, resume=True)
     with pytest.raises(UsageError, match=f"^{work / 'whole'}: holds an earlier training run \\(3 epochs done\\)"):
         train(captions, runs["features"](), str(work / "whole"), SETTINGS, TINY)  # not resumed unless asked
     for split, missing in (("train", "no training images with features"), ("val", "no validation images")):
@@ -199,3 +218,18 @@ def test_a_run_with_no_training_or_no_validation_images_is_refused_naming_the_ca
         with pytest.raises(UsageError, match=f"^{captions.source}: {missing} \\(split from "):
             train(captions, features, str(work / f"none-{split}"), SETTINGS, TINY, show_progress=False)
         assert not os.path.exists(work / f"none-{split}" / "config.json")
+
+
+def test_the_caption_length_is_the_training_captions_99th_percentile_and_at_least_one_word(runs, tmp_path):
+    """120 one-word training captions and one of three words: the 99th percentile is 1 word, the longest 3."""
+    source = pathlib.Path(runs["captions"].source)
+    for split in source.parent.glob("*Images.txt"):
+        shutil.copy(split, tmp_path / split.name)
+    keys = runs["captions"].training_keys()
+    lines = [f"{key}#{i}\tcircle" for key in keys for i in range(8)] + [f"{keys[0]}#8\ta red circle"]
+    (tmp_path / source.name).write_text("\n".join(lines) + "\n")
+    captions = load_captions(str(tmp_path / source.name))
+    assert len(usable(captions, "train")) == 15 and sum(map(len, usable(captions, "train").values())) == 121
+    one = dataclasses.replace(SETTINGS, epochs=1, min_count=1)
+    summary = train(captions, runs["features"](), str(tmp_path / "m"), one, TINY, show_progress=False)
+    assert summary["settings"]["max_length"] == 1
