@@ -133,6 +133,9 @@ def the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_lengt
     assert load_bundle(str(runs["work"] / "whole")).vocab.to_json() == vocab.to_json()
     assert runs["whole"]["settings"] == {**dataclasses.asdict(SETTINGS), "max_length": length}
     config = json.loads((runs["work"] / "whole" / "config.json").read_text())
+    run = json.loads((runs["work"] / "whole" / "checkpoints" / "run.json").read_text())  # what a resume reads
+    assert run == {"decoder": config["decoder"], "settings": runs["whole"]["settings"], "encoder": SPEC.to_json(),
+                   "captions": runs["captions"].source}
     assert config["decoder"]["max_length"] == length and config["decoder"]["units"] == TINY.units
 
 
@@ -195,6 +198,7 @@ def a_clip_model_with_its_own_cnn_standardises_frames_with_its_training_clips_an
     cut = sum(len(t.split()) > 4 for t in texts)
     assert f"note: {cut} training captions longer than 4 words were truncated" in runs["clip_log"]
     assert "Total params" in runs["summary"] and "Total params" not in runs["stdout"]
+    assert "frame_conv1" in runs["summary"]  # the summary opens the CNN the model nests
 
 
 def a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
