@@ -55,7 +55,22 @@ def runs(synthetic, tmp_path_factory):
         return made_job_features(str(work / kind), set(keys) - {LEFT_OUT}, frames, failed,
                                  PIXELS if frames else SPEC)
 
-    calls = {}
+    calls = {"batches": []}
+    batches, sample = train_module._batches, train_module.frame_sample
+
+    def recorded_batches(*args):  # (batch size, seed, epoch) of each run's batches
+        calls["batches"].append(tuple(args[5:]))
+        return batches(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train_module, "_batches", recorded_batches)
+        patch.setattr(train_module, "frame_sample",
+                      lambda m, r, limit=None: calls.setdefault("sample", limit) is not None and sample(m, r, limit))
+        runs = _train_each_way(work, captions, features, calls)
+    return runs
+
+
+def _train_each_way(work, captions, features, calls):
     with log_lines() as whole_log, pytest.MonkeyPatch.context() as patch:
         keras = train_module.keras
         adam, loss, seed = keras.optimizers.Adam, train_module.token_loss, keras.utils.set_random_seed
@@ -120,11 +135,14 @@ def a_run_records_its_epochs_and_its_best_one(runs):
     assert whole["best_epoch"] == 1 + int(np.argmin(losses)) and whole["best_val_loss"] == min(losses)
     assert whole["seconds_per_epoch"] == round(float(np.median([h["seconds"] for h in history])), 2)
     assert all({"loss", "val_bleu1", "val_bleu4", "val_cider"} <= set(h) for h in history)
+    assert all(h["val_loss"] != h["loss"] for h in history)  # measured on the validation captions
     assert whole["val_greedy_captions_per_s"] > 0
 
 
 def the_settings_reach_the_optimiser_the_loss_and_the_seed_and_the_caption_length_is_the_99th_percentile(runs):
     args, kwargs = runs["calls"]["adam"]
+    train_batches, val_batches = (SETTINGS.batch_size, SETTINGS.seed, 0), (256,)
+    assert runs["calls"]["batches"][:6] == [train_batches, val_batches] * 2 + [(16, 3, 2), val_batches]
     assert args == (SETTINGS.learning_rate,) and kwargs == {"clipnorm": 5.0}
     assert runs["calls"]["smoothing"] == SETTINGS.label_smoothing and runs["calls"]["seed"] == SETTINGS.seed
     _, texts = caption_pairs(usable(runs["captions"], "train"))
@@ -199,6 +217,7 @@ def a_clip_model_with_its_own_cnn_standardises_frames_with_its_training_clips_an
     assert f"note: {cut} training captions longer than 4 words were truncated" in runs["clip_log"]
     assert "Total params" in runs["summary"] and "Total params" not in runs["stdout"]
     assert "frame_conv1" in runs["summary"]  # the summary opens the CNN the model nests
+    assert runs["calls"]["sample"] == decoder.statistics_sample  # as many frames as the model asks for
 
 
 def a_clip_run_stopping_on_cider_keeps_its_best_cider_epoch(runs):
@@ -237,3 +256,17 @@ def test_the_caption_length_is_the_training_captions_99th_percentile_and_at_leas
     one = dataclasses.replace(SETTINGS, epochs=1, min_count=1)
     summary = train(captions, runs["features"](), str(tmp_path / "m"), one, TINY, show_progress=False)
     assert summary["settings"]["max_length"] == 1
+
+
+def test_a_run_that_early_stopping_ended_trains_no_further_when_resumed_with_the_same_patience(runs):
+    work = runs["work"]
+    shutil.copytree(work / "whole", work / "stopped")
+    state_file = work / "stopped" / "checkpoints" / "state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "wait": SETTINGS.patience, "stopped_early": True}))
+    further = TrainSettings(**{**runs["whole"]["settings"], "epochs": 5})
+    with log_lines() as lines:
+        summary = train(runs["captions"], runs["features"](), str(work / "stopped"), further, TINY, resume=True,
+                        show_progress=False)
+    assert summary["epochs"] == 3 and summary["stopped_early"] and summary["history"] == runs["whole"]["history"]
+    assert any("nothing to train: the run ended by early stopping" in line for line in lines)
