@@ -9,7 +9,6 @@ import io
 import json
 import os
 import pathlib
-import re
 import shutil
 
 import numpy as np
@@ -28,6 +27,7 @@ from captioner.training import train as train_module
 from captioner.training.train import DecoderChoices, TrainSettings, train
 from captioner.training.training_data import caption_pairs
 from tests.support.log_lines import log_lines
+from tests.support.terminal import Terminal, keras_bar
 from tests.support.made_features import SPEC, made_job_features, made_vectors, write_made_cache
 from vocab import Vocabulary, caption_stats
 
@@ -85,8 +85,9 @@ def _train_each_way(work, captions, features, calls):
         part = train(captions, features(), str(work / "part"), dataclasses.replace(SETTINGS, epochs=2), TINY,
                      show_progress=False)
     further = TrainSettings(**{**part["settings"], "epochs": 3})  # the run's own settings, a larger cap
-    with log_lines() as resume_log:
-        resumed = train(captions, features(), str(work / "part"), further, TINY, resume=True, show_progress=False)
+    terminal = Terminal()
+    with log_lines() as resume_log, contextlib.redirect_stdout(terminal):
+        resumed = train(captions, features(), str(work / "part"), further, TINY, resume=True)
     clip_settings = dataclasses.replace(SETTINGS, epochs=2, max_length=4, stop_on="cider")
     summary = io.StringIO()
     with log_lines() as clip_log, contextlib.redirect_stdout(summary):
@@ -94,6 +95,7 @@ def _train_each_way(work, captions, features, calls):
                      show_progress=False, summary=True)
     return dict(work=work, captions=captions, features=features, calls=calls, whole=whole, part=part,
                 resumed=resumed, clip=clip, whole_log=whole_log, resume_log=resume_log, clip_log=clip_log,
+                terminal=terminal.getvalue(),
                 stdout=stdout.getvalue(), summary=summary.getvalue(), quiet=quiet.getvalue())
 
 
@@ -190,9 +192,10 @@ def progress_is_shown_when_asked_and_only_then(runs):
     assert [line.split(",")[0] for line in announced] == [
         f"epoch {h['epoch']}: val loss {h['val_loss']:.4f}" for h in runs["whole"]["history"]]
     assert "Epoch 1/3" in runs["stdout"] and "Epoch" not in runs["summary"] + runs["quiet"]  # Keras' own lines
-    assert not re.search("[0-9]/[0-9]+ \u2501", runs["stdout"])  # a line an epoch, not Keras' bar, off a terminal
+    assert not keras_bar(runs["stdout"])  # a line an epoch, not Keras' bar, off a terminal
     assert not [line for line in runs["whole_log"] if "truncated" in line]  # no caption was cut
-    assert not [line for line in runs["resume_log"] if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in runs["resume_log"] if line.startswith("epoch ")] == ["epoch 3"]
+    assert keras_bar(runs["terminal"])  # on a terminal, Keras' progress bar
     _, texts = caption_pairs(usable(runs["captions"], "train"))
     assert caption_stats(Vocabulary.build(texts, SETTINGS.min_count), texts).summary() in runs["whole_log"]
 

@@ -8,7 +8,6 @@ import dataclasses
 import io
 import json
 import os
-import re
 import shutil
 
 import numpy as np
@@ -24,6 +23,7 @@ from captioner.training import train_classifier as trainer_module
 from captioner.training.train import TrainSettings
 from captioner.training.train_classifier import MIN_DELTA, ClipBatches, train_classifier
 from tests.support.log_lines import log_lines
+from tests.support.terminal import Terminal, keras_bar
 from tests.support.made_features import SPEC, made_job_features, write_made_cache
 
 FRAMES = 3
@@ -91,11 +91,6 @@ def runs(tmp_path_factory):
     return dict(work=work, labels=labels, features=features, calls=calls, whole=whole, part=part, resumed=resumed,
                 whole_log=whole_log, resume_log=resume_log, summary=summary.getvalue(), quiet=quiet.getvalue(),
                 shown=shown.getvalue(), made=made)
-
-
-class Terminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def split(labels, name):
@@ -201,10 +196,7 @@ def progress_and_the_summary_are_shown_when_asked_and_only_then(runs):
         for h in runs["whole"]["history"]]
     assert [line.split(":")[0] for line in runs["resume_log"] if line.startswith("epoch ")] == ["epoch 3"]
     assert "Total params" in runs["summary"] and "Epoch 1/3" in runs["summary"]
-    def bar(text):  # Keras' progress bar, "5/5 ━━━━", coloured on a terminal
-        return re.search("[0-9]/[0-9]+ \u2501", re.sub("\x1b\\[[0-9;]*m", "", text))
-
-    assert bar(runs["summary"]) and not bar(runs["shown"])  # a bar on a terminal, else a line an epoch
+    assert keras_bar(runs["summary"]) and not keras_bar(runs["shown"])  # a bar on a terminal, else a line an epoch
     assert "Epoch 3/3" in runs["shown"]
     assert "Total params" not in runs["quiet"] and "Epoch" not in runs["quiet"]
 
