@@ -141,6 +141,7 @@ def the_settings_reach_the_optimiser_the_loss_the_seed_and_the_batches(runs):
 def the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
     out, labels = runs["work"] / "whole", runs["labels"]
     bundle = load_classifier_bundle(str(out))
+    assert bundle.training == runs["whole"] and bundle.classes == CLASSES  # the summary is stored with the model
     state = json.loads((out / "checkpoints" / "state.json").read_text())
     assert state["best_weights"] == f"epoch-{runs['whole']['best_epoch']:04d}.weights.h5"
     best = build_classifier(bundle.config)
