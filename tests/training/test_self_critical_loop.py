@@ -54,8 +54,12 @@ def runs(synthetic, tmp_path_factory):
         return made_job_features(str(work / "images"), set(keys) - {LEFT_OUT}, 0, failed)
 
     init = str(work / "init")
-    shown, quiet = io.StringIO(), io.StringIO()
-    with log_lines() as whole_log, contextlib.redirect_stderr(shown):
+    shown, quiet, calls = io.StringIO(), io.StringIO(), {}
+    with log_lines() as whole_log, contextlib.redirect_stderr(shown), pytest.MonkeyPatch.context() as patch:
+        adam, loss = keras.optimizers.Adam, keras.losses.SparseCategoricalCrossentropy
+        patch.setattr(keras.optimizers, "Adam", lambda *a, **k: calls.setdefault("adam", (a, k)) and adam(*a, **k))
+        patch.setattr(keras.losses, "SparseCategoricalCrossentropy",
+                      lambda *a, **k: calls.setdefault("loss", (a, k)) and loss(*a, **k))
         whole = train_self_critical(captions, features(), init, str(work / "whole"), SETTINGS)  # progress by default
     with contextlib.redirect_stderr(quiet):
         part = train_self_critical(captions, features(), init, str(work / "part"),
@@ -65,7 +69,7 @@ def runs(synthetic, tmp_path_factory):
                                       show_progress=False)
     return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part,
                 resumed=resumed, whole_log=whole_log, resume_log=resume_log, shown=shown.getvalue(),
-                quiet=quiet.getvalue())
+                quiet=quiet.getvalue(), calls=calls)
 
 
 def usable(runs, split):
@@ -88,12 +92,19 @@ def test_the_fine_tuning_runs_record_what_they_trained_and_resume_as_they_would_
     function, and the module's training runs are called in the setup of the first test that uses them."""
     for check in (
             a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record,
+            the_settings_reach_the_optimiser_and_the_loss_leaves_out_padding,
             the_starting_models_validation_cider_is_measured_with_the_validation_beam,
             the_bundle_holds_the_best_epochs_weights,
             each_epoch_is_logged_with_its_reward_and_validation_cider,
             a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped,
     ):
         check(runs)
+
+
+def the_settings_reach_the_optimiser_and_the_loss_leaves_out_padding(runs):
+    """The policy gradient's cross-entropy takes the decoder's logits and leaves out padding (token 0)."""
+    assert runs["calls"]["adam"] == ((SETTINGS.learning_rate,), {"clipnorm": 5.0})
+    assert runs["calls"]["loss"] == ((), {"from_logits": True, "ignore_class": 0})
 
 
 def a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(runs):
