@@ -27,6 +27,7 @@ from captioner.training import train as train_module
 from captioner.training.train import DecoderChoices, TrainSettings, train
 from captioner.training.training_data import caption_pairs
 from tests.support.log_lines import log_lines
+from tests.support.same_run import assert_same_weights, without_seconds
 from tests.support.terminal import Terminal, keras_bar
 from tests.support.made_features import SPEC, made_job_features, made_vectors, write_made_cache
 from vocab import Vocabulary, caption_stats
@@ -167,8 +168,7 @@ def the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys
     assert state["best_weights"] == f"epoch-{runs['whole']['best_epoch']:04d}.weights.h5"
     best = build_decoder(DecoderConfig.from_json(json.loads((out / "config.json").read_text())["decoder"]))
     best.load_weights(str(out / "checkpoints" / state["best_weights"]))
-    for mine, theirs in zip(bundle.decoder.get_weights(), best.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, theirs)
+    assert_same_weights(bundle.decoder, best)
     val_caps = usable(runs["captions"], "val")
     images = sorted(val_caps)
     with runs["features"]() as features:
@@ -179,13 +179,11 @@ def the_bundle_holds_the_best_epochs_weights_and_its_greedy_bleu_is_the_summarys
 def a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
-    without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
-    assert without_seconds[0] == without_seconds[1]
+    assert without_seconds(whole["history"]) == without_seconds(resumed["history"])
     assert resumed["resumes"] == [{"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
     assert "resuming after epoch 2 (--epochs 2 -> 3)" in runs["resume_log"]
-    for mine, theirs in zip(load_bundle(str(runs["work"] / "whole")).decoder.get_weights(),
-                            load_bundle(str(runs["work"] / "part")).decoder.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert_same_weights(load_bundle(str(runs["work"] / "whole")).decoder,
+                        load_bundle(str(runs["work"] / "part")).decoder, exact=False)
 
 
 def progress_is_shown_when_asked_and_only_then(runs):

@@ -23,6 +23,7 @@ from captioner.training import train_classifier as trainer_module
 from captioner.training.train import TrainSettings
 from captioner.training.train_classifier import MIN_DELTA, ClipBatches, train_classifier
 from tests.support.log_lines import log_lines
+from tests.support.same_run import assert_same_weights, without_seconds
 from tests.support.terminal import Terminal, keras_bar
 from tests.support.made_features import SPEC, made_job_features, write_made_cache
 
@@ -146,8 +147,7 @@ def the_bundle_holds_the_best_epochs_weights_and_its_top1_is_the_summarys(runs):
     assert state["best_weights"] == f"epoch-{runs['whole']['best_epoch']:04d}.weights.h5"
     best = build_classifier(bundle.config)
     best.load_weights(str(out / "checkpoints" / state["best_weights"]))
-    for mine, theirs in zip(bundle.model.get_weights(), best.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, theirs)
+    assert_same_weights(bundle.model, best)
     val = split(labels, "val")
     with runs["features"]() as features:
         vectors, rows = cached_rows(features.cache, val, FRAMES)
@@ -181,13 +181,11 @@ def the_model_standardises_frames_with_its_training_clips(runs):
 def a_run_stopped_after_two_epochs_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["history"]] == [1, 2]
-    without_seconds = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in (whole, resumed)]
-    assert without_seconds[0] == without_seconds[1]
+    assert without_seconds(whole["history"]) == without_seconds(resumed["history"])
     assert resumed["resumes"] == [{"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
     assert "resuming after epoch 2 (--epochs 2 -> 3)" in runs["resume_log"]
-    for mine, theirs in zip(load_classifier_bundle(str(runs["work"] / "whole")).model.get_weights(),
-                            load_classifier_bundle(str(runs["work"] / "part")).model.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert_same_weights(load_classifier_bundle(str(runs["work"] / "whole")).model,
+                        load_classifier_bundle(str(runs["work"] / "part")).model, exact=False)
 
 
 def progress_and_the_summary_are_shown_when_asked_and_only_then(runs):

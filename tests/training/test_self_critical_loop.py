@@ -25,6 +25,7 @@ from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.search.captioning import Captioner
 from captioner.training.self_critical import ScstSettings, train_self_critical
 from tests.support.log_lines import log_lines
+from tests.support.same_run import assert_same_weights, without_seconds
 from tests.support.made_features import SPEC, made_job_features, made_vectors, write_made_cache
 from vocab import Vocabulary
 
@@ -138,8 +139,7 @@ def the_bundle_holds_the_best_epochs_weights(runs):
     if runs["whole"]["scst_best_epoch"]:  # an epoch beat the start (under TensorFlow, the first)
         assert state["best_weights"] == f"epoch-{runs['whole']['scst_best_epoch']:04d}.weights.h5"
         best.load_weights(str(out / "checkpoints" / state["best_weights"]))
-    for mine, theirs in zip(load_bundle(str(out)).decoder.get_weights(), best.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, theirs)
+    assert_same_weights(load_bundle(str(out)).decoder, best)
     assert val_cider(runs, str(out), SETTINGS.val_beam_size) == pytest.approx(runs["whole"]["best_val_cider"],
                                                                                abs=1e-4)
 
@@ -154,14 +154,12 @@ def each_epoch_is_logged_with_its_reward_and_validation_cider(runs):
 def a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped(runs):
     whole, resumed = runs["whole"], runs["resumed"]
     assert [h["epoch"] for h in runs["part"]["scst_history"]] == [1]
-    strip = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["scst_history"]] for r in (whole, resumed)]
-    assert strip[0] == strip[1]
+    assert without_seconds(whole["scst_history"]) == without_seconds(resumed["scst_history"])
     assert resumed["scst_resumes"] == [{"after_epoch": 1, "changed": {"epochs": [1, 2]}}]
     assert "resuming after epoch 1 (--epochs 1 -> 2)" in runs["resume_log"]
     assert resumed["init"] == whole["init"]
-    for mine, theirs in zip(load_bundle(str(runs["work"] / "whole")).decoder.get_weights(),
-                            load_bundle(str(runs["work"] / "part")).decoder.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert_same_weights(load_bundle(str(runs["work"] / "whole")).decoder,
+                        load_bundle(str(runs["work"] / "part")).decoder, exact=False)
 
 
 def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model(runs):
@@ -172,9 +170,7 @@ def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model(runs):
                                   show_progress=False)
     assert summary["scst_best_epoch"] == 0 and summary["scst_epochs"] == 1
     assert summary["scst_history"][0]["val_cider"] == summary["best_val_cider"]
-    for mine, theirs in zip(load_bundle(str(work / "still")).decoder.get_weights(),
-                            load_bundle(runs["init"]).decoder.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, theirs)
+    assert_same_weights(load_bundle(str(work / "still")).decoder, load_bundle(runs["init"]).decoder)
 
 
 def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
