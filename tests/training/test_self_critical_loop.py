@@ -68,7 +68,7 @@ def runs(synthetic, tmp_path_factory):
     with log_lines() as resume_log:
         resumed = train_self_critical(captions, features(), init, str(work / "part"), SETTINGS, resume=True,
                                       show_progress=False)
-    return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part,
+    return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part, vocab=vocab,
                 resumed=resumed, whole_log=whole_log, resume_log=resume_log, shown=shown.getvalue(),
                 quiet=quiet.getvalue(), calls=calls)
 
@@ -77,13 +77,14 @@ def usable(runs, split):
     return {k: v for k, v in runs["captions"].select(split).captions.items() if k != LEFT_OUT}
 
 
-def val_cider(runs, directory: str, beam_size: int) -> float:
-    """The corpus CIDEr-D of the bundle's captions of the validation images, searched with `beam_size`."""
+def val_cider(runs, directory: str, beam_size: int, features=None) -> float:
+    """The corpus CIDEr-D of the bundle's captions of the validation images (or clips, with their `features`),
+    searched with `beam_size`."""
     bundle, val = load_bundle(directory), usable(runs, "val")
     images, tokenizer = sorted(val), PtbTokenizer()
-    with runs["features"]() as features:
+    with features or runs["features"]() as features:
         captions = Captioner(bundle.decoder, bundle.vocab, beam_size=beam_size).best(
-            cached_inputs(features.cache, images, 0))
+            cached_inputs(features.cache, images, features.frames))
     cider = CiderD([[tokenizer(c) for c in val[k]] for k in images])
     return float(np.mean(cider.scores([tokenizer(c) for c in captions], range(len(images)))))
 
@@ -185,7 +186,8 @@ def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
                             SETTINGS, show_progress=False)
     other = str(work / "other-encoder")
     save_bundle(other, load_bundle(init).decoder, load_bundle(init).vocab, fingerprint("random-tiny", seed=5), {})
-    with pytest.raises(UsageError, match=f"^{other}: its encoder is not the features' \\("):
+    differs = "weights_id: model has 'seed=5 he-uniform-numpy-v1', features have 'seed=0 he-uniform-numpy-v1'"
+    with pytest.raises(UsageError, match=f"^{other}: its encoder is not the features' \\({differs}\\)$"):
         train_self_critical(captions, runs["features"](), other, str(work / "x"), SETTINGS, show_progress=False)
     with pytest.raises(UsageError, match=f"^{work / 'whole'}: holds an earlier training run \\(2 epochs done\\)"):
         train_self_critical(captions, runs["features"](), init, str(work / "whole"), SETTINGS)  # resumed if asked
@@ -196,3 +198,26 @@ def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
             train_self_critical(captions, made_job_features(str(work / "images"), keys), init, str(work / "x"),
                                 SETTINGS, show_progress=False)
     assert not os.path.exists(work / "x" / "config.json")
+
+
+def test_a_clip_model_is_fine_tuned_on_its_clips_frames(runs):
+    """A model that reads 2 frames a clip (one clip has only 1): its starting and fine-tuned validation CIDEr-D
+    are those of its captions of the clips' frames."""
+    work, captions, keys = runs["work"], runs["captions"], sorted(runs["captions"].training_keys())
+    write_made_cache(str(work / "clips"), made_vectors(keys, 2, 6, frozenset(keys[:1])), frames=2)
+    config = DecoderConfig(vocab_size=len(runs["vocab"]), max_length=8, feature_dim=SPEC.dim, units=8, embed_dim=8,
+                           dropout=0.0, frames=2)
+    keras.utils.set_random_seed(0)
+    save_bundle(str(work / "clip-init"), build_decoder(config), runs["vocab"], SPEC, {"objective": "xent"})
+
+    def clips():
+        return made_job_features(str(work / "clips"), set(keys) - {LEFT_OUT}, 2)
+
+    settings = dataclasses.replace(SETTINGS, epochs=1, val_beam_size=1)
+    with log_lines() as lines:
+        summary = train_self_critical(captions, clips(), str(work / "clip-init"), str(work / "clip-out"), settings,
+                                      show_progress=False)
+    start = val_cider(runs, str(work / "clip-init"), 1, clips())
+    assert f"self-critical training from {work / 'clip-init'}: validation CIDEr-D (beam 1) {start:.4f}" in lines
+    assert summary["train_images"] == len(usable(runs, "train")) and summary["scst_epochs"] == 1
+    assert val_cider(runs, str(work / "clip-out"), 1, clips()) == pytest.approx(summary["best_val_cider"], abs=1e-4)
