@@ -23,6 +23,8 @@ from captioner.features.encoder import fingerprint
 from captioner.models.bundle import load_bundle, save_bundle
 from captioner.models.decoder import DecoderConfig, build_decoder
 from captioner.search.captioning import Captioner
+from captioner.search.searcher import Searcher, SearchSettings
+from captioner.training import self_critical
 from captioner.training.self_critical import ScstSettings, train_self_critical
 from tests.support.log_lines import log_lines
 from tests.support.same_run import assert_same_weights, without_seconds
@@ -61,6 +63,8 @@ def runs(synthetic, tmp_path_factory):
         patch.setattr(keras.optimizers, "Adam", lambda *a, **k: calls.setdefault("adam", (a, k)) and adam(*a, **k))
         patch.setattr(keras.losses, "SparseCategoricalCrossentropy",
                       lambda *a, **k: calls.setdefault("loss", (a, k)) and loss(*a, **k))
+        patch.setattr(self_critical, "Searcher", lambda *a, **k: calls.setdefault("searchers", []).append(
+            (a[1:], k)) or Searcher(*a, **k))
         whole = train_self_critical(captions, features(), init, str(work / "whole"), SETTINGS)  # progress by default
     with contextlib.redirect_stderr(quiet):
         part = train_self_critical(captions, features(), init, str(work / "part"),
@@ -94,7 +98,7 @@ def test_the_fine_tuning_runs_record_what_they_trained_and_resume_as_they_would_
     function, and the module's training runs are called in the setup of the first test that uses them."""
     for check in (
             a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record,
-            the_settings_reach_the_optimiser_and_the_loss_leaves_out_padding,
+            the_settings_reach_the_optimiser_the_loss_and_the_searches,
             the_starting_models_validation_cider_is_measured_with_the_validation_beam,
             the_bundle_holds_the_best_epochs_weights,
             each_epoch_is_logged_with_its_reward_and_validation_cider,
@@ -103,10 +107,14 @@ def test_the_fine_tuning_runs_record_what_they_trained_and_resume_as_they_would_
         check(runs)
 
 
-def the_settings_reach_the_optimiser_and_the_loss_leaves_out_padding(runs):
-    """The policy gradient's cross-entropy takes the decoder's logits and leaves out padding (token 0)."""
+def the_settings_reach_the_optimiser_the_loss_and_the_searches(runs):
+    """The policy gradient's cross-entropy takes the decoder's logits and leaves out padding (token 0); captions
+    are sampled greedily and validated with the validation beam, both reading the weights as they change (a
+    backend's compiled search would otherwise keep those it was traced with)."""
     assert runs["calls"]["adam"] == ((SETTINGS.learning_rate,), {"clipnorm": 5.0})
     assert runs["calls"]["loss"] == ((), {"from_logits": True, "ignore_class": 0})
+    assert runs["calls"]["searchers"] == [((8, SearchSettings(batch_size=256)), {"live_weights": True}),
+                                          ((8, SearchSettings(beam_size=2, batch_size=256)), {"live_weights": True})]
 
 
 def a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(runs):
@@ -120,6 +128,9 @@ def a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(ru
     assert all({"reward", "baseline", "loss", "val_cider", "seconds"} <= set(h) for h in history)
     assert whole["scst_seconds_per_epoch"] == round(float(np.median([h["seconds"] for h in history])), 2)
     assert whole["scst_resumes"] == []
+    run = json.loads((runs["work"] / "whole" / "checkpoints" / "run.json").read_text())
+    assert run["init"] == whole["init"] and run["settings"] == whole["scst_settings"]
+    assert run["encoder"] == SPEC.to_json() and run["captions"] == runs["captions"].source
 
 
 def the_starting_models_validation_cider_is_measured_with_the_validation_beam(runs):
@@ -163,15 +174,17 @@ def a_run_stopped_after_one_epoch_and_resumed_is_the_run_that_was_not_stopped(ru
                         load_bundle(str(runs["work"] / "part")).decoder, exact=False)
 
 
-def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model(runs):
-    work = runs["work"]
-    # Nothing learnt: the epoch's validation CIDEr-D is the start's, which is no better (rounded alike).
-    still = dataclasses.replace(SETTINGS, epochs=1, learning_rate=0.0)
-    summary = train_self_critical(runs["captions"], runs["features"](), runs["init"], str(work / "still"), still,
+def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model_and_stops_after_patience(runs):
+    """Fine-tuning the fine-tuned model again with a learning rate of 0: every epoch's validation CIDEr-D is the
+    start's, which is no better (rounded alike), so the run stops after `patience` epochs and keeps the start."""
+    work, start = runs["work"], str(runs["work"] / "whole")
+    still = dataclasses.replace(SETTINGS, epochs=5, learning_rate=0.0, patience=2)
+    summary = train_self_critical(runs["captions"], runs["features"](), start, str(work / "still"), still,
                                   show_progress=False)
-    assert summary["scst_best_epoch"] == 0 and summary["scst_epochs"] == 1
-    assert summary["scst_history"][0]["val_cider"] == summary["best_val_cider"]
-    assert_same_weights(load_bundle(str(work / "still")).decoder, load_bundle(runs["init"]).decoder)
+    assert (summary["scst_best_epoch"], summary["scst_epochs"], summary["scst_stopped_early"]) == (0, 2, True)
+    assert summary["best_val_cider"] == round(val_cider(runs, start, SETTINGS.val_beam_size), 4)
+    assert [h["val_cider"] for h in summary["scst_history"]] == [summary["best_val_cider"]] * 2
+    assert_same_weights(load_bundle(str(work / "still")).decoder, load_bundle(start).decoder)
 
 
 def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
