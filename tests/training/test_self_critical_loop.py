@@ -200,6 +200,10 @@ def test_a_run_no_epoch_of_which_beats_the_start_keeps_the_starting_model_and_st
     assert summary["best_val_cider"] == round(val_cider(runs, start, SETTINGS.val_beam_size), 4)
     assert [h["val_cider"] for h in summary["scst_history"]] == [summary["best_val_cider"]] * 2
     assert_same_weights(load_bundle(str(work / "still")).decoder, load_bundle(start).decoder)
+    none = train_self_critical(runs["captions"], runs["features"](), start, str(work / "no-epoch"),
+                               dataclasses.replace(still, epochs=0), show_progress=False)  # the start measured
+    assert (none["scst_epochs"], none["scst_history"], none["scst_seconds_per_epoch"]) == (0, [], None)
+    assert none["best_val_cider"] == summary["best_val_cider"]
 
 
 def test_what_cannot_be_fine_tuned_is_refused_naming_why(runs):
