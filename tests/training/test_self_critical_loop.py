@@ -137,6 +137,7 @@ def a_run_records_what_it_fine_tuned_on_and_keeps_the_starting_bundles_record(ru
     assert all({"reward", "baseline", "loss", "val_cider", "seconds"} <= set(h) for h in history)
     assert [h["seconds"] for h in history] == [3.26, 3.26] and whole["scst_seconds_per_epoch"] == 3.26
     assert whole["scst_resumes"] == []
+    assert load_bundle(str(runs["work"] / "whole")).training == whole  # the bundle stores what it returned
     run = json.loads((runs["work"] / "whole" / "checkpoints" / "run.json").read_text())
     assert run["init"] == whole["init"] and run["settings"] == whole["scst_settings"]
     assert run["encoder"] == SPEC.to_json() and run["captions"] == runs["captions"].source
