@@ -9,6 +9,7 @@ import json
 import pytest
 
 from captioner.api.results import CaptionResult, LabelResult
+from captioner.base.errors import UsageError
 from captioner.base.result_names import with_input_name
 from captioner.engines.outputs import read_results
 from captioner.search.captioning import Caption
@@ -46,7 +47,8 @@ def test_records_written_with_the_older_names_read_with_the_new_ones(tmp_path):
         assert read_results(str(path)) == [{"input": "a.jpg", "caption": "a dog"}, {"input": "b.jpg", "error": "bad"}]
     nameless = tmp_path / "nameless.jsonl"
     nameless.write_text('{"caption": "a dog"}\n')
-    with pytest.raises(Exception, match="nameless.jsonl: cannot read the earlier results to resume"):
+    with pytest.raises(UsageError, match=f"^{nameless}: cannot read the earlier results to resume "
+                                         '\\("a record without its input\'s name"\\)$'):
         read_results(str(nameless))
 
 

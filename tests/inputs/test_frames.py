@@ -1,11 +1,15 @@
 """Clips to frames: the sampling rule, short clips, streaming, and every bad clip named with a reason."""
 
+import os
+
 import numpy as np
 import pytest
+from PIL import Image
 
+from captioner.inputs.decode_budget import DecodeBudget
 from captioner.inputs.frames import FrameSampler, load_clip, load_item, sample_indices
 from captioner.inputs.images import ImageError, ImageFile
-from tests.support.oddclips import frames_of, make_bad_clips, write_gif, write_video
+from tests.support.oddclips import frames_of, make_bad_clips, still_clip, write_gif, write_video
 
 pytestmark = pytest.mark.backend_independent  # PyAV/Pillow decoding: no Keras
 
@@ -235,3 +239,46 @@ def test_a_clip_as_long_as_the_buffer_is_sampled_exactly():
         sampler.add(lambda i=i: np.full((1, 1, 3), i, np.uint8))
     assert sorted(sampler.kept) == list(range(8)) and sampler.stride == 1
     assert sampler.frames()[:, 0, 0, 0].tolist() == [1, 3, 5, 7]  # the centres of 4 equal runs of 8
+
+
+class Told(DecodeBudget):
+    """A budget without limits that keeps what decoding tells it: the clip's stated length, then each frame."""
+
+    def __init__(self):
+        super().__init__()
+        self.clip, self.frames = None, []
+
+    def check_clip(self, frames, seconds):
+        self.clip = (frames, seconds)
+
+    def frame(self, decoded, seconds, width, height):
+        self.frames.append((decoded, seconds, width, height))
+
+
+def told(path: str) -> Told:
+    budget = Told()
+    load_clip(path, 3, 16, budget)
+    return budget
+
+
+def test_decoding_tells_the_budget_each_frames_number_time_from_the_first_and_size_and_the_stated_length(tmp_path):
+    pictures = [np.full((24, 40, 3), 10 * i, np.uint8) for i in range(6)]
+    late = told(write_video(str(tmp_path / "late.mp4"), pictures, pts=[500, 750, 1000, 1250, 1500, 1750]))
+    assert late.frames == [(i + 1, 0.25 * i, 40, 24) for i in range(6)]  # its first frame is at 0.5 s
+    assert told(write_video(str(tmp_path / "even.mp4"), pictures)).clip == (6, 0.6)  # the stream's 6144 x 1/10240 s
+    stated = tmp_path / "stated.mkv"
+    stated.write_bytes(still_clip(12, fps=4, width=40, height=24, declared=True))
+    assert told(str(stated)).clip == (0, 3.0)  # the container's 3,000,000 us (Matroska lists no frame count)
+    elementary = write_video(str(tmp_path / "raw.h264"), pictures)  # a bare H.264 stream: no times at all,
+    os.rename(elementary, tmp_path / "raw.mkv")  # named as a clip (FFmpeg reads what the bytes are)
+    raw = told(str(tmp_path / "raw.mkv"))
+    assert raw.clip == (0, None) and raw.frames == [(i + 1, None, 40, 24) for i in range(6)]
+
+
+def test_an_animation_tells_the_budget_each_frames_start_from_the_durations_before_it(tmp_path):
+    timed = told(write_gif(str(tmp_path / "timed.gif"), frames_of(4, side=16)))  # 100 ms a frame
+    assert [f[0] for f in timed.frames] == [1, 2, 3, 4] and {f[2:] for f in timed.frames} == {(16, 16)}
+    assert [f[1] for f in timed.frames] == pytest.approx([0.0, 0.1, 0.2, 0.3], abs=1e-9)
+    untimed = [Image.fromarray(np.full((16, 20, 3), 30 * i, np.uint8)) for i in range(3)]
+    untimed[0].save(tmp_path / "untimed.gif", save_all=True, append_images=untimed[1:], loop=0)  # no durations
+    assert told(str(tmp_path / "untimed.gif")).frames == [(i + 1, 0.0, 20, 16) for i in range(3)]
