@@ -219,3 +219,36 @@ def test_per_class_accuracy_is_rounded_to_four_places(monkeypatch, tmp_path):
     monkeypatch.setattr(classification, "probabilities", lambda model, features: np.asarray(features))
     report = evaluate_classifier(bundle, labels, "test", "CACHE", show_progress=False)
     assert report.per_class["jump"]["accuracy"] == 0.3333
+
+
+def test_a_clip_is_ranked_from_its_frames_rows_padded_to_the_models_frames(labeller_of, monkeypatch):
+    """The encoder's rows of every frame in order, `counts` a clip: each clip zero-padded to the model's 4 frames.
+    The stand-in model adds its frames' rows up, so a clip's scores are its frames' sum (worked out by hand)."""
+    seen = []
+    monkeypatch.setattr(classification, "probabilities",
+                        lambda model, clips: seen.append(clips.shape) or np.asarray(clips).sum(axis=1))
+    rows = np.zeros((5, len(CLASSES)), np.float32)
+    rows[[0, 1, 2], [1, 1, 2]] = 0.3  # clip 1 (3 frames): run 0.6, swim 0.3
+    rows[[3, 4], [5, 0]] = [0.7, 0.2]  # clip 2 (2 frames): kick 0.7, jump 0.2
+    labeller = labeller_of(2)
+    tops = labeller.top_of_rows(rows, [3, 2])
+    assert seen == [(2, 4, len(CLASSES))]
+    assert tops == [[("run", pytest.approx(0.6)), ("swim", pytest.approx(0.3))],
+                    [("kick", pytest.approx(0.7)), ("jump", pytest.approx(0.2))]]
+    assert labeller.records_of_rows(rows, [3, 2]) == labeller.records_of(tops)
+    assert labeller.records_of_rows(rows, [3, 2])[1]["label"] == "kick"
+
+
+def test_probabilities_are_the_classifiers_softmax():
+    from captioner.base.backend import import_keras
+    from captioner.models.classifier import build_classifier
+    from captioner.models.model_configs import ClassifierConfig
+
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    model = build_classifier(ClassifierConfig(classes=3, frames=2, feature_dim=4, units=4, dropout=0.0))
+    clips = np.random.default_rng(0).normal(size=(5, 2, 4)).astype(np.float32)
+    probs = classification.probabilities(model, clips)
+    logits = np.asarray(model(clips), np.float64)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probs, expected, rtol=1e-5)

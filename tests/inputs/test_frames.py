@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from captioner.inputs.decode_budget import DecodeBudget
-from captioner.inputs.frames import FrameSampler, load_clip, load_item, sample_indices
+from captioner.inputs.frames import FrameSampler, is_animated, load_clip, load_item, sample_indices
 from captioner.inputs.images import ImageError, ImageFile
 from tests.support.oddclips import frames_of, make_bad_clips, still_clip, write_gif, write_video
 
@@ -282,3 +282,15 @@ def test_an_animation_tells_the_budget_each_frames_start_from_the_durations_befo
     untimed = [Image.fromarray(np.full((16, 20, 3), 30 * i, np.uint8)) for i in range(3)]
     untimed[0].save(tmp_path / "untimed.gif", save_all=True, append_images=untimed[1:], loop=0)  # no durations
     assert told(str(tmp_path / "untimed.gif")).frames == [(i + 1, 0.0, 20, 16) for i in range(3)]
+
+
+def test_only_a_gif_or_webp_of_more_than_one_frame_is_animated(tmp_path):
+    gif = write_gif(str(tmp_path / "moving.gif"), frames_of(2, side=8))
+    frames = [Image.fromarray(a) for a in frames_of(2, side=8)]
+    frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "still.gif")
+    (tmp_path / "moving.mp4").write_bytes(open(gif, "rb").read())  # the bytes of an animation, named as a video
+    (tmp_path / "broken.gif").write_bytes(b"GIF89a")
+    assert is_animated(gif) and is_animated(str(tmp_path / "moving.webp"))
+    for other in ("still.gif", "moving.mp4", "broken.gif", "missing.gif"):
+        assert not is_animated(str(tmp_path / other)), other
