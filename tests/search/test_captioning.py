@@ -38,3 +38,31 @@ def test_the_captioner_hands_its_settings_to_the_search_and_its_words_back(monke
     assert scores is True and features.dtype == np.float32 and features[0, 0] == np.float32(np.float16(0.1))
     assert chosen.best(np.zeros((2, 2))) == ["a dog", "a dog"] and calls[1][1] is False  # no scores: the fast path
     assert chosen.records(np.zeros((1, 2))) == [{"caption": "a dog"}]
+
+
+def test_a_clip_captioner_searches_each_clip_from_its_frames_rows_padded_to_the_models_frames(monkeypatch):
+    """The encoder's rows of every frame in order, `counts` a clip: the search gets (clips, frames, D), each clip's
+    rows first and zeros after (found by the mutation run: only an image captioner's rows were tried)."""
+    from types import SimpleNamespace
+
+    from captioner.search import captioning
+    from vocab import SPECIALS, Vocabulary
+
+    given = []
+
+    class FakeSearcher:
+        def __init__(self, *args):
+            pass
+
+        def __call__(self, features, scores):
+            given.append(np.asarray(features))
+            return [[([1, 4, 2, 0], -1.0)] for _ in features]
+
+    monkeypatch.setattr(captioning, "Searcher", FakeSearcher)
+    clip_decoder = SimpleNamespace(config=SimpleNamespace(frames=3, max_length=5))
+    captioner = captioning.Captioner(clip_decoder, Vocabulary(list(SPECIALS) + ["a"]))
+    rows = np.arange(1, 7, dtype=np.float32).reshape(3, 2)  # clip 1: frames 1 and 2; clip 2: frame 3
+    padded = np.array([[[1, 2], [3, 4], [0, 0]], [[5, 6], [0, 0], [0, 0]]], np.float32)
+    assert captioner.of_rows(rows, [2, 1]) == [[captioning.Caption("a", -1.0)]] * 2
+    assert captioner.records_of_rows(rows, [2, 1]) == [{"caption": "a"}] * 2
+    assert len(given) == 2 and all(np.array_equal(features, padded) for features in given)
