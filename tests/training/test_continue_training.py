@@ -158,3 +158,17 @@ def test_the_encoder_seed_is_its_own_flag_and_the_training_seed_leaves_the_encod
     assert args.seed == 5 and args.encoder_seed is None
     for flag in ("--encoder-seed", "--seed"):  # extract's --seed (only ever the encoder's) still reads
         assert parser.parse_args(["extract", "p", "--cache", "c", flag, "7"]).encoder_seed == 7
+
+
+def test_a_resumed_runs_encoder_is_read_from_its_record_and_an_unreadable_one_names_the_file(tmp_path):
+    """(Found by the mutation run: only a readable record's encoder was read.)"""
+    from captioner.features.encoder import fingerprint
+
+    ckpt = _run(tmp_path, TrainSettings(), _state(1, 0, False))
+    run = json.loads((tmp_path / "m" / "checkpoints" / "run.json").read_text())
+    (tmp_path / "m" / "checkpoints" / "run.json").write_text(json.dumps({**run, "encoder": fingerprint(
+        "random-tiny").to_json()}))
+    assert RunChoices(str(tmp_path / "m"), resume=True).recorded_encoder() == fingerprint("random-tiny")
+    (tmp_path / "m" / "checkpoints" / "run.json").write_text(json.dumps({**run, "encoder": {"dim": 4}}))
+    with pytest.raises(UsageError, match=f"^{ckpt}/run.json: encoder fingerprint lacks architecture, layer, "):
+        RunChoices(str(tmp_path / "m"), resume=True).recorded_encoder()
