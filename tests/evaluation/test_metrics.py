@@ -133,8 +133,46 @@ def test_text_reaching_the_meteor_jar_cannot_break_its_protocol():
 def test_without_java_meteor_is_skipped_with_a_reason_and_the_rest_is_scored(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no java on PATH
     scores = score_captions([["a dog runs on the grass"]], ["a dog runs on grass"])
-    assert "no Java runtime" in scores.meteor_skipped and "meteor" not in scores.corpus
+    assert scores.meteor_skipped == ("no Java runtime on PATH (METEOR 1.5 is a Java program; install one, e.g. "
+                                     "apt-get install default-jre-headless)") and "meteor" not in scores.corpus
     assert {"bleu4", "rouge_l", "cider"} <= set(scores.corpus)
+
+
+def test_a_failing_meteor_jar_is_skipped_with_its_last_error_line_and_its_jvm_ended(monkeypatch):
+    """The jar replaced by one whose JVM dies mid-request (found by the mutation run: only a missing Java was
+    tried): the reason is the last line it wrote on stderr, and the process is killed with its stdin closed."""
+    import io
+    import threading
+    from types import SimpleNamespace
+
+    import pycocoevalcap.meteor.meteor as jar
+
+    from captioner.evaluation import meteor
+
+    ended = []
+
+    class DyingJar:
+        def __init__(self):
+            stdin = SimpleNamespace(closed=False, close=lambda: ended.append("stdin closed"))
+            self.meteor_p = SimpleNamespace(stdin=stdin, stderr=io.BytesIO(b"Exception in thread\nOutOfMemoryError\n"),
+                                            kill=lambda: ended.append("killed"), wait=lambda: ended.append("waited"))
+            self.lock = threading.Lock()
+
+        def compute_score(self, gts, res):
+            self.lock.acquire()  # as the wrapper does for a request; left held when the JVM dies
+            raise ValueError("could not convert string to float: ''")
+
+    monkeypatch.setattr(meteor.shutil, "which", lambda name: "/usr/bin/java")
+    monkeypatch.setattr(jar, "Meteor", DyingJar)
+    scores = score_captions([["a dog runs"]], ["a dog runs"])
+    assert scores.meteor_skipped == "the METEOR jar failed: OutOfMemoryError" and "meteor" not in scores.corpus
+    assert ended == ["killed", "stdin closed", "killed", "waited"]
+    ended.clear()
+    monkeypatch.setattr(DyingJar, "compute_score", lambda self, gts, res: (0.5, [0.5]))
+    without_stdin = DyingJar()
+    without_stdin.meteor_p.stdin = None  # a JVM whose stdin was never opened: ended all the same
+    meteor._stop(without_stdin)
+    assert ended == ["killed", "waited"] and not without_stdin.lock.locked()
 
 
 def test_empty_hypotheses_score_zero_not_crash():
