@@ -79,7 +79,7 @@ def runs(synthetic, tmp_path_factory):
         resumed = train_self_critical(captions, features(), init, str(work / "part"), SETTINGS, resume=True,
                                       show_progress=False)
     return dict(work=work, captions=captions, features=features, init=init, whole=whole, part=part, vocab=vocab,
-                resumed=resumed, whole_log=whole_log, resume_log=resume_log, shown=shown.getvalue(),
+                config=config, resumed=resumed, whole_log=whole_log, resume_log=resume_log, shown=shown.getvalue(),
                 quiet=quiet.getvalue(), calls=calls)
 
 
@@ -238,8 +238,7 @@ def test_a_clip_model_is_fine_tuned_on_its_clips_frames(runs):
     are those of its captions of the clips' frames."""
     work, captions, keys = runs["work"], runs["captions"], sorted(runs["captions"].training_keys())
     write_made_cache(str(work / "clips"), made_vectors(keys, 2, 6, frozenset(keys[:1])), frames=2)
-    config = DecoderConfig(vocab_size=len(runs["vocab"]), max_length=8, feature_dim=SPEC.dim, units=8, embed_dim=8,
-                           dropout=0.0, frames=2)
+    config = dataclasses.replace(runs["config"], frames=2)  # the image model's sizes, reading 2 frames a clip
     keras.utils.set_random_seed(0)
     save_bundle(str(work / "clip-init"), build_decoder(config), runs["vocab"], SPEC, {"objective": "xent"})
 
