@@ -1,30 +1,12 @@
-"""Search with a fake step model: readable token tables instead of a trained network (as keras-hub tests)."""
+"""Search with a fake step model: readable token tables instead of a trained network (as keras-hub tests). The
+same loops against keras-nlp's samplers: test_search_against_keras_nlp.py."""
 
 import numpy as np
 import pytest
 
-from captioner.search.search_tokens import END, NEG, NEVER, PAD
+from captioner.search.search_tokens import END, PAD
 from captioner.search.searcher import Searcher, SearchSettings
-from tests.support.step_tables import A, B, C, D, WORDS, TableStep, table
-
-
-def score(step_model, features, tokens):
-    """Log-probability of each token sequence (B, L), `<start>` first, up to and including `<end>`: an eager
-    numpy oracle, one step at a time, independent of the compiled search. An `<end>` in the last position is the
-    only token allowed there: it adds nothing."""
-    state = step_model.initial_state(features)
-    total = np.zeros(len(tokens))
-    alive = np.ones(len(tokens), dtype=bool)
-    for i in range(1, tokens.shape[1] - 1):
-        logits, state = step_model.step(tokens[:, i - 1], state)
-        logits = np.asarray(logits, dtype=np.float64)
-        logits[:, list(NEVER)] = NEG
-        logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-        total += np.where(alive, logp[np.arange(len(tokens)), tokens[:, i]], 0.0)
-        alive &= tokens[:, i] != END
-        if not alive.any():
-            break
-    return total
+from tests.support.step_tables import A, B, C, D, WORDS, TableStep, score, table
 
 
 def text(tokens):
@@ -95,70 +77,6 @@ def test_score_matches_search():
     step = TableStep(table({1: {A: 0.9, B: 0.1}, A: {C: 0.8, END: 0.2}, C: {END: 1.0}}))
     tokens = np.array([[1, A, C, END, PAD, PAD], [1, B, END, PAD, PAD, PAD]])
     np.testing.assert_allclose(score(step, FEATURES, tokens), np.log([0.72, 0.1 * 0.2]), atol=1e-3)  # B's row is uniform over 5 allowed tokens
-
-
-def keras_nlp_next(step, length: int):
-    """A keras-nlp sampler's `next(prompt, cache, index)` under our token rules, written the plain way: a row of
-    logits rewritten per rule (banned tokens, `<end>` only at the last position, `<pad>` only after `<end>`)."""
-    from captioner.search.searcher import ops
-
-    def next_(prompt, cache, index):
-        last = ops.take_along_axis(prompt, ops.full((ops.shape(prompt)[0], 1), index - 1, "int32"), axis=1)[:, 0]
-        logits, cache = step(last, cache)
-        logits = ops.cast(logits, "float32")
-        ids = ops.arange(ops.shape(logits)[-1])
-        banned = ops.any(ids[:, None] == ops.convert_to_tensor(NEVER, "int32")[None, :], axis=1)
-        logits = ops.where(banned[None, :], NEG, logits)
-        logits = ops.where(index >= length - 1, ops.where(ids == END, 0.0, NEG)[None, :], logits)
-        finished = (last == END) | (last == PAD)
-        logits = ops.where(finished[:, None], ops.where(ids == PAD, 0.0, NEG)[None, :], logits)
-        return logits, None, cache
-
-    return next_
-
-
-def keras_nlp_search(sampler, step, features, length):
-    from captioner.search.searcher import ops
-
-    prompt = np.zeros((len(features), length), np.int32)
-    prompt[:, 0] = 1
-    return sampler(keras_nlp_next(step.step, length), ops.convert_to_tensor(prompt), cache=step.initial_state(features),
-                   index=1, mask=prompt == 1, stop_token_ids=(END,))
-
-
-# Random next-token tables: 8 tokens (captions end early), 100 (captions that run to the last position) and 400
-# (beam search ranks by vocabulary chunks, the last one partial); odd trials compiled (XLA), even ones eager.
-RANDOM_TABLES = [(vocab, trial) for vocab in (8, 100, 400) for trial in range(3)]
-
-
-@pytest.mark.parametrize("vocab,trial", RANDOM_TABLES)
-def test_beam_search_gives_keras_nlps_beams_on_random_tables(vocab, trial):
-    """Our beam loop against keras-nlp's BeamSampler (the library recipe)."""
-    import keras_nlp
-
-    rng = np.random.default_rng(100 * vocab + trial)
-    step = TableStep(rng.dirichlet(np.full(vocab, 0.5), size=vocab))
-    features = np.zeros((3, 3), np.float32)
-    ours = Searcher(step, 5, SearchSettings(beam_size=3, num_captions=3), compiled=trial % 2 == 1)(features)
-    sampler = keras_nlp.samplers.BeamSampler(num_beams=3, return_all_beams=True)
-    tokens, logps = keras_nlp_search(sampler, step, features, 7)
-    for i in range(3):
-        assert [list(t) for t, _ in ours[i]] == [list(t) for t in np.asarray(tokens)[i]]
-        np.testing.assert_allclose([s for _, s in ours[i]], np.asarray(logps)[i], atol=1e-4)
-
-
-@pytest.mark.parametrize("vocab,trial", RANDOM_TABLES)
-def test_greedy_gives_keras_nlps_tokens_on_random_tables(vocab, trial):
-    """Our greedy loop against keras-nlp's GreedySampler; its log-probabilities against the eager oracle."""
-    import keras_nlp
-
-    rng = np.random.default_rng(100 * vocab + trial)
-    step = TableStep(rng.dirichlet(np.full(vocab, 0.5), size=vocab))
-    features = np.zeros((3, 3), np.float32)
-    ours = Searcher(step, 5, compiled=trial % 2 == 1)(features)
-    theirs = np.asarray(keras_nlp_search(keras_nlp.samplers.GreedySampler(), step, features, 7))
-    assert [list(r[0][0]) for r in ours] == [list(t) for t in theirs]
-    np.testing.assert_allclose([r[0][1] for r in ours], score(step, features, theirs), atol=1e-4)
 
 
 class StepOnly:
