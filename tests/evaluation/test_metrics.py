@@ -138,41 +138,70 @@ def test_without_java_meteor_is_skipped_with_a_reason_and_the_rest_is_scored(tmp
     assert {"bleu4", "rouge_l", "cider"} <= set(scores.corpus)
 
 
-def test_a_failing_meteor_jar_is_skipped_with_its_last_error_line_and_its_jvm_ended(monkeypatch):
-    """The jar replaced by one whose JVM dies mid-request (found by the mutation run: only a missing Java was
-    tried): the reason is the last line it wrote on stderr, and the process is killed with its stdin closed."""
-    import io
-    import threading
-    from types import SimpleNamespace
+class DyingJar:
+    """pycocoevalcap's METEOR wrapper whose JVM dies mid-request: it raises `error` after writing `stderr`; what
+    is done to the process is recorded in `ended`."""
 
+    stderr = b"Exception in thread main\n\tat edu.cmu.meteor.Meteor\nOutOfMemoryError: caf\xe9\n"
+    error = ValueError("could not convert string to float: ''")
+
+    def __init__(self):
+        import io
+        import threading
+        from types import SimpleNamespace
+
+        stdin = SimpleNamespace(closed=False, close=lambda: ENDED.append("stdin closed"))
+        self.meteor_p = SimpleNamespace(stdin=stdin, stderr=io.BytesIO(self.stderr),
+                                        kill=lambda: ENDED.append("killed"), wait=lambda: ENDED.append("waited"))
+        self.lock = threading.Lock()
+
+    def compute_score(self, gts, res):
+        self.lock.acquire()  # as the wrapper does for a request; left held when the JVM dies
+        raise self.error
+
+
+ENDED: list[str] = []
+
+
+@pytest.fixture
+def dying_jar(monkeypatch):
     import pycocoevalcap.meteor.meteor as jar
 
     from captioner.evaluation import meteor
 
-    ended = []
-
-    class DyingJar:
-        def __init__(self):
-            stdin = SimpleNamespace(closed=False, close=lambda: ended.append("stdin closed"))
-            self.meteor_p = SimpleNamespace(stdin=stdin, stderr=io.BytesIO(b"Exception in thread\nOutOfMemoryError\n"),
-                                            kill=lambda: ended.append("killed"), wait=lambda: ended.append("waited"))
-            self.lock = threading.Lock()
-
-        def compute_score(self, gts, res):
-            self.lock.acquire()  # as the wrapper does for a request; left held when the JVM dies
-            raise ValueError("could not convert string to float: ''")
-
+    ENDED.clear()
     monkeypatch.setattr(meteor.shutil, "which", lambda name: "/usr/bin/java")
     monkeypatch.setattr(jar, "Meteor", DyingJar)
+    return DyingJar
+
+
+def test_a_failing_meteor_jar_is_skipped_with_its_last_error_line_and_its_jvm_ended(dying_jar, monkeypatch):
+    """The jar replaced by one whose JVM dies mid-request (found by the mutation run: only a missing Java was
+    tried): the reason is the last line it wrote on stderr (bytes that are not UTF-8 replaced), and the process is
+    killed with its stdin closed."""
+    from captioner.evaluation import meteor
+
     scores = score_captions([["a dog runs"]], ["a dog runs"])
-    assert scores.meteor_skipped == "the METEOR jar failed: OutOfMemoryError" and "meteor" not in scores.corpus
-    assert ended == ["killed", "stdin closed", "killed", "waited"]
-    ended.clear()
-    monkeypatch.setattr(DyingJar, "compute_score", lambda self, gts, res: (0.5, [0.5]))
-    without_stdin = DyingJar()
+    assert scores.meteor_skipped == "the METEOR jar failed: OutOfMemoryError: caf\ufffd"
+    assert "meteor" not in scores.corpus
+    assert ENDED == ["killed", "stdin closed", "killed", "waited"]
+    ENDED.clear()
+    monkeypatch.setattr(dying_jar, "compute_score", lambda self, gts, res: (0.5, [0.5]))
+    without_stdin = dying_jar()
     without_stdin.meteor_p.stdin = None  # a JVM whose stdin was never opened: ended all the same
     meteor._stop(without_stdin)
-    assert ended == ["killed", "waited"] and not without_stdin.lock.locked()
+    assert ENDED == ["killed", "waited"] and not without_stdin.lock.locked()
+
+
+@pytest.mark.parametrize("error,reason", [(ValueError("could not convert string to float: ''"),
+                                           "could not convert string to float: ''"),
+                                          (BrokenPipeError(), "BrokenPipeError")])
+def test_a_meteor_jar_that_dies_silently_is_skipped_with_the_python_error(dying_jar, monkeypatch, error, reason):
+    """Nothing on stderr: the reason is the exception's message, or its type where it has none."""
+    monkeypatch.setattr(dying_jar, "stderr", b"")
+    monkeypatch.setattr(dying_jar, "error", error)
+    scores = score_captions([["a dog runs"]], ["a dog runs"])
+    assert scores.meteor_skipped == f"the METEOR jar failed: {reason}" and "killed" in ENDED
 
 
 def test_empty_hypotheses_score_zero_not_crash():
