@@ -5,7 +5,10 @@ a line: `NAME  reason`; `#` comments), and prints a markdown table: per module t
 failed; a timeout or a test process that died counts as killed), survived and not triaged, equivalent (survived, and the triage file says
 why no test can tell it apart), not reached by any of the tests, and the share of the non-equivalent mutants
 killed; mutants not run (left out by the run's patterns) are counted apart. Then each survivor not yet triaged,
-by name. Exits 1 while any survivor is untriaged.
+by name; then each stale triage entry: a mutant the tests now kill (a test was written for it, or a run that
+timed out: run it again), or a name mutmut no longer makes where it still makes mutants of that function (the
+function changed and its mutants were numbered anew: triage them again). Exits 1 while any survivor is
+untriaged or any entry is stale.
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ def main(argv=None) -> int:
         return 2
     equivalent = read_equivalents(argv[0])
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    untriaged, not_run = [], 0
+    untriaged, not_run, seen = [], 0, {}
     for line in sys.stdin:
         name, sep, status = line.strip().rpartition(": ")
         if not sep:
             continue
+        seen[name] = status
         if status in NOT_RUN:  # a mutant of a module this run's patterns left out
             not_run += 1
             continue
@@ -79,7 +83,22 @@ def main(argv=None) -> int:
         print(f"({not_run} mutants of the configured modules were not run: not in this run's patterns)")
     for name, status in untriaged:
         print(f"untriaged ({status}): {name}")
-    return 1 if untriaged else 0
+    stale = stale_entries(equivalent, seen)
+    for name, why in stale:
+        print(f"stale triage entry ({why}): {name}")
+    return 1 if untriaged or stale else 0
+
+
+def stale_entries(equivalent: dict[str, str], seen: dict[str, str]) -> list[tuple[str, str]]:
+    """Triage entries that no longer name a surviving mutant, by what mutmut's lines say of them."""
+    functions = {name.rpartition("__mutmut_")[0] for name in seen}
+    stale = []
+    for name in equivalent:
+        if seen.get(name) in KILLED:
+            stale.append((name, f"{seen[name]}, not a survivor"))
+        elif name not in seen and name.rpartition("__mutmut_")[0] in functions:
+            stale.append((name, "no such mutant of its function now"))
+    return stale
 
 
 def _row(label: str, row: collections.Counter, columns: list[str]) -> str:

@@ -47,3 +47,19 @@ def test_all_triaged_exits_0_and_a_reason_is_required(monkeypatch, capsys, tmp_p
     assert "untriaged" in out and code == 1  # a mutant no test reaches is not made equivalent by a reason
     with pytest.raises(SystemExit, match=r"equivalent.txt:1: vocab.x has no reason"):
         _run(monkeypatch, capsys, tmp_path, "vocab.x\n")
+
+
+def test_entries_for_killed_or_vanished_mutants_are_stale(monkeypatch, capsys, tmp_path):
+    """An entry for a mutant now killed (or timed out), or for a number its function no longer has, is reported and
+    fails the run; one for a mutant not run, or of a function this record does not hold, is not."""
+    cider = "captioner.evaluation.cider_d."
+    reasons = "\n".join(f"{name}  reason" for name in (
+        cider + "xǁCiderDǁscores__mutmut_2", cider + "x_ngram_counts__mutmut_6", cider + "xǁCiderDǁscore__mutmut_1",
+        cider + "xǁCiderDǁscore__mutmut_2", cider + "xǁCiderDǁscore__mutmut_9",
+        "vocab.stats.x__percentile__mutmut_4", "vocab.other.x_f__mutmut_1"))
+    code, out = _run(monkeypatch, capsys, tmp_path, reasons)
+    stale = [line for line in out.splitlines() if line.startswith("stale")]
+    assert stale == [f"stale triage entry (killed, not a survivor): {cider}xǁCiderDǁscore__mutmut_1",
+                     f"stale triage entry (timeout, not a survivor): {cider}xǁCiderDǁscore__mutmut_2",
+                     f"stale triage entry (no such mutant of its function now): {cider}xǁCiderDǁscore__mutmut_9"]
+    assert code == 1
