@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         return 2
     equivalent = read_equivalents(argv[0])
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    untriaged, not_run, seen = [], 0, {}
+    untriaged, not_run, timed_out, seen = [], 0, 0, {}
     for line in sys.stdin:
         name, sep, status = line.strip().rpartition(": ")
         if not sep:
@@ -63,6 +63,7 @@ def main(argv=None) -> int:
         row["mutants"] += 1
         if status in KILLED:
             row["killed"] += 1
+            timed_out += status != "killed"
         elif status in NOT_REACHED:
             row["not reached"] += 1
             untriaged.append((name, status))
@@ -79,6 +80,8 @@ def main(argv=None) -> int:
         total.update(counts[module])
         print(_row(module, counts[module], columns))
     print(_row("**all**", total, columns))
+    if timed_out:
+        print(f"({timed_out} of the killed were stopped (timeout, or a process that died), not failed by a test)")
     if not_run:
         print(f"({not_run} mutants of the configured modules were not run: not in this run's patterns)")
     for name, status in untriaged:

@@ -37,6 +37,7 @@ def test_counts_per_module_with_timeouts_killed_and_the_share_of_the_non_equival
     assert "| **all** | 6 | 3 | 1 | 1 | 1 | 60.0% |" in out
     assert out.count("untriaged") == 2 and code == 1
     assert "(1 mutants of the configured modules were not run: not in this run's patterns)" in out
+    assert "(1 of the killed were stopped (timeout, or a process that died), not failed by a test)" in out
 
 
 def test_all_triaged_exits_0_and_a_reason_is_required(monkeypatch, capsys, tmp_path):
