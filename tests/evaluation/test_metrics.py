@@ -140,27 +140,26 @@ def test_without_java_meteor_is_skipped_with_a_reason_and_the_rest_is_scored(tmp
 
 class DyingJar:
     """pycocoevalcap's METEOR wrapper whose JVM dies mid-request: it raises `error` after writing `stderr`; what
-    is done to the process is recorded in `ended`."""
+    is done to the process is recorded in `ended` (a fresh list per test: the `dying_jar` fixture)."""
 
     stderr = b"Exception in thread main\n\tat edu.cmu.meteor.Meteor\nOutOfMemoryError: caf\xe9\n"
     error = ValueError("could not convert string to float: ''")
+    ended: list[str] = []
 
     def __init__(self):
         import io
         import threading
         from types import SimpleNamespace
 
-        stdin = SimpleNamespace(closed=False, close=lambda: ENDED.append("stdin closed"))
+        ended = self.ended
+        stdin = SimpleNamespace(closed=False, close=lambda: ended.append("stdin closed"))
         self.meteor_p = SimpleNamespace(stdin=stdin, stderr=io.BytesIO(self.stderr),
-                                        kill=lambda: ENDED.append("killed"), wait=lambda: ENDED.append("waited"))
+                                        kill=lambda: ended.append("killed"), wait=lambda: ended.append("waited"))
         self.lock = threading.Lock()
 
     def compute_score(self, gts, res):
         self.lock.acquire()  # as the wrapper does for a request; left held when the JVM dies
         raise self.error
-
-
-ENDED: list[str] = []
 
 
 @pytest.fixture
@@ -169,7 +168,7 @@ def dying_jar(monkeypatch):
 
     from captioner.evaluation import meteor
 
-    ENDED.clear()
+    monkeypatch.setattr(DyingJar, "ended", [])
     monkeypatch.setattr(meteor.shutil, "which", lambda name: "/usr/bin/java")
     monkeypatch.setattr(jar, "Meteor", DyingJar)
     return DyingJar
@@ -184,13 +183,13 @@ def test_a_failing_meteor_jar_is_skipped_with_its_last_error_line_and_its_jvm_en
     scores = score_captions([["a dog runs"]], ["a dog runs"])
     assert scores.meteor_skipped == "the METEOR jar failed: OutOfMemoryError: caf\ufffd"
     assert "meteor" not in scores.corpus
-    assert ENDED == ["killed", "stdin closed", "killed", "waited"]
-    ENDED.clear()
+    assert dying_jar.ended == ["killed", "stdin closed", "killed", "waited"]
+    dying_jar.ended.clear()
     monkeypatch.setattr(dying_jar, "compute_score", lambda self, gts, res: (0.5, [0.5]))
     without_stdin = dying_jar()
     without_stdin.meteor_p.stdin = None  # a JVM whose stdin was never opened: ended all the same
     meteor._stop(without_stdin)
-    assert ENDED == ["killed", "waited"] and not without_stdin.lock.locked()
+    assert dying_jar.ended == ["killed", "waited"] and not without_stdin.lock.locked()
 
 
 @pytest.mark.parametrize("error,reason", [(ValueError("could not convert string to float: ''"),
@@ -201,7 +200,7 @@ def test_a_meteor_jar_that_dies_silently_is_skipped_with_the_python_error(dying_
     monkeypatch.setattr(dying_jar, "stderr", b"")
     monkeypatch.setattr(dying_jar, "error", error)
     scores = score_captions([["a dog runs"]], ["a dog runs"])
-    assert scores.meteor_skipped == f"the METEOR jar failed: {reason}" and "killed" in ENDED
+    assert scores.meteor_skipped == f"the METEOR jar failed: {reason}" and "killed" in dying_jar.ended
 
 
 def test_empty_hypotheses_score_zero_not_crash():
