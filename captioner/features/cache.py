@@ -42,7 +42,6 @@ class FeatureCache:
 
     def __init__(self, directory: str, meta: dict, fingerprint: EncoderSpec, writable: bool):
         self.directory = directory
-        self.meta = meta  # cache.json as written
         self.fingerprint = fingerprint  # the encoder its rows came from
         self.dtype = np.dtype(meta["dtype"])
         self.dim = int(meta["dim"])

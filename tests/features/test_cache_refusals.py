@@ -86,6 +86,10 @@ def test_damaged_shards_and_metadata_are_named_with_what_is_wrong(tmp_path):
         with pytest.raises(CacheError) as error:
             FeatureCache.open(str(d))
         assert str(error.value) == f"{d / 'cache.json'}: cache metadata lacks dtype, dim or fingerprint"
+    (d / "cache.json").write_text(json.dumps({**meta, "fingerprint": "vgg16"}))  # there, but not a fingerprint
+    with pytest.raises(CacheError) as error:
+        FeatureCache.open(str(d))
+    assert str(error.value) == f"{d / 'cache.json'}: encoder fingerprint is str, not an object"
     (d / "cache.json").write_text(json.dumps({**meta, "format": "something.else"}))
     with pytest.raises(CacheError) as error:
         FeatureCache.open(str(d))
